@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+// QoESim: a discrete-event simulator of QoE-aware scheduling of deep-learning
+// inference in containers (DQoES and its baselines).
+import PackageDescription
+
+let package = Package(
+    name: "QoESim",
+    platforms: [.macOS(.v13)],
+    products: [
+        // The library others import: `import QoESim` brings in every module below.
+        .library(name: "QoESim", targets: ["QoESim"]),
+        .executable(name: "qoesim", targets: ["QoESimCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // The kernel: simulated clock, future-event list, seeded random streams. Knows
+        // nothing about clusters.
+        .target(name: "QoESimEngine"),
+        // Readers for the project's input files (CSV, JSON/YAML) with file:line errors.
+        .target(name: "QoESimInput", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Parametric latency models (amdahl, power, gpu) and per-request variability.
+        .target(name: "QoESimLatency", dependencies: ["QoESimEngine", "QoESimInput"]),
+        // Nodes, placement, CFS water-filling of CPU, GPU time slicing.
+        .target(name: "QoESimCluster", dependencies: ["QoESimInput"]),
+        // Jobs, job traces, request traces, arrival processes, trace importers.
+        .target(name: "QoESimWorkload", dependencies: ["QoESimInput", "QoESimLatency"]),
+        // The policy protocol and its implementations (one file each).
+        .target(name: "QoESimPolicies", dependencies: ["QoESimLatency", "QoESimWorkload"]),
+        // The simulation that ties the above together, metrics and result output.
+        .target(
+            name: "QoESim",
+            dependencies: [
+                "QoESimEngine", "QoESimInput", "QoESimLatency", "QoESimCluster",
+                "QoESimWorkload", "QoESimPolicies",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "QoESimCLI",
+            dependencies: ["QoESim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "QoESimTests", dependencies: ["QoESim"]),
+    ]
+)

@@ -1,0 +1,116 @@
+import Foundation
+
+/// A byte buffer flushed to a file in large writes.
+final class BufferedFile {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw RunOutputError.cannotWrite(path)
+        }
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    func write(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        flush()
+        try handle.close()
+    }
+}
+
+/// Errors writing run output.
+public enum RunOutputError: Error, CustomStringConvertible {
+    case cannotWrite(String)
+    public var description: String {
+        switch self {
+        case .cannotWrite(let p): return "\(p): cannot write (check the folder exists and is writable)"
+        }
+    }
+}
+
+/// Writes a run's tidy CSV files into a folder, all or nothing.
+///
+/// Files (one row per observation, ready for `pandas.read_csv`):
+/// - `models.csv`: one row per job (the table `qoesim run` prints).
+/// - `requests.csv`: one row per completed request.
+/// - `allocations.csv`: one row per allocation change (placement, then policy decisions).
+///
+/// Everything is written into a hidden staging folder inside the destination and
+/// moved into place only by ``commit(result:)``; ``discard()`` (or an error) leaves the
+/// destination as it was.
+public final class RunOutputWriter: SimulationRecorder {
+    private let destination: String
+    private let staging: String
+    private let jobIDs: [String]
+    private let nodeNames: [String]
+    private let requests: BufferedFile
+    private let allocations: BufferedFile
+
+    /// Prepares to write into `folder` (created if missing) for the given scenario.
+    public init(folder: String, scenario: Scenario) throws {
+        destination = folder
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw RunOutputError.cannotWrite(folder)
+        }
+        staging = (folder as NSString).appendingPathComponent(".qoesim-staging-\(getpid())")
+        try? fm.removeItem(atPath: staging)
+        do {
+            try fm.createDirectory(atPath: staging, withIntermediateDirectories: false)
+        } catch {
+            throw RunOutputError.cannotWrite(folder)
+        }
+        jobIDs = scenario.jobs.map(\.id)
+        nodeNames = scenario.cluster.nodes.map(\.name)
+        requests = try BufferedFile(path: (staging as NSString).appendingPathComponent("requests.csv"))
+        allocations = try BufferedFile(path: (staging as NSString).appendingPathComponent("allocations.csv"))
+        requests.write("job_id,arrival_s,start_s,completion_s,response_ms,size\n")
+        allocations.write("time_s,job_id,node,cpu_limit,cpu_weight,gpu_share,reason\n")
+    }
+
+    public func requestCompleted(job: Int, arrival: Double, start: Double, completion: Double, size: Double) {
+        requests.write("\(jobIDs[job]),\(arrival),\(start),\(completion),\((completion - arrival) * 1000),\(size)\n")
+    }
+
+    public func allocationChanged(time: Double, job: Int, node: Int, allocation: Allocation, reason: String) {
+        let limit = allocation.cpuLimit.map { "\($0)" } ?? ""
+        allocations.write("\(time),\(jobIDs[job]),\(nodeNames[node]),\(limit),\(allocation.cpuWeight),\(allocation.gpuShare),\(reason)\n")
+    }
+
+    /// Writes `models.csv` and moves every file into the destination.
+    public func commit(result: SimulationResult) throws {
+        try requests.close()
+        try allocations.close()
+        let models = try BufferedFile(path: (staging as NSString).appendingPathComponent("models.csv"))
+        models.write(ResultFormatter.modelsCSV(result))
+        try models.close()
+        let fm = FileManager.default
+        for name in ["models.csv", "requests.csv", "allocations.csv"] {
+            let target = (destination as NSString).appendingPathComponent(name)
+            try? fm.removeItem(atPath: target)
+            try fm.moveItem(atPath: (staging as NSString).appendingPathComponent(name), toPath: target)
+        }
+        try fm.removeItem(atPath: staging)
+    }
+
+    /// Removes the staging folder without touching the destination's files.
+    public func discard() {
+        try? requests.close()
+        try? allocations.close()
+        try? FileManager.default.removeItem(atPath: staging)
+    }
+}

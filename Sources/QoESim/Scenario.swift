@@ -1,0 +1,58 @@
+import QoESimInput
+
+/// Everything a simulation runs on: the cluster, the jobs and any replayed requests.
+public struct Scenario: Sendable {
+    public var cluster: ClusterSpec
+    public var jobs: [JobSpec]
+    /// Replayed requests of `arrivals=trace` jobs, by job id.
+    public var requests: [String: [TracedRequest]]
+
+    public init(cluster: ClusterSpec, jobs: [JobSpec], requests: [String: [TracedRequest]] = [:]) {
+        self.cluster = cluster
+        self.jobs = jobs
+        self.requests = requests
+    }
+
+    /// Loads and cross-checks the input files of a run.
+    ///
+    /// - Parameters:
+    ///   - cluster: cluster JSON/YAML file.
+    ///   - trace: job trace CSV.
+    ///   - models: folder of model JSON files.
+    ///   - requests: request trace CSV, needed when a job has `arrivals=trace`.
+    public static func load(cluster: String, trace: String, models: String, requests: String? = nil) throws -> Scenario {
+        let clusterSpec = try ClusterSpec.load(cluster)
+        let catalog = try ModelCatalog.load(folder: models)
+        let jobs = try JobTrace.load(trace, models: catalog, nodeNames: clusterSpec.nodes.map(\.name))
+        var reqs: [String: [TracedRequest]] = [:]
+        if let r = requests { reqs = try RequestTrace.load(r, jobIDs: jobs.map(\.id)) }
+        let scenario = Scenario(cluster: clusterSpec, jobs: jobs, requests: reqs)
+        try scenario.validate(jobFile: trace, requestFile: requests)
+        return scenario
+    }
+
+    /// Checks what no single file can: every job can be placed somewhere, trace jobs
+    /// have requests. Errors point at the job's line in `jobFile`.
+    public func validate(jobFile: String = "<jobs>", requestFile: String? = nil) throws {
+        guard !cluster.nodes.isEmpty else { throw InputError(file: "<cluster>", line: 0, "cluster has no nodes") }
+        var seen = Set<String>()
+        for job in jobs {
+            func fail(_ p: String) -> InputError { InputError(file: jobFile, line: job.line, p) }
+            if !seen.insert(job.id).inserted { throw fail("duplicate job id '\(job.id)'") }
+            let needsGPU = job.model.latency.usesGPU
+            let eligible = cluster.nodes.filter { job.node == nil || $0.name == job.node }
+            if eligible.isEmpty { throw fail("node '\(job.node ?? "")' does not exist in the cluster") }
+            if needsGPU && !eligible.contains(where: { $0.gpus > 0 }) {
+                throw fail("model '\(job.model.name)' needs a GPU but \(job.node.map { "node '\($0)' has" } ?? "no node has") one")
+            }
+            let reserve = job.cpus ?? 0
+            if !eligible.contains(where: { $0.cpus + 1e-9 >= reserve && (!needsGPU || $0.gpus > 0) }) {
+                throw fail("job requests \(reserve) cpus but no eligible node has that many")
+            }
+            if job.arrivals == .trace && (requests[job.id]?.isEmpty ?? true) {
+                let hint = requestFile.map { "the request trace \($0) has no rows for it" } ?? "no request trace was given (--requests FILE)"
+                throw fail("job '\(job.id)' has arrivals=trace but \(hint)")
+            }
+        }
+    }
+}

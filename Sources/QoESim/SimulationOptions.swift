@@ -1,0 +1,26 @@
+/// Settings of one simulation run that are not part of its inputs.
+public struct SimulationOptions: Sendable {
+    /// How new containers are placed on nodes.
+    public var placement: PlacementStrategy = .spread
+    /// Significant digits of the response-time histograms (percentiles are exact to
+    /// about 10^-digits relative). 3 costs ~ tens of KiB per container.
+    public var histogramDigits: Int = 3
+    /// Stop the simulation at this time even if work remains (requests still
+    /// outstanding are reported as unfinished). Infinity: run until all jobs finish.
+    public var horizon: Double = .infinity
+
+    public init(placement: PlacementStrategy = .spread, histogramDigits: Int = 3, horizon: Double = .infinity) {
+        self.placement = placement
+        self.histogramDigits = histogramDigits
+        self.horizon = horizon
+    }
+}
+
+/// Receives the detailed record of a run as it happens (per-request lines, allocation
+/// changes). Used by ``RunOutputWriter`` for `--out`; pass nil to keep memory flat.
+public protocol SimulationRecorder: AnyObject {
+    /// A request of job `job` (index into the job list) completed.
+    func requestCompleted(job: Int, arrival: Double, start: Double, completion: Double, size: Double)
+    /// The policy changed a container's allocation (also called once at placement).
+    func allocationChanged(time: Double, job: Int, node: Int, allocation: Allocation, reason: String)
+}

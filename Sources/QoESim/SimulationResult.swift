@@ -1,0 +1,48 @@
+/// Outcome for one job (one deployed model).
+public struct ModelResult: Sendable, Equatable, Codable {
+    public var id: String
+    public var model: String
+    public var node: String?
+    public var targetMs: Double
+    public var metric: QoEMetric
+    /// Requests completed.
+    public var requests: Int
+    /// Requests that arrived but had not completed when the run stopped (horizon).
+    public var unfinished: Int
+    public var meanMs: Double?
+    public var p50Ms: Double?
+    public var p95Ms: Double?
+    public var p99Ms: Double?
+    /// The target metric's value over the job's lifetime.
+    public var measuredMs: Double?
+    /// `measuredMs <= targetMs` (false when nothing completed).
+    public var satisfied: Bool
+    /// Seconds the job waited for a node with room (0 if placed at once).
+    public var pendingS: Double?
+    /// CPU core-seconds the container used.
+    public var cpuSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case id, model, node, metric, requests, unfinished, satisfied
+        case targetMs = "target_ms", meanMs = "mean_ms", p50Ms = "p50_ms", p95Ms = "p95_ms", p99Ms = "p99_ms"
+        case measuredMs = "measured_ms", pendingS = "pending_s", cpuSeconds = "cpu_s"
+    }
+}
+
+/// Outcome of one simulation run.
+public struct SimulationResult: Sendable, Equatable {
+    public var policy: String
+    public var seed: UInt64
+    public var models: [ModelResult]
+    /// Timers fired (arrivals, completions, lifecycle and control events).
+    public var events: Int
+    /// Simulated seconds until the last event.
+    public var simulatedSeconds: Double
+    /// Jobs that never found a node with room.
+    public var neverPlaced: Int
+
+    /// Number of satisfied models.
+    public var satisfied: Int { models.filter(\.satisfied).count }
+    /// Number of models.
+    public var total: Int { models.count }
+}

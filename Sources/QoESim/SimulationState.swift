@@ -1,0 +1,563 @@
+import DequeModule
+import Foundation
+import Histogram
+
+/// One request inside a container.
+struct Request {
+    /// When it arrived at the container.
+    var arrival: Double
+    /// When it entered service.
+    var start: Double
+    /// Service demand still to do, in "requests at the current allocation" units: it
+    /// progresses at `rate = 1 / latency(allocation)` per second.
+    var work: Double
+    /// Its size (service-demand multiplier) from the request trace.
+    var size: Double
+}
+
+enum Phase: UInt8 { case future, pending, active, draining, departed }
+
+/// Mutable per-container state. Hot fields first.
+struct ContainerState {
+    var busy = 0
+    var rate = 0.0
+    var lastProgress = 0.0
+    var cpu = 0.0
+    var gpuFraction = 0.0
+    var cap = 0.0
+    var busyIndex = -1
+    var node = -1
+    var gpu = -1
+    var phase = Phase.future
+    var allocation = Allocation()
+    var startTime = 0.0
+    var endTime = 0.0
+    var nextTraced = 0
+    // Usage accounting.
+    var cpuSeconds = 0.0
+    var gpuSeconds = 0.0
+    var lastUsage = 0.0
+    // Lifetime statistics.
+    var arrived = 0
+    var completed = 0
+    var responseSum = 0.0
+    // Monitoring window.
+    var windowStart = 0.0
+    var windowArrivals = 0
+    var windowCompleted = 0
+    var windowSum = 0.0
+    var windowCPU0 = 0.0
+    var windowGPU0 = 0.0
+}
+
+/// The whole mutable state of a run. Value types throughout; nothing is allocated per
+/// event once queues and histograms have grown to their working size.
+struct SimulationState {
+    // Inputs.
+    let nodes: [NodeSpec]
+    let jobs: [JobSpec]
+    let latency: [LatencyModel]
+    let variability: [Variability]
+    let traced: [[TracedRequest]]
+    let options: SimulationOptions
+    let seed: UInt64
+    var policy: any AllocationPolicy
+    let recorder: SimulationRecorder?
+    let idIndex: [String: Int]
+
+    // Kernel.
+    var loop: EventLoop
+    let controlTimer: TimerHandle
+
+    // Containers.
+    var c: [ContainerState]
+    /// In-service requests: container j owns slots `slotBase[j] ..< slotBase[j] + workers`.
+    var slots: [Request]
+    let slotBase: [Int]
+    var waiting: [Deque<Request>]
+    var arrivalStream: [RandomStream]
+    var serviceStream: [RandomStream]
+    var histogram: [Histogram<UInt64>]
+    var windowHistogram: [Histogram<UInt64>?]
+
+    // Nodes.
+    var placement: PlacementState
+    var nodeBusy: [[Int]]
+    var nodeDemand: [Double]
+    var nodeSaturated: [Bool]
+    var nodeContainers: [[Int]]
+    var pending: [Int] = []
+    var unfinishedJobs: Int
+    var waterFilling = WaterFilling()
+    var scratchCap: [Double] = []
+    var scratchWeight: [Double] = []
+    var scratchShare: [Double] = []
+    var gpuShareSum: [Double] = []
+
+    init(simulation: Simulation, seed: UInt64, recorder: SimulationRecorder?) {
+        let scenario = simulation.scenario
+        nodes = scenario.cluster.nodes
+        jobs = scenario.jobs
+        latency = jobs.map(\.model.latency)
+        variability = jobs.map(\.model.variability)
+        traced = jobs.map { scenario.requests[$0.id] ?? [] }
+        options = simulation.options
+        self.seed = seed
+        policy = simulation.policy
+        self.recorder = recorder
+        var index: [String: Int] = [:]
+        for (i, j) in jobs.enumerated() { index[j.id] = i }
+        idIndex = index
+
+        let n = jobs.count
+        loop = EventLoop(timerCount: 3 * n + 1)
+        controlTimer = TimerHandle(3 * n)
+        c = Array(repeating: ContainerState(), count: n)
+        var base: [Int] = []
+        var total = 0
+        for j in jobs {
+            base.append(total)
+            total += j.workers
+        }
+        slotBase = base
+        slots = Array(repeating: Request(arrival: 0, start: 0, work: 0, size: 0), count: total)
+        waiting = Array(repeating: Deque(), count: n)
+        arrivalStream = jobs.map { RandomStream(seed: seed, key: $0.id, purpose: .arrivals) }
+        serviceStream = jobs.map { RandomStream(seed: seed, key: $0.id, purpose: .service) }
+        let digits: SignificantDigits = options.histogramDigits <= 2 ? .two : (options.histogramDigits >= 4 ? .four : .three)
+        histogram = Array(repeating: Histogram<UInt64>(numberOfSignificantValueDigits: digits), count: n)
+        windowHistogram = jobs.map { $0.metric == .mean ? nil : Histogram<UInt64>(numberOfSignificantValueDigits: digits) }
+
+        placement = PlacementState(cluster: scenario.cluster)
+        nodeBusy = Array(repeating: [], count: nodes.count)
+        nodeDemand = Array(repeating: 0, count: nodes.count)
+        nodeSaturated = Array(repeating: false, count: nodes.count)
+        nodeContainers = Array(repeating: [], count: nodes.count)
+        gpuShareSum = Array(repeating: 0, count: nodes.map(\.gpus).max() ?? 0)
+        unfinishedJobs = n
+    }
+
+    // MARK: Timers
+
+    @inline(__always) func lifecycleTimer(_ j: Int) -> TimerHandle { TimerHandle(3 * j) }
+    @inline(__always) func arrivalTimer(_ j: Int) -> TimerHandle { TimerHandle(3 * j + 1) }
+    @inline(__always) func completionTimer(_ j: Int) -> TimerHandle { TimerHandle(3 * j + 2) }
+
+    // MARK: Main loop
+
+    mutating func run(progress: ((Simulation.Progress) -> Void)?) {
+        for j in jobs.indices { loop.arm(lifecycleTimer(j), at: jobs[j].arrival) }
+        if let dt = policy.controlInterval, dt > 0, !jobs.isEmpty {
+            loop.arm(controlTimer, at: (jobs.map(\.arrival).min() ?? 0) + dt)
+        }
+        let horizon = options.horizon
+        var nextReport = 1 << 18
+        while let timer = loop.next(until: horizon) {
+            let t = loop.now
+            let index = Int(timer.index)
+            if timer == controlTimer {
+                controlTick(t)
+            } else {
+                let j = index / 3
+                switch index - 3 * j {
+                case 0: lifecycle(j, t)
+                case 1: arrivalDue(j, t)
+                default: completion(j, t)
+                }
+            }
+            if let report = progress, loop.eventsProcessed >= nextReport {
+                nextReport += 1 << 18
+                report(Simulation.Progress(simulatedSeconds: t, events: loop.eventsProcessed, activeJobs: unfinishedJobs))
+            }
+        }
+    }
+
+    // MARK: Requests
+
+    /// Moves container j's in-service requests forward to time t at the current rate.
+    @inline(__always) mutating func advance(_ j: Int, _ t: Double) {
+        let dt = t - c[j].lastProgress
+        c[j].lastProgress = t
+        let busy = c[j].busy
+        if dt > 0 && busy > 0 {
+            let done = c[j].rate * dt
+            let b = slotBase[j]
+            for k in b..<(b + busy) { slots[k].work -= done }
+        }
+    }
+
+    /// Adds the CPU and GPU used since the last call to the container's totals.
+    @inline(__always) mutating func account(_ j: Int, _ t: Double) {
+        let dt = t - c[j].lastUsage
+        if dt > 0 {
+            c[j].cpuSeconds += c[j].cpu * dt
+            c[j].gpuSeconds += c[j].gpuFraction * dt
+        }
+        c[j].lastUsage = t
+    }
+
+    /// Recomputes container j's per-request rate and re-arms its completion timer.
+    /// Precondition: j was advanced to t.
+    @inline(__always) mutating func setRate(_ j: Int, _ t: Double) {
+        let busy = c[j].busy
+        guard busy > 0 else {
+            c[j].rate = 0
+            loop.disarm(completionTimer(j))
+            return
+        }
+        let k = Double(busy)
+        let rate = 1 / latency[j].latencySeconds(cpus: c[j].cpu / k, gpuFraction: c[j].gpuFraction / k)
+        c[j].rate = rate
+        let b = slotBase[j]
+        var least = slots[b].work
+        if busy > 1 { for s in (b + 1)..<(b + busy) where slots[s].work < least { least = slots[s].work } }
+        loop.arm(completionTimer(j), at: t + max(least, 0) / rate)
+    }
+
+    mutating func arrive(_ j: Int, _ t: Double, size: Double) {
+        let factor = variability[j].sample(&serviceStream[j])
+        let request = Request(arrival: t, start: t, work: size * factor, size: size)
+        c[j].arrived += 1
+        c[j].windowArrivals += 1
+        if c[j].busy < jobs[j].workers {
+            advance(j, t)
+            account(j, t)
+            slots[slotBase[j] + c[j].busy] = request
+            c[j].busy += 1
+            loadChanged(j, t)
+        } else {
+            waiting[j].append(request)
+        }
+    }
+
+    mutating func completion(_ j: Int, _ t: Double) {
+        advance(j, t)
+        account(j, t)
+        let b = slotBase[j]
+        let busy = c[j].busy
+        var done = b
+        if busy > 1 { for s in (b + 1)..<(b + busy) where slots[s].work < slots[done].work { done = s } }
+        record(j, slots[done], t)
+        // Closed loop: the client sends its next request as soon as this one returns.
+        if jobs[j].arrivals == .closed && c[j].phase == .active {
+            let factor = variability[j].sample(&serviceStream[j])
+            waiting[j].append(Request(arrival: t, start: t, work: factor, size: 1))
+            c[j].arrived += 1
+            c[j].windowArrivals += 1
+        }
+        if var next = waiting[j].popFirst() {
+            next.start = t
+            slots[done] = next
+            setRate(j, t)
+        } else {
+            slots[done] = slots[b + busy - 1]
+            c[j].busy = busy - 1
+            loadChanged(j, t)
+        }
+        if c[j].phase == .draining { departIfIdle(j, t) }
+    }
+
+    @inline(__always) mutating func record(_ j: Int, _ r: Request, _ t: Double) {
+        let response = t - r.arrival
+        c[j].completed += 1
+        c[j].responseSum += response
+        c[j].windowCompleted += 1
+        c[j].windowSum += response
+        let micros = UInt64(max(0, (response * 1e6).rounded()))
+        _ = histogram[j].record(micros)
+        if windowHistogram[j] != nil { _ = windowHistogram[j]!.record(micros) }
+        recorder?.requestCompleted(job: j, arrival: r.arrival, start: r.start, completion: t, size: r.size)
+    }
+
+    // MARK: CPU and GPU sharing
+
+    @inline(__always) func demandCap(_ j: Int) -> Double {
+        let n = c[j].node
+        return min(c[j].allocation.cpuLimit ?? .infinity, latency[j].maxParallelism * Double(c[j].busy), nodes[n].cpus)
+    }
+
+    /// Container j's number of in-service requests changed (j already advanced and
+    /// accounted at t): update the node's busy set and redivide its CPU.
+    mutating func loadChanged(_ j: Int, _ t: Double) {
+        let n = c[j].node
+        if c[j].busy > 0 {
+            let cap = demandCap(j)
+            if c[j].busyIndex < 0 {
+                c[j].busyIndex = nodeBusy[n].count
+                nodeBusy[n].append(j)
+                nodeDemand[n] += cap
+            } else {
+                nodeDemand[n] += cap - c[j].cap
+            }
+            c[j].cap = cap
+            redivide(n, t, changed: j)
+        } else {
+            if c[j].busyIndex >= 0 {
+                let i = c[j].busyIndex
+                let last = nodeBusy[n].removeLast()
+                if last != j {
+                    nodeBusy[n][i] = last
+                    c[last].busyIndex = i
+                }
+                c[j].busyIndex = -1
+                nodeDemand[n] -= c[j].cap
+            }
+            c[j].cap = 0
+            c[j].cpu = 0
+            c[j].gpuFraction = 0
+            setRate(j, t)
+            redivide(n, t, changed: -1)
+        }
+    }
+
+    /// Divides node n's cores (CFS water-filling) and GPUs (time slices by share) among
+    /// its busy containers and updates every container whose allocation changed.
+    /// `changed` is a container whose rate must be refreshed regardless.
+    mutating func redivide(_ n: Int, _ t: Double, changed: Int, force: Bool = false) {
+        let capacity = nodes[n].cpus
+        // Fast path: nobody is short of CPU before or after, and there is no GPU to share:
+        // every busy container runs at its cap, so only `changed` needs an update.
+        if !force && nodes[n].gpus == 0 && !nodeSaturated[n] && nodeDemand[n] <= capacity * (1 - 1e-9) {
+            if changed >= 0 && c[changed].busy > 0 {
+                account(changed, t)
+                c[changed].cpu = c[changed].cap
+                setRate(changed, t)
+            }
+            return
+        }
+        let busy = nodeBusy[n]
+        let m = busy.count
+        scratchCap.removeAll(keepingCapacity: true)
+        scratchWeight.removeAll(keepingCapacity: true)
+        var demand = 0.0
+        for j in busy {
+            scratchCap.append(c[j].cap)
+            scratchWeight.append(c[j].allocation.cpuWeight)
+            demand += c[j].cap
+        }
+        nodeDemand[n] = demand
+        nodeSaturated[n] = demand > capacity * (1 - 1e-9)
+        if scratchShare.count < m { scratchShare.append(contentsOf: repeatElement(0, count: m - scratchShare.count)) }
+        scratchCap.withUnsafeBufferPointer { cap in
+            scratchWeight.withUnsafeBufferPointer { w in
+                scratchShare.withUnsafeMutableBufferPointer { s in
+                    waterFilling.divide(capacity: capacity, cap: cap, weight: w, into: UnsafeMutableBufferPointer(rebasing: s[0..<m]))
+                }
+            }
+        }
+        let gpus = nodes[n].gpus
+        if gpus > 0 {
+            for g in 0..<gpus { gpuShareSum[g] = 0 }
+            for j in busy where c[j].gpu >= 0 { gpuShareSum[c[j].gpu] += c[j].allocation.gpuShare }
+        }
+        for (k, j) in busy.enumerated() {
+            let cpu = scratchShare[k]
+            let g = c[j].gpu >= 0 ? c[j].allocation.gpuShare / gpuShareSum[c[j].gpu] : 0
+            if j == changed || cpu != c[j].cpu || g != c[j].gpuFraction {
+                advance(j, t)
+                account(j, t)
+                c[j].cpu = cpu
+                c[j].gpuFraction = g
+                setRate(j, t)
+            }
+        }
+    }
+
+    // MARK: Job lifecycle
+
+    mutating func lifecycle(_ j: Int, _ t: Double) {
+        switch c[j].phase {
+        case .future:
+            if !tryPlace(j, t) {
+                c[j].phase = .pending
+                pending.append(j)
+            }
+        case .active:
+            // The job's window is over: no more arrivals; it leaves once drained.
+            c[j].phase = .draining
+            loop.disarm(arrivalTimer(j))
+            departIfIdle(j, t)
+        default:
+            break
+        }
+    }
+
+    mutating func tryPlace(_ j: Int, _ t: Double) -> Bool {
+        let job = jobs[j]
+        let needsGPU = latency[j].usesGPU
+        let required = job.node.flatMap { name in nodes.firstIndex { $0.name == name } }
+        guard let n = placement.choose(strategy: options.placement, cpus: job.cpus ?? 0, needsGPU: needsGPU, required: required)
+        else { return false }
+        let gpu = placement.place(node: n, cpus: job.cpus ?? 0, needsGPU: needsGPU)
+        c[j].node = n
+        c[j].gpu = gpu ?? -1
+        c[j].phase = .active
+        c[j].startTime = t
+        c[j].endTime = t + job.duration
+        c[j].lastProgress = t
+        c[j].lastUsage = t
+        c[j].windowStart = t
+        c[j].allocation = Allocation(cpuLimit: job.cpus, cpuWeight: job.weight, gpuShare: job.gpuShare ?? 1)
+        nodeContainers[n].append(j)
+        recorder?.allocationChanged(time: t, job: j, node: n, allocation: c[j].allocation, reason: "placement")
+        consult(n, t, .arrival(containerID: job.id))
+        loop.arm(lifecycleTimer(j), at: c[j].endTime)
+        switch job.arrivals {
+        case .poisson:
+            let next = t + arrivalStream[j].nextExponential(mean: 1 / job.rate)
+            if next < c[j].endTime { loop.arm(arrivalTimer(j), at: next) }
+        case .trace:
+            if let first = traced[j].first, first.offset < job.duration { loop.arm(arrivalTimer(j), at: t + first.offset) }
+        case .closed:
+            for _ in 0..<job.workers { arrive(j, t, size: 1) }
+        }
+        return true
+    }
+
+    mutating func arrivalDue(_ j: Int, _ t: Double) {
+        switch jobs[j].arrivals {
+        case .poisson:
+            arrive(j, t, size: 1)
+            let next = t + arrivalStream[j].nextExponential(mean: 1 / jobs[j].rate)
+            if next < c[j].endTime { loop.arm(arrivalTimer(j), at: next) }
+        case .trace:
+            let k = c[j].nextTraced
+            arrive(j, t, size: traced[j][k].size)
+            c[j].nextTraced = k + 1
+            if k + 1 < traced[j].count, traced[j][k + 1].offset < jobs[j].duration {
+                loop.arm(arrivalTimer(j), at: c[j].startTime + traced[j][k + 1].offset)
+            }
+        case .closed:
+            break
+        }
+    }
+
+    mutating func departIfIdle(_ j: Int, _ t: Double) {
+        guard c[j].busy == 0 && waiting[j].isEmpty else { return }
+        account(j, t)
+        c[j].phase = .departed
+        unfinishedJobs -= 1
+        let n = c[j].node
+        placement.remove(node: n, cpus: jobs[j].cpus ?? 0, gpu: c[j].gpu >= 0 ? c[j].gpu : nil)
+        nodeContainers[n].removeAll { $0 == j }
+        consult(n, t, .departure(containerID: jobs[j].id))
+        if !pending.isEmpty {
+            var still: [Int] = []
+            for p in pending where !tryPlace(p, t) { still.append(p) }
+            pending = still
+        }
+    }
+
+    // MARK: Policy
+
+    mutating func controlTick(_ t: Double) {
+        for n in nodes.indices where !nodeContainers[n].isEmpty {
+            consult(n, t, .interval)
+            for j in nodeContainers[n] { resetWindow(j, t) }
+        }
+        // Keep ticking while something can still happen.
+        let live = c.contains { $0.phase == .future || $0.phase == .active || $0.phase == .draining }
+        if live, let dt = policy.controlInterval { loop.arm(controlTimer, at: t + dt) }
+    }
+
+    mutating func resetWindow(_ j: Int, _ t: Double) {
+        account(j, t)
+        c[j].windowStart = t
+        c[j].windowArrivals = 0
+        c[j].windowCompleted = 0
+        c[j].windowSum = 0
+        c[j].windowCPU0 = c[j].cpuSeconds
+        c[j].windowGPU0 = c[j].gpuSeconds
+        if windowHistogram[j] != nil { windowHistogram[j]!.reset() }
+    }
+
+    func observe(_ n: Int, _ t: Double) -> NodeObservation {
+        var list: [ContainerObservation] = []
+        list.reserveCapacity(nodeContainers[n].count)
+        for j in nodeContainers[n] {
+            let s = c[j]
+            let dt = t - s.windowStart
+            // Usage up to now (the stored totals stop at lastUsage).
+            let cpuNow = s.cpuSeconds + s.cpu * (t - s.lastUsage)
+            let gpuNow = s.gpuSeconds + s.gpuFraction * (t - s.lastUsage)
+            let mean = s.windowCompleted > 0 ? 1000 * s.windowSum / Double(s.windowCompleted) : nil
+            var measured = mean
+            if s.windowCompleted > 0, let h = windowHistogram[j] {
+                measured = Double(h.valueAtPercentile(jobs[j].metric == .p95 ? 95 : 99)) / 1000
+            }
+            let window = WindowStats(
+                duration: dt, arrivals: s.windowArrivals, completed: s.windowCompleted, meanMs: mean,
+                measuredMs: measured, cpuUsed: dt > 0 ? (cpuNow - s.windowCPU0) / dt : 0,
+                gpuUsed: dt > 0 ? (gpuNow - s.windowGPU0) / dt : 0)
+            let job = jobs[j]
+            list.append(ContainerObservation(
+                id: job.id, model: job.model, targetMs: job.targetMs, metric: job.metric, arrivals: job.arrivals,
+                workers: job.workers, requestedCPUs: job.cpus, gpu: s.gpu >= 0 ? s.gpu : nil, allocation: s.allocation,
+                outstanding: s.busy + waiting[j].count, window: window, completedTotal: s.completed,
+                startedAt: s.startTime))
+        }
+        return NodeObservation(name: nodes[n].name, cpus: nodes[n].cpus, gpus: nodes[n].gpus, time: t, containers: list)
+    }
+
+    /// Asks the policy about node n and applies its answer.
+    mutating func consult(_ n: Int, _ t: Double, _ trigger: PolicyTrigger) {
+        let changes = policy.allocate(on: observe(n, t), because: trigger)
+        guard !changes.isEmpty else { return }
+        let reason: String
+        switch trigger {
+        case .interval: reason = "interval"
+        case .arrival: reason = "arrival"
+        case .departure: reason = "departure"
+        }
+        for change in changes {
+            guard let j = idIndex[change.containerID], c[j].node == n,
+                  c[j].phase == .active || c[j].phase == .draining else {
+                preconditionFailure("policy \(policy.name) changed '\(change.containerID)', which is not a container of node \(nodes[n].name)")
+            }
+            precondition(change.allocation.isValid, "policy \(policy.name) returned an invalid allocation \(change.allocation)")
+            guard change.allocation != c[j].allocation else { continue }
+            advance(j, t)
+            account(j, t)
+            c[j].allocation = change.allocation
+            recorder?.allocationChanged(time: t, job: j, node: n, allocation: change.allocation, reason: reason)
+            if c[j].busy > 0 {
+                let cap = demandCap(j)
+                nodeDemand[n] += cap - c[j].cap
+                c[j].cap = cap
+            }
+        }
+        redivide(n, t, changed: -1, force: true)
+    }
+
+    // MARK: Results
+
+    func result() -> SimulationResult {
+        var models: [ModelResult] = []
+        var neverPlaced = 0
+        for (j, job) in jobs.enumerated() {
+            let s = c[j]
+            let h = histogram[j]
+            let n = s.completed
+            func pct(_ p: Double) -> Double? { n > 0 ? Double(h.valueAtPercentile(p)) / 1000 : nil }
+            let mean = n > 0 ? 1000 * s.responseSum / Double(n) : nil
+            let measured: Double?
+            switch job.metric {
+            case .mean: measured = mean
+            case .p95: measured = pct(95)
+            case .p99: measured = pct(99)
+            }
+            let placed = s.node >= 0
+            if !placed { neverPlaced += 1 }
+            let cpuUsed = s.cpuSeconds + s.cpu * (loop.now - s.lastUsage)
+            models.append(ModelResult(
+                id: job.id, model: job.model.name, node: placed ? nodes[s.node].name : nil, targetMs: job.targetMs,
+                metric: job.metric, requests: n, unfinished: s.arrived - n, meanMs: mean, p50Ms: pct(50),
+                p95Ms: pct(95), p99Ms: pct(99), measuredMs: measured,
+                satisfied: measured.map { $0 <= job.targetMs } ?? false,
+                pendingS: placed ? s.startTime - job.arrival : nil, cpuSeconds: placed ? cpuUsed : 0))
+        }
+        return SimulationResult(
+            policy: policy.name, seed: seed, models: models, events: loop.eventsProcessed,
+            simulatedSeconds: loop.now, neverPlaced: neverPlaced)
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import QoESim
+
+/// `qoesim`: the command-line front end.
+///
+/// Exit status: 0 success, 1 bad input (the message names file and line), 2 usage error.
+@main
+struct QoESimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qoesim",
+        abstract: "Simulate QoE-aware scheduling of deep-learning inference containers (DQoES and baselines).",
+        subcommands: [RunCommand.self, ImportCommand.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as InputError {
+            Diagnostics.fail("error: \(error)", status: 1)
+        } catch let error as RunOutputError {
+            Diagnostics.fail("error: \(error)", status: 1)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || code == .failure {
+                exit(withError: error)
+            }
+            // Usage errors (unknown option, bad value): message and help hint, status 2.
+            Diagnostics.fail(fullMessage(for: error), status: 2)
+        }
+    }
+}
+
+enum Diagnostics {
+    /// Writes a line to standard error (never to standard output).
+    static func note(_ s: String) {
+        FileHandle.standardError.write(Data((s + "\n").utf8))
+    }
+
+    static func fail(_ s: String, status: Int32) -> Never {
+        note(s)
+        exit(status)
+    }
+}

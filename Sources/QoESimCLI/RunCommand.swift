@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import QoESim
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Simulate one job trace on one cluster under one policy.",
+        discussion: """
+        Prints a per-model table (or one JSON object with --json) on standard output;
+        progress and timings go to standard error. With --out DIR, writes models.csv,
+        requests.csv and allocations.csv into DIR (all or nothing).
+
+        Example:
+          qoesim run --cluster Traces/example/cluster.json --trace Traces/example/jobs.csv --policy fair-share
+        """
+    )
+
+    @Option(help: "Cluster file (JSON or YAML): {\"nodes\": [{\"name\": \"n1\", \"cpus\": 8, \"gpus\": 0}]}.")
+    var cluster: String
+
+    @Option(help: "Job trace CSV (job_id,model,arrival_s,duration_s,rate_rps,target_ms[,metric,arrivals,cpus,gpu_share,node,workers,weight]).")
+    var trace: String
+
+    @Option(help: "Request trace CSV (job_id,time_s[,size]) for jobs with arrivals=trace.")
+    var requests: String?
+
+    @Option(help: "Folder of model JSON files.")
+    var models: String = "Traces/models"
+
+    @Option(help: "Policy: \(PolicyRegistry.names.joined(separator: ", ")).")
+    var policy: String = "fair-share"
+
+    @Option(help: "Seed of every random stream.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Container placement: spread (Docker Swarm's default) or pack.")
+    var placement: String = "spread"
+
+    @Option(help: "Stop at this simulated time (seconds); default: when all jobs finish.")
+    var horizon: Double?
+
+    @Option(help: "Folder for models.csv, requests.csv and allocations.csv.")
+    var out: String?
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    @Flag(help: "No progress or timing lines on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        guard PolicyRegistry.make(policy) != nil else {
+            throw ValidationError("unknown policy '\(policy)'; choose one of \(PolicyRegistry.names.joined(separator: ", "))")
+        }
+        guard PlacementStrategy(rawValue: placement) != nil else {
+            throw ValidationError("unknown placement '\(placement)'; choose spread or pack")
+        }
+        if let h = horizon, !(h > 0 && h.isFinite) { throw ValidationError("--horizon must be a positive number") }
+    }
+
+    func run() throws {
+        let scenario = try Scenario.load(cluster: cluster, trace: trace, models: models, requests: requests)
+        let options = SimulationOptions(placement: PlacementStrategy(rawValue: placement)!, horizon: horizon ?? .infinity)
+        let simulation = try Simulation(scenario: scenario, policy: PolicyRegistry.make(policy)!, options: options)
+        let writer = try out.map { try RunOutputWriter(folder: $0, scenario: scenario) }
+        let started = DispatchTime.now()
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9 }
+        var lastReport = 0.0
+        let result = simulation.run(seed: seed, recorder: writer) { p in
+            guard !quiet else { return }
+            let wall = elapsed()
+            if wall - lastReport >= 1 {
+                lastReport = wall
+                Diagnostics.note(String(format: "  simulated %.1f s, %d events, %d jobs not finished (%.1f s wall)",
+                                        p.simulatedSeconds, p.events, p.activeJobs, wall))
+            }
+        }
+        let wall = elapsed()
+        do {
+            try writer?.commit(result: result)
+        } catch {
+            writer?.discard()
+            throw RunOutputError.cannotWrite(out ?? "")
+        }
+        if !quiet {
+            Diagnostics.note(String(
+                format: "simulated %.1f s in %.3f s wall (%.0fx real time); %d events, %.2f M events/s",
+                result.simulatedSeconds, wall, wall > 0 ? result.simulatedSeconds / wall : 0, result.events,
+                wall > 0 ? Double(result.events) / wall / 1e6 : 0))
+        }
+        print(json ? ResultFormatter.json(result, wallSeconds: wall) : ResultFormatter.table(result), terminator: json ? "\n" : "")
+    }
+}

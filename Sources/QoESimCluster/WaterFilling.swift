@@ -1,0 +1,72 @@
+/// CPU division as Linux CFS does it for Docker containers.
+///
+/// Every container that has work asks for up to `cap` cores (the least of its
+/// `--cpus` limit, the parallelism its running requests can use, and the node). The
+/// node's `capacity` is divided in proportion to `weight` (cpu.shares); a container
+/// that reaches its cap keeps only its cap, and what it leaves is divided again among
+/// the others (work-conserving water-filling).
+///
+/// Invariants (tested in `WaterFillingTests`):
+/// - W1: `0 <= share[i] <= cap[i]` for every i.
+/// - W2: `sum(share) <= capacity` (up to rounding).
+/// - W3: work conservation: if `sum(share) < capacity` then every container has its cap.
+/// - W4: proportionality: two uncapped containers get shares in the ratio of their weights.
+public struct WaterFilling: Sendable {
+    @usableFromInline var order: [Int] = []
+
+    public init() {}
+
+    /// Fills `share` (same count as `cap` and `weight`) with each container's cores.
+    ///
+    /// Preconditions: `weight[i] > 0`, `cap[i] >= 0`, `capacity >= 0`. Allocation-free
+    /// once the scratch buffer has grown to the largest count seen.
+    public mutating func divide(
+        capacity: Double, cap: UnsafeBufferPointer<Double>, weight: UnsafeBufferPointer<Double>,
+        into share: UnsafeMutableBufferPointer<Double>
+    ) {
+        let n = cap.count
+        if n == 0 { return }
+        var demand = 0.0
+        for i in 0..<n { demand += cap[i] }
+        if demand <= capacity {
+            // Enough for everyone: each gets its cap (the common, cheap case).
+            for i in 0..<n { share[i] = cap[i] }
+            return
+        }
+        // Visit containers in increasing cap/weight: the first ones saturate first.
+        order.removeAll(keepingCapacity: true)
+        for i in 0..<n { order.append(i) }
+        order.sort { a, b in
+            let ra = cap[a] / weight[a], rb = cap[b] / weight[b]
+            return ra < rb || (ra == rb && a < b)
+        }
+        var remaining = capacity
+        var weightLeft = 0.0
+        for i in 0..<n { weightLeft += weight[i] }
+        for (k, i) in order.enumerated() {
+            let fair = remaining * weight[i] / weightLeft
+            if cap[i] <= fair {
+                share[i] = cap[i]
+                remaining -= cap[i]
+                weightLeft -= weight[i]
+            } else {
+                // Nobody after this one saturates: split the rest by weight.
+                let level = remaining / weightLeft
+                for j in order[k...] { share[j] = weight[j] * level }
+                return
+            }
+        }
+    }
+
+    /// Convenience over arrays (tests, policies): returns the shares.
+    public mutating func divide(capacity: Double, caps: [Double], weights: [Double]) -> [Double] {
+        precondition(caps.count == weights.count)
+        var out = [Double](repeating: 0, count: caps.count)
+        caps.withUnsafeBufferPointer { c in
+            weights.withUnsafeBufferPointer { w in
+                out.withUnsafeMutableBufferPointer { s in divide(capacity: capacity, cap: c, weight: w, into: s) }
+            }
+        }
+        return out
+    }
+}

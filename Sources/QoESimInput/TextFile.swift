@@ -1,0 +1,41 @@
+import Foundation
+
+/// Reads a whole input file as UTF-8 text, rejecting what is not text.
+public enum TextFile {
+    /// Returns the file's bytes, or throws an ``InputError`` when the file is missing,
+    /// unreadable, empty, or binary (NUL bytes or invalid UTF-8).
+    public static func read(_ path: String) throws -> [UInt8] {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw InputError(file: path, line: 0, "file does not exist")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, line: 0, "file cannot be read")
+        }
+        let bytes = [UInt8](data)
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            throw InputError(file: path, line: 0, "file is empty")
+        }
+        var line = 1
+        for b in bytes {
+            if b == 0x0A { line += 1 }
+            if b == 0 {
+                throw InputError(file: path, line: line, "binary content (NUL byte): expected a text file")
+            }
+        }
+        if String(validating: bytes, as: UTF8.self) == nil {
+            // Find the line of the first invalid sequence for the message.
+            var start = 0
+            var lineNo = 1
+            for i in 0...bytes.count {
+                if i == bytes.count || bytes[i] == 0x0A {
+                    if String(validating: bytes[start..<i], as: UTF8.self) == nil {
+                        throw InputError(file: path, line: lineNo, "binary content (not UTF-8): expected a text file")
+                    }
+                    start = i + 1
+                    lineNo += 1
+                }
+            }
+        }
+        return bytes
+    }
+}

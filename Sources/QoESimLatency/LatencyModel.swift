@@ -1,0 +1,65 @@
+/// How long one inference request of a model takes at a given allocation.
+///
+/// Families (the `family` field of a model file):
+/// - `amdahl`: `latency(c) = serial_ms + parallel_ms / min(c, max_parallelism)`.
+/// - `power`: `latency(c) = a_ms + b_ms * min(c, max_parallelism)^(-k)`.
+/// - `gpu`: `latency(c, g) = overhead_ms + cpu_ms / min(c, max_parallelism) + gpu_ms / g`,
+///   with `g` the fraction of one GPU the request gets (time-slice share).
+///
+/// `c` is the number of CPU cores (fractional) the request gets. Preconditions:
+/// `c > 0`, and `g > 0` for the gpu family. Postcondition: the result is finite and
+/// positive.
+public struct LatencyModel: Sendable, Equatable {
+    /// The parametric form and its parameters (milliseconds).
+    public enum Family: Sendable, Equatable {
+        case amdahl(serialMs: Double, parallelMs: Double)
+        case power(aMs: Double, bMs: Double, k: Double)
+        case gpu(overheadMs: Double, cpuMs: Double, gpuMs: Double)
+    }
+
+    public var family: Family
+    /// The most cores one request can use; more CPU does not make it faster, and the
+    /// CPU scheduler gives the excess to others. `.infinity` for no bound.
+    public var maxParallelism: Double
+
+    public init(family: Family, maxParallelism: Double) {
+        self.family = family
+        self.maxParallelism = maxParallelism
+    }
+
+    /// Whether requests of this model need a GPU.
+    @inlinable public var usesGPU: Bool {
+        if case .gpu = family { return true }
+        return false
+    }
+
+    /// Latency in seconds of one request that gets `cpus` cores and `gpuFraction` of a GPU.
+    @inlinable public func latencySeconds(cpus: Double, gpuFraction: Double = 1) -> Double {
+        let c = min(cpus, maxParallelism)
+        switch family {
+        case let .amdahl(s, p):
+            return (s + p / c) * 0.001
+        case let .power(a, b, k):
+            return (a + b * _pow(c, -k)) * 0.001
+        case let .gpu(o, cpu, gpu):
+            return (o + cpu / c + gpu / gpuFraction) * 0.001
+        }
+    }
+
+    /// Short name of the family, as written in model files.
+    public var familyName: String {
+        switch family {
+        case .amdahl: return "amdahl"
+        case .power: return "power"
+        case .gpu: return "gpu"
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+@usableFromInline func _pow(_ x: Double, _ y: Double) -> Double { Glibc.pow(x, y) }
+#elseif canImport(Darwin)
+import Darwin
+@usableFromInline func _pow(_ x: Double, _ y: Double) -> Double { Darwin.pow(x, y) }
+#endif

@@ -1,0 +1,169 @@
+import QoESimLatency
+import QoESimWorkload
+
+/// What a policy sets for one container: the Docker knobs it controls.
+public struct Allocation: Sendable, Equatable {
+    /// `docker --cpus` (CFS quota / period) in fractional cores; nil for no limit.
+    public var cpuLimit: Double?
+    /// `--cpu-shares` relative to Docker's default 1024 (1 = default).
+    public var cpuWeight: Double
+    /// GPU time-slice weight among the busy containers on the same GPU (1 = default).
+    public var gpuShare: Double
+
+    public init(cpuLimit: Double? = nil, cpuWeight: Double = 1, gpuShare: Double = 1) {
+        self.cpuLimit = cpuLimit
+        self.cpuWeight = cpuWeight
+        self.gpuShare = gpuShare
+    }
+
+    /// Whether the values are usable: limit > 0 when set, weight > 0, share > 0, all finite.
+    public var isValid: Bool {
+        (cpuLimit.map { $0 > 0 && $0.isFinite } ?? true) && cpuWeight > 0 && cpuWeight.isFinite
+            && gpuShare > 0 && gpuShare.isFinite
+    }
+}
+
+/// What a monitor saw of one container over the last observation window. It only sees
+/// completed requests, as `docker stats` plus the service's own latency log would.
+public struct WindowStats: Sendable, Equatable {
+    /// Length of the window, seconds.
+    public var duration: Double
+    /// Requests that arrived in the window.
+    public var arrivals: Int
+    /// Requests that completed in the window.
+    public var completed: Int
+    /// Mean response time of those completions, ms (nil when none completed).
+    public var meanMs: Double?
+    /// The container's target metric (mean, p95 or p99) over those completions, ms.
+    public var measuredMs: Double?
+    /// Average CPU cores used over the window (what `docker stats` reports / 100).
+    public var cpuUsed: Double
+    /// Average fraction of its GPU used over the window.
+    public var gpuUsed: Double
+
+    public init(
+        duration: Double, arrivals: Int, completed: Int, meanMs: Double?, measuredMs: Double?, cpuUsed: Double,
+        gpuUsed: Double = 0
+    ) {
+        self.duration = duration
+        self.arrivals = arrivals
+        self.completed = completed
+        self.meanMs = meanMs
+        self.measuredMs = measuredMs
+        self.cpuUsed = cpuUsed
+        self.gpuUsed = gpuUsed
+    }
+}
+
+/// One container as a policy sees it.
+public struct ContainerObservation: Sendable {
+    /// The job id (also the container's name).
+    public var id: String
+    /// The model it serves, with its latency model (policies may use it; the real
+    /// system has it from profiling).
+    public var model: ModelSpec
+    /// The client's target, ms, and the metric it is stated in.
+    public var targetMs: Double
+    public var metric: QoEMetric
+    /// How requests arrive (open-loop Poisson, closed loop, trace).
+    public var arrivals: ArrivalProcess
+    /// Concurrent workers of the container.
+    public var workers: Int
+    /// CPUs the job asked for (its `cpus` column), if any.
+    public var requestedCPUs: Double?
+    /// Which GPU of the node it uses, if any.
+    public var gpu: Int?
+    /// Its current allocation.
+    public var allocation: Allocation
+    /// Requests waiting or in service now.
+    public var outstanding: Int
+    /// The last observation window.
+    public var window: WindowStats
+    /// Requests completed since the container started.
+    public var completedTotal: Int
+    /// When the container was deployed (simulated or wall seconds).
+    public var startedAt: Double
+
+    public init(
+        id: String, model: ModelSpec, targetMs: Double, metric: QoEMetric, arrivals: ArrivalProcess, workers: Int,
+        requestedCPUs: Double?, gpu: Int?, allocation: Allocation, outstanding: Int, window: WindowStats,
+        completedTotal: Int, startedAt: Double
+    ) {
+        self.id = id
+        self.model = model
+        self.targetMs = targetMs
+        self.metric = metric
+        self.arrivals = arrivals
+        self.workers = workers
+        self.requestedCPUs = requestedCPUs
+        self.gpu = gpu
+        self.allocation = allocation
+        self.outstanding = outstanding
+        self.window = window
+        self.completedTotal = completedTotal
+        self.startedAt = startedAt
+    }
+}
+
+/// One node as a policy sees it: capacities and its containers.
+public struct NodeObservation: Sendable {
+    public var name: String
+    /// CPU cores of the node.
+    public var cpus: Double
+    /// GPUs of the node.
+    public var gpus: Int
+    /// The time of the observation, seconds.
+    public var time: Double
+    /// Containers placed on the node, in placement order.
+    public var containers: [ContainerObservation]
+
+    public init(name: String, cpus: Double, gpus: Int, time: Double, containers: [ContainerObservation]) {
+        self.name = name
+        self.cpus = cpus
+        self.gpus = gpus
+        self.time = time
+        self.containers = containers
+    }
+}
+
+/// Why a policy is being asked.
+public enum PolicyTrigger: Sendable, Equatable {
+    /// The periodic control interval elapsed (windows were measured over it).
+    case interval
+    /// A container was just placed on the node (it is in the observation).
+    case arrival(containerID: String)
+    /// A container left the node (it is no longer in the observation).
+    case departure(containerID: String)
+}
+
+/// A new allocation for one container.
+public struct AllocationChange: Sendable, Equatable {
+    public var containerID: String
+    public var allocation: Allocation
+
+    public init(containerID: String, allocation: Allocation) {
+        self.containerID = containerID
+        self.allocation = allocation
+    }
+}
+
+/// A resource-allocation policy: observations in, allocations out.
+///
+/// A policy sees only what a real monitor could (``NodeObservation``) and answers
+/// with Docker knobs (``Allocation``), never touching simulator internals, so the
+/// same object can drive the simulator and a real Docker engine. It decides per node,
+/// as DQoES does.
+///
+/// Contract:
+/// - It is called every ``controlInterval`` seconds (if not nil) for each node with
+///   containers, and on every arrival and departure on a node.
+/// - It returns only the containers whose allocation should change; each returned
+///   allocation must be ``Allocation/isValid`` and name a container of the node.
+public protocol AllocationPolicy: Sendable {
+    /// The name used on the command line (e.g. `fair-share`).
+    var name: String { get }
+    /// Seconds between periodic decisions, or nil for event-driven only.
+    var controlInterval: Double? { get }
+    /// Decides new allocations for `node`.
+    mutating func allocate(on node: NodeObservation, because trigger: PolicyTrigger) -> [AllocationChange]
+}
