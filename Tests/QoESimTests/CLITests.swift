@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import QoESim
+
+/// The `qoesim` executable, run as a user would (built alongside the tests).
+@Suite("qoesim command line")
+struct CLITests {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var binary: String {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = testBinary.deletingLastPathComponent()
+        // On Linux the tests run from <config>/QoESimPackageTests.xctest; on macOS from a bundle.
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("qoesim").path) && dir.path != "/" {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("qoesim").path
+    }
+
+    func run(_ args: [String]) throws -> Outcome {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: Fixture.packageRoot)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Outcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    let example = ["--cluster", "Traces/example/cluster.json", "--trace", "Traces/example/jobs.csv"]
+
+    @Test("run --json prints exactly one JSON object with the documented fields")
+    func json() throws {
+        let r = try run(["run"] + example + ["--policy", "fair-share", "--seed", "3", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let keys = ["policy", "seed", "models", "satisfied", "total", "events", "simulated_s", "wall_s"]
+        for k in keys { #expect(obj?[k] != nil, "missing \(k)") }
+        let models = obj?["models"] as? [[String: Any]] ?? []
+        #expect(models.count == 6)
+        for m in models {
+            for k in ["id", "model", "target_ms", "metric", "requests", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "satisfied"] {
+                #expect(m[k] != nil, "model lacks \(k)")
+            }
+        }
+        #expect(r.stderr.contains("events/s"), "timings go to stderr")
+    }
+
+    @Test("A malformed trace exits 1 with FILE:LINE and writes nothing into --out")
+    func malformed() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let trace = folder + "/bad.csv"
+        try "job_id,model,arrival_s,duration_s,rate_rps,target_ms\nj,resnet50,0,10,fast,100\n"
+            .write(toFile: trace, atomically: true, encoding: .utf8)
+        let out = folder + "/results"
+        let r = try run(["run", "--cluster", "Traces/example/cluster.json", "--trace", trace, "--out", out])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(trace):2: rate_rps: 'fast' is not a number"), "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test("Usage errors exit 2; --help exits 0")
+    func usage() throws {
+        #expect(try run(["run", "--bogus"]).status == 2)
+        #expect(try run(["run"] + example + ["--policy", "nonesuch"]).status == 2)
+        let help = try run(["run", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("--cluster"))
+        #expect(try run(["import", "azure-llm", "--help"]).status == 0)
+    }
+
+    @Test("--out writes models, requests and allocations CSVs")
+    func outFiles() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let r = try run(["run"] + example + ["--policy", "static", "--out", folder, "--quiet"])
+        #expect(r.status == 0 && r.stderr.isEmpty)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(files == ["allocations.csv", "models.csv", "requests.csv"])
+        let models = try String(contentsOfFile: folder + "/models.csv", encoding: .utf8).split(separator: "\n")
+        #expect(models.count == 7)
+        let requests = try String(contentsOfFile: folder + "/requests.csv", encoding: .utf8).split(separator: "\n")
+        let total = models.dropFirst().map { Int($0.split(separator: ",", omittingEmptySubsequences: false)[7])! }.reduce(0, +)
+        #expect(requests.count == total + 1, "one row per completed request")
+    }
+
+    @Test("import azure-llm converts timestamps and tokens, with attribution, atomically")
+    func importAzure() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let src = folder + "/azure.csv"
+        try """
+        TIMESTAMP,ContextTokens,GeneratedTokens
+        2023-11-16 18:17:03.9799600,100,0
+        2023-11-16 18:17:04.4799600,250,50
+        2023-11-16 18:18:03.9799600,0,0
+
+        """.write(toFile: src, atomically: true, encoding: .utf8)
+        let dst = folder + "/req.csv"
+        let r = try run(["import", "azure-llm", src, "--job-id", "llm", "-o", dst])
+        #expect(r.status == 0, "\(r.stderr)")
+        let text = try String(contentsOfFile: dst, encoding: .utf8)
+        #expect(text.contains("CC-BY 4.0") && text.contains("Splitwise"))
+        let rows = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(rows == ["job_id,time_s,size", "llm,0.000000,0.75", "llm,0.500000,2.25", "llm,60.000000,1e-06"])
+        let bad = folder + "/bad.csv"
+        try "TIMESTAMP,ContextTokens,GeneratedTokens\nyesterday,1,2\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let r2 = try run(["import", "azure-llm", bad, "-o", folder + "/x.csv"])
+        #expect(r2.status == 1 && r2.stderr.contains("\(bad):2: TIMESTAMP"))
+        #expect(!FileManager.default.fileExists(atPath: folder + "/x.csv"))
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+import QoESim
+
+/// Every kind of bad input gets an InputError naming the file and the line.
+@Suite("Bad input")
+struct InputErrorTests {
+    let root = Fixture.packageRoot
+    var models: String { root + "/Traces/models" }
+    var cluster: String { root + "/Traces/example/cluster.json" }
+
+    func write(_ text: String, name: String = "jobs.csv") -> String {
+        let folder = Fixture.tempFolder()
+        let path = folder + "/" + name
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return path
+    }
+
+    func loadError(trace: String, cluster c: String? = nil, models m: String? = nil, requests: String? = nil) -> InputError? {
+        do {
+            _ = try Scenario.load(cluster: c ?? cluster, trace: trace, models: m ?? models, requests: requests)
+            return nil
+        } catch let e as InputError {
+            return e
+        } catch {
+            return nil
+        }
+    }
+
+    static let header = "job_id,model,arrival_s,duration_s,rate_rps,target_ms"
+
+    @Test("Job trace errors name file, line and problem", arguments: [
+        ("job_id,model,arrival_s,duration_s,rate_rps\nj,resnet50,0,10,1\n", 1, "missing required column"),
+        ("\(header),colour\nj,resnet50,0,10,1,100,red\n", 1, "unknown column"),
+        ("\(header)\nj,resnet50,0,10,1\n", 2, "expected 6 fields"),
+        ("\(header)\nj,resnet50,zero,10,1,100\n", 2, "arrival_s: 'zero' is not a number"),
+        ("\(header)\nj,resnet50,0,10,nan,100\n", 2, "rate_rps: 'nan' is not a finite number"),
+        ("\(header)\nj,resnet50,0,1e999,1,100\n", 2, "duration_s: '1e999' is not a finite number"),
+        ("\(header)\nj,resnet50,0,10,-2,100\n", 2, "rate_rps: must be > 0"),
+        ("\(header)\nj,resnet50,0,10,0,100\n", 2, "rate_rps: must be > 0"),
+        ("\(header)\nj,resnet50,0,0,1,100\n", 2, "duration_s: must be > 0"),
+        ("\(header)\nj,resnet50,0,10,1,-5\n", 2, "target_ms: must be > 0"),
+        ("\(header)\n\nj,resnet50,0,10,1,100\n# note\nj,resnet50,0,10,1,100\n", 5, "duplicate job id 'j' (first defined at line 3)"),
+        ("\(header)\nj,alexnet,0,10,1,100\n", 2, "unknown model 'alexnet'"),
+        ("\(header),node\nj,resnet50,0,10,1,100,node9\n", 2, "node 'node9' does not exist"),
+        ("\(header),metric\nj,resnet50,0,10,1,100,p90\n", 2, "metric: 'p90' is not one of"),
+        ("\(header),workers\nj,resnet50,0,10,1,100,1.5\n", 2, "workers: '1.5' is not an integer"),
+        ("\(header),cpus\nj,resnet50,0,10,1,100,64\n", 2, "no eligible node has that many"),
+        ("\(header),arrivals\nj,resnet50,0,10,,100,trace\n", 2, "arrivals=trace but no request trace"),
+        ("\(header),node\nj,resnet50-gpu,0,10,1,100,node1\n", 2, "needs a GPU"),
+        ("\(header)\n\"j,resnet50,0,10,1,100\n", 2, "unterminated quoted field"),
+        ("\(header)\n", 1, "job trace has no jobs"),
+        ("   \n\n", 0, "file is empty"),
+        ("\(header)\nj,resnet50,0,10,1,100\u{0}\n", 2, "binary content"),
+    ])
+    func jobTrace(text: String, line: Int, message: String) {
+        let path = write(text)
+        let e = loadError(trace: path)
+        #expect(e != nil, "no error for \(text)")
+        #expect(e?.file == path)
+        #expect(e?.line == line, "line \(String(describing: e?.line)) for \(message): \(String(describing: e))")
+        #expect(e?.problem.contains(message) == true, "'\(e?.problem ?? "")' lacks '\(message)'")
+    }
+
+    @Test("Invalid UTF-8 is reported as binary with its line")
+    func invalidUTF8() {
+        let folder = Fixture.tempFolder()
+        let path = folder + "/jobs.csv"
+        var bytes = Array("\(Self.header)\nj,resnet50,0,10,1,100\n".utf8)
+        bytes += [0xFF, 0xFE, 0x0A]
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let e = loadError(trace: path)
+        #expect(e?.line == 3 && e?.problem.contains("binary") == true, "\(String(describing: e))")
+    }
+
+    @Test("A missing file is named")
+    func missingFile() {
+        let e = loadError(trace: "/nonexistent/jobs.csv")
+        #expect(e?.file == "/nonexistent/jobs.csv" && e?.problem == "file does not exist")
+    }
+
+    @Test("Cluster file errors name file and line", arguments: [
+        ("{\"nodes\": [{\"name\": \"a\", \"cpus\": 4},\n {\"name\": \"a\", \"cpus\": 2}]}", 2, "defined twice"),
+        ("{\"nodes\": [\n {\"name\": \"a\", \"cpus\": -1}]}", 2, "cpus must be > 0"),
+        ("{\"nodes\": [\n {\"name\": \"a\"}]}", 2, "missing field 'cpus'"),
+        ("{\"nodes\": [\n {\"name\": \"a\", \"cpus\": \"four\"}]}", 2, "cpus must be a number"),
+        ("{\"nodes\": []}", 1, "cluster has no nodes"),
+        ("{\"nodes\": [\n {\"name\": \"a\", \"cpus\": 4,, }]}", 2, "not valid JSON/YAML"),
+        ("{\"nodes\": [\n {\"name\": \"a\", \"cpu\": 4}]}", 2, "unknown field 'cpu'"),
+    ])
+    func clusterFile(text: String, line: Int, message: String) {
+        let path = write(text, name: "cluster.json")
+        let trace = write("\(Self.header)\nj,resnet50,0,10,1,100\n")
+        let e = loadError(trace: trace, cluster: path)
+        #expect(e?.file == path, "\(String(describing: e))")
+        #expect(e?.line == line, "\(String(describing: e))")
+        #expect(e?.problem.contains(message) == true, "\(String(describing: e))")
+    }
+
+    @Test("Model file errors name file and line", arguments: [
+        ("{\"name\": \"m\",\n \"latency\": {\"family\": \"amdahl\", \"serial_ms\": 1, \"max_parallelism\": 2}}", 2, "missing field 'parallel_ms'"),
+        ("{\"name\": \"m\",\n \"latency\": {\"family\": \"cubic\"}}", 2, "'cubic' is not one of"),
+        ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 1, \"b_ms\": 2, \"k\": 0.5},\n \"variability\": {\"distribution\": \"lognormal\"}}", 3, "missing field 'cv'"),
+        ("{\"latency\": {\"family\": \"power\", \"a_ms\": 1, \"b_ms\": 2, \"k\": 0.5}}", 1, "missing field 'name'"),
+    ])
+    func modelFile(text: String, line: Int, message: String) {
+        let folder = Fixture.tempFolder()
+        let path = folder + "/m.json"
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        let trace = write("\(Self.header)\nj,m,0,10,1,100\n")
+        let e = loadError(trace: trace, models: folder)
+        #expect(e?.file == path, "\(String(describing: e))")
+        #expect(e?.line == line, "\(String(describing: e))")
+        #expect(e?.problem.contains(message) == true, "\(String(describing: e))")
+    }
+
+    @Test("Request trace errors name file and line")
+    func requestTrace() {
+        let trace = write("\(Self.header),arrivals\nj,resnet50,0,10,,100,trace\n")
+        let bad = write("job_id,time_s,size\nj,0.5,1\nk,1.0,1\n", name: "req.csv")
+        let e = loadError(trace: trace, requests: bad)
+        #expect(e?.file == bad && e?.line == 3 && e?.problem.contains("not a job") == true, "\(String(describing: e))")
+        let neg = write("job_id,time_s\nj,0.5\nj,-1\n", name: "req.csv")
+        let e2 = loadError(trace: trace, requests: neg)
+        #expect(e2?.line == 3 && e2?.problem.contains("time_s: must be >= 0") == true, "\(String(describing: e2))")
+    }
+}
