@@ -46,6 +46,8 @@ public enum RunOutputError: Error, CustomStringConvertible {
 /// - `models.csv`: one row per job (the table `qoesim run` prints).
 /// - `requests.csv`: one row per completed request.
 /// - `allocations.csv`: one row per allocation change (placement, then policy decisions).
+/// - `usage.csv`: every sample interval, each container's allocation, the cores and
+///   GPU fraction it used since the previous sample, and its outstanding requests.
 ///
 /// Everything is written into a hidden staging folder inside the destination and
 /// moved into place only by ``commit(result:)``; ``discard()`` (or an error) leaves the
@@ -57,6 +59,7 @@ public final class RunOutputWriter: SimulationRecorder {
     private let nodeNames: [String]
     private let requests: BufferedFile
     private let allocations: BufferedFile
+    private let usage: BufferedFile
 
     /// Prepares to write into `folder` (created if missing) for the given scenario.
     public init(folder: String, scenario: Scenario) throws {
@@ -78,7 +81,9 @@ public final class RunOutputWriter: SimulationRecorder {
         nodeNames = scenario.cluster.nodes.map(\.name)
         requests = try BufferedFile(path: (staging as NSString).appendingPathComponent("requests.csv"))
         allocations = try BufferedFile(path: (staging as NSString).appendingPathComponent("allocations.csv"))
+        usage = try BufferedFile(path: (staging as NSString).appendingPathComponent("usage.csv"))
         requests.write("job_id,arrival_s,start_s,completion_s,response_ms,size\n")
+        usage.write("time_s,job_id,node,cpu_limit,cpu_weight,gpu_share,cpu_used,gpu_used,outstanding\n")
         allocations.write("time_s,job_id,node,cpu_limit,cpu_weight,gpu_share,reason\n")
     }
 
@@ -91,15 +96,23 @@ public final class RunOutputWriter: SimulationRecorder {
         allocations.write("\(time),\(jobIDs[job]),\(nodeNames[node]),\(limit),\(allocation.cpuWeight),\(allocation.gpuShare),\(reason)\n")
     }
 
+    public func usageSampled(
+        time: Double, job: Int, node: Int, allocation: Allocation, cpuUsed: Double, gpuUsed: Double, outstanding: Int
+    ) {
+        let limit = allocation.cpuLimit.map { "\($0)" } ?? ""
+        usage.write("\(time),\(jobIDs[job]),\(nodeNames[node]),\(limit),\(allocation.cpuWeight),\(allocation.gpuShare),\(cpuUsed),\(gpuUsed),\(outstanding)\n")
+    }
+
     /// Writes `models.csv` and moves every file into the destination.
     public func commit(result: SimulationResult) throws {
         try requests.close()
         try allocations.close()
+        try usage.close()
         let models = try BufferedFile(path: (staging as NSString).appendingPathComponent("models.csv"))
         models.write(ResultFormatter.modelsCSV(result))
         try models.close()
         let fm = FileManager.default
-        for name in ["models.csv", "requests.csv", "allocations.csv"] {
+        for name in ["models.csv", "requests.csv", "allocations.csv", "usage.csv"] {
             let target = (destination as NSString).appendingPathComponent(name)
             try? fm.removeItem(atPath: target)
             try fm.moveItem(atPath: (staging as NSString).appendingPathComponent(name), toPath: target)
@@ -111,6 +124,7 @@ public final class RunOutputWriter: SimulationRecorder {
     public func discard() {
         try? requests.close()
         try? allocations.close()
+        try? usage.close()
         try? FileManager.default.removeItem(atPath: staging)
     }
 }

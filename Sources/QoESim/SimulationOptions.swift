@@ -8,11 +8,19 @@ public struct SimulationOptions: Sendable {
     /// Stop the simulation at this time even if work remains (requests still
     /// outstanding are reported as unfinished). Infinity: run until all jobs finish.
     public var horizon: Double = .infinity
+    /// Every this many simulated seconds, report each container's CPU and GPU use to
+    /// the recorder (``SimulationRecorder/usageSampled(time:job:node:allocation:cpuUsed:gpuUsed:outstanding:)``).
+    /// Nil: no sampling.
+    public var sampleInterval: Double? = nil
 
-    public init(placement: PlacementStrategy = .spread, histogramDigits: Int = 3, horizon: Double = .infinity) {
+    public init(
+        placement: PlacementStrategy = .spread, histogramDigits: Int = 3, horizon: Double = .infinity,
+        sampleInterval: Double? = nil
+    ) {
         self.placement = placement
         self.histogramDigits = histogramDigits
         self.horizon = horizon
+        self.sampleInterval = sampleInterval
     }
 }
 
@@ -23,4 +31,11 @@ public protocol SimulationRecorder: AnyObject {
     func requestCompleted(job: Int, arrival: Double, start: Double, completion: Double, size: Double)
     /// The policy changed a container's allocation (also called once at placement).
     func allocationChanged(time: Double, job: Int, node: Int, allocation: Allocation, reason: String)
+    /// Periodic sample (see ``SimulationOptions/sampleInterval``): average cores and GPU
+    /// fraction used since the previous sample, and requests outstanding now.
+    func usageSampled(time: Double, job: Int, node: Int, allocation: Allocation, cpuUsed: Double, gpuUsed: Double, outstanding: Int)
+}
+
+extension SimulationRecorder {
+    public func usageSampled(time: Double, job: Int, node: Int, allocation: Allocation, cpuUsed: Double, gpuUsed: Double, outstanding: Int) {}
 }

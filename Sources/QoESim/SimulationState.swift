@@ -48,6 +48,10 @@ struct ContainerState {
     var windowSum = 0.0
     var windowCPU0 = 0.0
     var windowGPU0 = 0.0
+    // Usage sampling for the recorder.
+    var sampleStart = 0.0
+    var sampleCPU0 = 0.0
+    var sampleGPU0 = 0.0
 }
 
 /// The whole mutable state of a run. Value types throughout; nothing is allocated per
@@ -68,6 +72,7 @@ struct SimulationState {
     // Kernel.
     var loop: EventLoop
     let controlTimer: TimerHandle
+    let sampleTimer: TimerHandle
 
     // Containers.
     var c: [ContainerState]
@@ -88,6 +93,10 @@ struct SimulationState {
     var nodeContainers: [[Int]]
     var pending: [Int] = []
     var unfinishedJobs: Int
+    /// Sampling ticks fired (bookkeeping for the recorder, not part of the model: they
+    /// are left out of the event count and the simulated time).
+    var sampleTicks = 0
+    var lastModelEvent = 0.0
     var waterFilling = WaterFilling()
     var scratchCap: [Double] = []
     var scratchWeight: [Double] = []
@@ -110,8 +119,9 @@ struct SimulationState {
         idIndex = index
 
         let n = jobs.count
-        loop = EventLoop(timerCount: 3 * n + 1)
+        loop = EventLoop(timerCount: 3 * n + 2)
         controlTimer = TimerHandle(3 * n)
+        sampleTimer = TimerHandle(3 * n + 1)
         c = Array(repeating: ContainerState(), count: n)
         var base: [Int] = []
         var total = 0
@@ -150,6 +160,9 @@ struct SimulationState {
         if let dt = policy.controlInterval, dt > 0, !jobs.isEmpty {
             loop.arm(controlTimer, at: (jobs.map(\.arrival).min() ?? 0) + dt)
         }
+        if recorder != nil, let dt = options.sampleInterval, dt > 0, !jobs.isEmpty {
+            loop.arm(sampleTimer, at: (jobs.map(\.arrival).min() ?? 0) + dt)
+        }
         let horizon = options.horizon
         var nextReport = 1 << 18
         while let timer = loop.next(until: horizon) {
@@ -157,6 +170,10 @@ struct SimulationState {
             let index = Int(timer.index)
             if timer == controlTimer {
                 controlTick(t)
+            } else if timer == sampleTimer {
+                sampleUsage(t)
+                sampleTicks += 1
+                continue
             } else {
                 let j = index / 3
                 switch index - 3 * j {
@@ -165,11 +182,14 @@ struct SimulationState {
                 default: completion(j, t)
                 }
             }
+            lastModelEvent = t
             if let report = progress, loop.eventsProcessed >= nextReport {
                 nextReport += 1 << 18
                 report(Simulation.Progress(simulatedSeconds: t, events: loop.eventsProcessed, activeJobs: unfinishedJobs))
             }
         }
+        // Stopped by the horizon with work left: the run covered [0, horizon].
+        if horizon.isFinite && loop.now >= horizon && unfinishedJobs > 0 { lastModelEvent = horizon }
     }
 
     // MARK: Requests
@@ -397,6 +417,7 @@ struct SimulationState {
         c[j].lastProgress = t
         c[j].lastUsage = t
         c[j].windowStart = t
+        c[j].sampleStart = t
         c[j].allocation = Allocation(cpuLimit: job.cpus, cpuWeight: job.weight, gpuShare: job.gpuShare ?? 1)
         nodeContainers[n].append(j)
         recorder?.allocationChanged(time: t, job: j, node: n, allocation: c[j].allocation, reason: "placement")
@@ -458,6 +479,31 @@ struct SimulationState {
         // Keep ticking while something can still happen.
         let live = c.contains { $0.phase == .future || $0.phase == .active || $0.phase == .draining }
         if live, let dt = policy.controlInterval { loop.arm(controlTimer, at: t + dt) }
+    }
+
+    /// Reports every live container's use since the previous sample to the recorder.
+    mutating func sampleUsage(_ t: Double) {
+        guard let recorder else { return }
+        for n in nodes.indices {
+            for j in nodeContainers[n] {
+                // Read usage without touching the accounting, so that sampling cannot
+                // change the run's own numbers (not even their rounding).
+                let dt = t - c[j].sampleStart
+                guard dt > 0 else { continue }
+                let cpuNow = c[j].cpuSeconds + c[j].cpu * (t - c[j].lastUsage)
+                let gpuNow = c[j].gpuSeconds + c[j].gpuFraction * (t - c[j].lastUsage)
+                recorder.usageSampled(
+                    time: t, job: j, node: n, allocation: c[j].allocation, cpuUsed: (cpuNow - c[j].sampleCPU0) / dt,
+                    gpuUsed: (gpuNow - c[j].sampleGPU0) / dt, outstanding: c[j].busy + waiting[j].count)
+                c[j].sampleStart = t
+                c[j].sampleCPU0 = cpuNow
+                c[j].sampleGPU0 = gpuNow
+            }
+        }
+        if c.contains(where: { $0.phase == .future || $0.phase == .active || $0.phase == .draining }),
+           let dt = options.sampleInterval {
+            loop.arm(sampleTimer, at: t + dt)
+        }
     }
 
     mutating func resetWindow(_ j: Int, _ t: Double) {
@@ -548,7 +594,7 @@ struct SimulationState {
             }
             let placed = s.node >= 0
             if !placed { neverPlaced += 1 }
-            let cpuUsed = s.cpuSeconds + s.cpu * (loop.now - s.lastUsage)
+            let cpuUsed = s.cpuSeconds + s.cpu * (max(lastModelEvent, s.lastUsage) - s.lastUsage)
             models.append(ModelResult(
                 id: job.id, model: job.model.name, node: placed ? nodes[s.node].name : nil, targetMs: job.targetMs,
                 metric: job.metric, requests: n, unfinished: s.arrived - n, meanMs: mean, p50Ms: pct(50),
@@ -557,7 +603,7 @@ struct SimulationState {
                 pendingS: placed ? s.startTime - job.arrival : nil, cpuSeconds: placed ? cpuUsed : 0))
         }
         return SimulationResult(
-            policy: policy.name, seed: seed, models: models, events: loop.eventsProcessed,
-            simulatedSeconds: loop.now, neverPlaced: neverPlaced)
+            policy: policy.name, seed: seed, models: models, events: loop.eventsProcessed - sampleTicks,
+            simulatedSeconds: lastModelEvent, neverPlaced: neverPlaced)
     }
 }

@@ -9,7 +9,7 @@ struct RunCommand: ParsableCommand {
         discussion: """
         Prints a per-model table (or one JSON object with --json) on standard output;
         progress and timings go to standard error. With --out DIR, writes models.csv,
-        requests.csv and allocations.csv into DIR (all or nothing).
+        requests.csv, allocations.csv and usage.csv into DIR (all or nothing).
 
         Example:
           qoesim run --cluster Traces/example/cluster.json --trace Traces/example/jobs.csv --policy fair-share
@@ -40,8 +40,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Stop at this simulated time (seconds); default: when all jobs finish.")
     var horizon: Double?
 
-    @Option(help: "Folder for models.csv, requests.csv and allocations.csv.")
+    @Option(help: "Folder for models.csv, requests.csv, allocations.csv and usage.csv.")
     var out: String?
+
+    @Option(help: "Seconds between usage samples in usage.csv (with --out).")
+    var sampleInterval: Double = 1
 
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
@@ -57,11 +60,13 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("unknown placement '\(placement)'; choose spread or pack")
         }
         if let h = horizon, !(h > 0 && h.isFinite) { throw ValidationError("--horizon must be a positive number") }
+        guard sampleInterval > 0 && sampleInterval.isFinite else { throw ValidationError("--sample-interval must be > 0") }
     }
 
     func run() throws {
         let scenario = try Scenario.load(cluster: cluster, trace: trace, models: models, requests: requests)
-        let options = SimulationOptions(placement: PlacementStrategy(rawValue: placement)!, horizon: horizon ?? .infinity)
+        let options = SimulationOptions(placement: PlacementStrategy(rawValue: placement)!, horizon: horizon ?? .infinity,
+            sampleInterval: out == nil ? nil : sampleInterval)
         let simulation = try Simulation(scenario: scenario, policy: PolicyRegistry.make(policy)!, options: options)
         let writer = try out.map { try RunOutputWriter(folder: $0, scenario: scenario) }
         let started = DispatchTime.now()

@@ -86,7 +86,7 @@ struct CLITests {
         let r = try run(["run"] + example + ["--policy", "static", "--out", folder, "--quiet"])
         #expect(r.status == 0 && r.stderr.isEmpty)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-        #expect(files == ["allocations.csv", "models.csv", "requests.csv"])
+        #expect(files == ["allocations.csv", "models.csv", "requests.csv", "usage.csv"])
         let models = try String(contentsOfFile: folder + "/models.csv", encoding: .utf8).split(separator: "\n")
         #expect(models.count == 7)
         let requests = try String(contentsOfFile: folder + "/requests.csv", encoding: .utf8).split(separator: "\n")

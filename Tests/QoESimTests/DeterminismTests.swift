@@ -15,7 +15,7 @@ struct DeterminismTests {
         let folder = Fixture.tempFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let writer = try RunOutputWriter(folder: folder, scenario: scenario)
-        let result = try Simulation(scenario: scenario, policy: policy).run(seed: seed, recorder: writer)
+        let result = try Simulation(scenario: scenario, policy: policy, options: SimulationOptions(sampleInterval: 5)).run(seed: seed, recorder: writer)
         try writer.commit(result: result)
         var files: [String: Data] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
@@ -30,7 +30,7 @@ struct DeterminismTests {
         for policy in [FairSharePolicy() as any AllocationPolicy, StaticPolicy()] {
             let a = try runToFolder(scenario, seed: 7, policy: policy)
             let b = try runToFolder(scenario, seed: 7, policy: policy)
-            #expect(Set(a.keys) == ["models.csv", "requests.csv", "allocations.csv"])
+            #expect(Set(a.keys) == ["models.csv", "requests.csv", "allocations.csv", "usage.csv"])
             #expect(a == b)
             let c = try runToFolder(scenario, seed: 8, policy: policy)
             #expect(a["requests.csv"] != c["requests.csv"])
@@ -114,5 +114,36 @@ struct ClusterTests {
         // divides by equal weight: b keeps 1, a and c split 7 -> c capped at 2.67, a 4.33.
         let used = r.models.map { $0.cpuSeconds / 100 }
         #expect(abs(used[1] - 1) < 0.01 && abs(used[2] - 8.0 / 3) < 0.01 && abs(used[0] - (7 - 8.0 / 3)) < 0.01, "\(used)")
+    }
+}
+
+@Suite("Recording and horizon")
+struct RecordingTests {
+    /// Recording (with usage samples) must not change the simulation itself.
+    @Test("Results are the same with and without a recorder and usage sampling")
+    func recordingIsPassive() throws {
+        let root = Fixture.packageRoot
+        let scenario = try Scenario.load(
+            cluster: root + "/Traces/example/cluster.json", trace: root + "/Traces/example/jobs.csv", models: root + "/Traces/models")
+        let plain = try Simulation(scenario: scenario, policy: FairSharePolicy()).run(seed: 2)
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let writer = try RunOutputWriter(folder: folder, scenario: scenario)
+        let recorded = try Simulation(scenario: scenario, policy: FairSharePolicy(), options: SimulationOptions(sampleInterval: 0.7))
+            .run(seed: 2, recorder: writer)
+        writer.discard()
+        #expect(plain == recorded)
+    }
+
+    @Test("A horizon stops the run and counts outstanding requests as unfinished")
+    func horizon() throws {
+        let model = Fixture.model(parallelMs: 100)
+        // Overloaded queue (lambda 20 > mu 10): many requests are outstanding at t = 100.
+        let job = Fixture.job("over", model, rate: 20, duration: 1000)
+        let r = try Simulation(cluster: Fixture.cluster(1, cpus: 1), jobs: [job], policy: FairSharePolicy(),
+                               options: SimulationOptions(horizon: 100)).run(seed: 1)
+        #expect(r.simulatedSeconds == 100)
+        #expect(r.models[0].unfinished > 500, "unfinished \(r.models[0].unfinished)")
+        #expect(abs(r.models[0].cpuSeconds - 100) < 0.5, "an overloaded 1-core node is busy all the time")
     }
 }
