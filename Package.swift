@@ -30,7 +30,7 @@ let package = Package(
         // Jobs, job traces, request traces, arrival processes, trace importers.
         .target(name: "QoESimWorkload", dependencies: ["QoESimInput", "QoESimLatency"]),
         // The policy protocol and its implementations (one file each).
-        .target(name: "QoESimPolicies", dependencies: ["QoESimLatency", "QoESimWorkload"]),
+        .target(name: "QoESimPolicies", dependencies: ["QoESimLatency", "QoESimWorkload", "QoESimCluster"]),
         // The simulation that ties the above together, metrics and result output.
         .target(
             name: "QoESim",

@@ -93,7 +93,8 @@ public final class RunOutputWriter: SimulationRecorder {
 
     public func allocationChanged(time: Double, job: Int, node: Int, allocation: Allocation, reason: String) {
         let limit = allocation.cpuLimit.map { "\($0)" } ?? ""
-        allocations.write("\(time),\(jobIDs[job]),\(nodeNames[node]),\(limit),\(allocation.cpuWeight),\(allocation.gpuShare),\(reason)\n")
+        let why = reason.contains(",") || reason.contains("\"") ? "\"\(reason.replacingOccurrences(of: "\"", with: "\"\""))\"" : reason
+        allocations.write("\(time),\(jobIDs[job]),\(nodeNames[node]),\(limit),\(allocation.cpuWeight),\(allocation.gpuShare),\(why)\n")
     }
 
     public func usageSampled(

@@ -12,11 +12,16 @@ public struct SimulationOptions: Sendable {
     /// the recorder (``SimulationRecorder/usageSampled(time:job:node:allocation:cpuUsed:gpuUsed:outstanding:)``).
     /// Nil: no sampling.
     public var sampleInterval: Double? = nil
+    /// Seconds between a policy's decision and its effect (a `docker update` is not
+    /// instant: the engine round trip plus the cgroup write, and CFS applies the new
+    /// quota from the next period). 0: immediate.
+    public var actuationDelay: Double = 0
 
     public init(
         placement: PlacementStrategy = .spread, histogramDigits: Int = 3, horizon: Double = .infinity,
-        sampleInterval: Double? = nil
+        sampleInterval: Double? = nil, actuationDelay: Double = 0
     ) {
+        self.actuationDelay = actuationDelay
         self.placement = placement
         self.histogramDigits = histogramDigits
         self.horizon = horizon

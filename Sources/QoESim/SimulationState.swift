@@ -29,7 +29,11 @@ struct ContainerState {
     var node = -1
     var gpu = -1
     var phase = Phase.future
+    /// The allocation in force.
     var allocation = Allocation()
+    /// The latest decision, which takes effect `actuationDelay` after it was made.
+    var decided = Allocation()
+    var decidedNote = ""
     var startTime = 0.0
     var endTime = 0.0
     var nextTraced = 0
@@ -119,9 +123,9 @@ struct SimulationState {
         idIndex = index
 
         let n = jobs.count
-        loop = EventLoop(timerCount: 3 * n + 2)
-        controlTimer = TimerHandle(3 * n)
-        sampleTimer = TimerHandle(3 * n + 1)
+        loop = EventLoop(timerCount: SimulationState.timersPerJob * n + 2)
+        controlTimer = TimerHandle(SimulationState.timersPerJob * n)
+        sampleTimer = TimerHandle(SimulationState.timersPerJob * n + 1)
         c = Array(repeating: ContainerState(), count: n)
         var base: [Int] = []
         var total = 0
@@ -149,9 +153,13 @@ struct SimulationState {
 
     // MARK: Timers
 
-    @inline(__always) func lifecycleTimer(_ j: Int) -> TimerHandle { TimerHandle(3 * j) }
-    @inline(__always) func arrivalTimer(_ j: Int) -> TimerHandle { TimerHandle(3 * j + 1) }
-    @inline(__always) func completionTimer(_ j: Int) -> TimerHandle { TimerHandle(3 * j + 2) }
+    /// Timer slots per job: lifecycle (start, end of window), next arrival, next
+    /// completion, delayed actuation of a policy decision.
+    static let timersPerJob = 4
+    @inline(__always) func lifecycleTimer(_ j: Int) -> TimerHandle { TimerHandle(4 * j) }
+    @inline(__always) func arrivalTimer(_ j: Int) -> TimerHandle { TimerHandle(4 * j + 1) }
+    @inline(__always) func completionTimer(_ j: Int) -> TimerHandle { TimerHandle(4 * j + 2) }
+    @inline(__always) func actuationTimer(_ j: Int) -> TimerHandle { TimerHandle(4 * j + 3) }
 
     // MARK: Main loop
 
@@ -175,11 +183,12 @@ struct SimulationState {
                 sampleTicks += 1
                 continue
             } else {
-                let j = index / 3
-                switch index - 3 * j {
+                let j = index >> 2
+                switch index & 3 {
                 case 0: lifecycle(j, t)
                 case 1: arrivalDue(j, t)
-                default: completion(j, t)
+                case 2: completion(j, t)
+                default: actuate(j, t)
                 }
             }
             lastModelEvent = t
@@ -419,6 +428,7 @@ struct SimulationState {
         c[j].windowStart = t
         c[j].sampleStart = t
         c[j].allocation = Allocation(cpuLimit: job.cpus, cpuWeight: job.weight, gpuShare: job.gpuShare ?? 1)
+        c[j].decided = c[j].allocation
         nodeContainers[n].append(j)
         recorder?.allocationChanged(time: t, job: j, node: n, allocation: c[j].allocation, reason: "placement")
         consult(n, t, .arrival(containerID: job.id))
@@ -457,6 +467,7 @@ struct SimulationState {
         guard c[j].busy == 0 && waiting[j].isEmpty else { return }
         account(j, t)
         c[j].phase = .departed
+        loop.disarm(actuationTimer(j))
         unfinishedJobs -= 1
         let n = c[j].node
         placement.remove(node: n, cpus: jobs[j].cpus ?? 0, gpu: c[j].gpu >= 0 ? c[j].gpu : nil)
@@ -538,14 +549,15 @@ struct SimulationState {
             let job = jobs[j]
             list.append(ContainerObservation(
                 id: job.id, model: job.model, targetMs: job.targetMs, metric: job.metric, arrivals: job.arrivals,
-                workers: job.workers, requestedCPUs: job.cpus, gpu: s.gpu >= 0 ? s.gpu : nil, allocation: s.allocation,
+                workers: job.workers, requestedCPUs: job.cpus, gpu: s.gpu >= 0 ? s.gpu : nil, allocation: s.decided,
                 outstanding: s.busy + waiting[j].count, window: window, completedTotal: s.completed,
                 startedAt: s.startTime))
         }
         return NodeObservation(name: nodes[n].name, cpus: nodes[n].cpus, gpus: nodes[n].gpus, time: t, containers: list)
     }
 
-    /// Asks the policy about node n and applies its answer.
+    /// Asks the policy about node n and applies its answer, at once or after the
+    /// actuation delay.
     mutating func consult(_ n: Int, _ t: Double, _ trigger: PolicyTrigger) {
         let changes = policy.allocate(on: observe(n, t), because: trigger)
         guard !changes.isEmpty else { return }
@@ -555,24 +567,47 @@ struct SimulationState {
         case .arrival: reason = "arrival"
         case .departure: reason = "departure"
         }
+        let delay = options.actuationDelay
+        var changedNow = false
         for change in changes {
             guard let j = idIndex[change.containerID], c[j].node == n,
                   c[j].phase == .active || c[j].phase == .draining else {
                 preconditionFailure("policy \(policy.name) changed '\(change.containerID)', which is not a container of node \(nodes[n].name)")
             }
             precondition(change.allocation.isValid, "policy \(policy.name) returned an invalid allocation \(change.allocation)")
-            guard change.allocation != c[j].allocation else { continue }
-            advance(j, t)
-            account(j, t)
-            c[j].allocation = change.allocation
-            recorder?.allocationChanged(time: t, job: j, node: n, allocation: change.allocation, reason: reason)
-            if c[j].busy > 0 {
-                let cap = demandCap(j)
-                nodeDemand[n] += cap - c[j].cap
-                c[j].cap = cap
+            guard change.allocation != c[j].decided else { continue }
+            c[j].decided = change.allocation
+            c[j].decidedNote = change.note.isEmpty ? reason : "\(reason): \(change.note)"
+            if delay > 0 {
+                // The last decision wins; its effect comes `delay` after it was made.
+                loop.arm(actuationTimer(j), at: t + delay)
+            } else {
+                apply(j, t)
+                changedNow = true
             }
         }
-        redivide(n, t, changed: -1, force: true)
+        if changedNow { redivide(n, t, changed: -1, force: true) }
+    }
+
+    /// Puts container j's decided allocation into force at t (CPU redivided by the caller).
+    mutating func apply(_ j: Int, _ t: Double) {
+        let n = c[j].node
+        advance(j, t)
+        account(j, t)
+        c[j].allocation = c[j].decided
+        recorder?.allocationChanged(time: t, job: j, node: n, allocation: c[j].allocation, reason: c[j].decidedNote)
+        if c[j].busy > 0 {
+            let cap = demandCap(j)
+            nodeDemand[n] += cap - c[j].cap
+            c[j].cap = cap
+        }
+    }
+
+    /// A delayed decision takes effect.
+    mutating func actuate(_ j: Int, _ t: Double) {
+        guard c[j].phase == .active || c[j].phase == .draining, c[j].decided != c[j].allocation else { return }
+        apply(j, t)
+        redivide(c[j].node, t, changed: -1, force: true)
     }
 
     // MARK: Results

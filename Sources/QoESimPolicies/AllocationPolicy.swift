@@ -73,7 +73,8 @@ public struct ContainerObservation: Sendable {
     public var requestedCPUs: Double?
     /// Which GPU of the node it uses, if any.
     public var gpu: Int?
-    /// Its current allocation.
+    /// Its allocation: the policy's latest decision for it (which may still be on its
+    /// way to taking effect when there is an actuation delay).
     public var allocation: Allocation
     /// Requests waiting or in service now.
     public var outstanding: Int
@@ -140,10 +141,13 @@ public enum PolicyTrigger: Sendable, Equatable {
 public struct AllocationChange: Sendable, Equatable {
     public var containerID: String
     public var allocation: Allocation
+    /// Why, in a few words (written to the decision log, `allocations.csv`).
+    public var note: String
 
-    public init(containerID: String, allocation: Allocation) {
+    public init(containerID: String, allocation: Allocation, note: String = "") {
         self.containerID = containerID
         self.allocation = allocation
+        self.note = note
     }
 }
 

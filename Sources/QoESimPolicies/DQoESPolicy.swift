@@ -1,0 +1,275 @@
+import QoESimCluster
+import QoESimWorkload
+
+/// DQoES, reconstructed from what is known of the paper (see `../shared/PAPER.md` and
+/// `Docs/POLICIES.md`): a per-node feedback loop that moves CPU from models that beat
+/// their QoE target to models that miss it, favouring tighter targets.
+///
+/// Every ``Parameters/interval`` seconds, per node:
+/// 1. Measure each container's QoE over the last ``Parameters/windowIntervals`` intervals
+///    in its target's metric (mean, p95 or p99), from completed requests only.
+/// 2. r = measured / (setpoint x target). |r - 1| <= alpha: satisfied; r > 1 + alpha:
+///    unsatisfied; r < 1 - alpha: over-satisfied.
+///    No container is given more cores than its workers can use at once (threads per
+///    request x workers, from its deployment): one already there is short for another
+///    reason (e.g. GPU-bound), asks for nothing, and keeps only what it can use.
+/// 3. Over-satisfied containers give back a share of their slack:
+///    `limit * min(maxStepDown, releaseGain * (1 - r))`. Free plus released CPU goes to
+///    unsatisfied ones in proportion to deficit x urgency, each getting at most its
+///    deficit `limit * min(r - 1, maxStepUp)` (water-filling).
+/// 4. When nothing is free or released and some are still short, the least urgent
+///    unsatisfied containers give (at most maxStepDown of their limit each interval) to
+///    the most urgent, so the tightest targets are met first rather than everyone
+///    missing a little.
+/// 5. Limits stay in [floor, node cores] and their sum within the node; fractional.
+///
+/// In ``Mode/shares`` the same per-container CPU targets are applied as cpu.shares
+/// weights (no limits, work-conserving) instead of `--cpus` limits.
+public struct DQoESPolicy: AllocationPolicy {
+    /// Every tunable of the loop, with its default and why.
+    public struct Parameters: Sendable, Equatable, Codable {
+        /// Seconds between decisions. FlowCon used 30 s for training jobs; inference
+        /// requests take milliseconds to seconds, so a few seconds already hold tens to
+        /// hundreds of completions per model.
+        public var interval: Double = 5
+        /// QoE is measured over this many past intervals (1: only the last one). Longer
+        /// windows are steadier but react later.
+        public var windowIntervals: Int = 1
+        /// Tolerance band around the setpoint (FlowCon used 0.03-0.05 on job progress;
+        /// per-window response times are noisier, so 0.1).
+        public var alpha: Double = 0.1
+        /// The loop steers each model's windowed QoE to `setpoint x target`, not to the
+        /// target itself: satisfaction is judged on the lifetime metric, and a loop that
+        /// hovers at the target misses it about half the time. 1 reproduces the paper's
+        /// description literally (r = measured / target).
+        public var setpoint: Double = 0.8
+        /// Largest relative increase of a limit per interval (1 = may double).
+        public var maxStepUp: Double = 1
+        /// Largest relative decrease of a limit per interval.
+        public var maxStepDown: Double = 0.25
+        /// Fraction of an over-satisfied container's relative slack (1 - r) it gives back
+        /// per interval.
+        public var releaseGain: Double = 0.5
+        /// No container's limit goes below this many cores (so none starves), unless the
+        /// node cannot give every container that much.
+        public var floor: Double = 0.1
+        /// Urgency weight of a container = (1 / target_ms)^urgencyExponent; 0 ignores
+        /// urgency, 1 makes it inversely proportional to the target.
+        public var urgencyExponent: Double = 1
+        /// Whether decisions are `--cpus` limits or cpu.shares weights.
+        public var mode: Mode = .limits
+
+        public init() {}
+    }
+
+    /// The Docker knob DQoES turns.
+    public enum Mode: String, Sendable, Codable, CaseIterable {
+        /// `docker update --cpus`: hard CFS quotas; unused CPU stays idle.
+        case limits
+        /// `docker update --cpu-shares`: relative weights; work-conserving.
+        case shares
+    }
+
+    /// A container's state after classification (also written to the decision log).
+    public enum State: String, Sendable {
+        case satisfied, unsatisfied, overSatisfied = "over-satisfied", idle
+        /// Misses its target but already has all the cores it can use.
+        case notCPUBound = "unsatisfied-not-cpu-bound"
+    }
+
+    public let name = "dqoes"
+    public var parameters: Parameters
+    public var controlInterval: Double? { parameters.interval }
+    /// Recent windows per container: (completed, mean ms, metric ms).
+    var history: [String: [(count: Int, mean: Double, metric: Double)]] = [:]
+    /// CPU targets (cores) per container, the loop's state in shares mode.
+    var cores: [String: Double] = [:]
+
+    public init(parameters: Parameters = Parameters()) {
+        self.parameters = parameters
+    }
+
+    public mutating func allocate(on node: NodeObservation, because trigger: PolicyTrigger) -> [AllocationChange] {
+        switch trigger {
+        case .arrival(let id): return admit(id, on: node)
+        case .departure(let id):
+            history[id] = nil
+            cores[id] = nil
+            return []
+        case .interval: return control(node)
+        }
+    }
+
+    /// The floor actually applied on a node: `floor`, or less if the node cannot give
+    /// every container that much.
+    func effectiveFloor(_ node: NodeObservation) -> Double {
+        min(parameters.floor, node.cpus / Double(max(1, node.containers.count)))
+    }
+
+    func currentCores(_ c: ContainerObservation, _ node: NodeObservation) -> Double {
+        parameters.mode == .limits ? (c.allocation.cpuLimit ?? node.cpus) : (cores[c.id] ?? node.cpus / Double(node.containers.count))
+    }
+
+    /// On arrival: the newcomer gets its requested CPUs, else an equal share; if that
+    /// overcommits the node, the others shrink in proportion (not below the floor).
+    mutating func admit(_ id: String, on node: NodeObservation) -> [AllocationChange] {
+        guard let newcomer = node.containers.first(where: { $0.id == id }) else { return [] }
+        let floor = effectiveFloor(node)
+        var target: [String: Double] = [:]
+        for c in node.containers where c.id != id { target[c.id] = currentCores(c, node) }
+        let others = target.values.reduce(0, +)
+        var mine = min(newcomer.requestedCPUs ?? node.cpus / Double(node.containers.count), node.cpus)
+        if others + mine > node.cpus {
+            let room = node.cpus - mine
+            let shrinkable = target.values.reduce(0) { $0 + max(0, $1 - floor) }
+            let need = others - room
+            if shrinkable > 0 {
+                let f = min(1, need / shrinkable)
+                for (k, v) in target { target[k] = v - f * max(0, v - floor) }
+            }
+            mine = max(floor, node.cpus - target.values.reduce(0, +))
+        }
+        target[id] = mine
+        return emit(target, node, notes: [id: "admitted with \(fmt(mine)) cores"])
+    }
+
+    func fmt(_ v: Double) -> String {
+        let scaled = (v * 1000).rounded() / 1000
+        return "\(scaled)"
+    }
+
+    /// Steps 1-5 of the loop for one node.
+    mutating func control(_ node: NodeObservation) -> [AllocationChange] {
+        let p = parameters
+        let floor = effectiveFloor(node)
+        let n = node.containers.count
+        guard n > 0 else { return [] }
+        var limit = [Double](repeating: 0, count: n)
+        var ratio = [Double](repeating: 1, count: n)
+        var state = [State](repeating: .idle, count: n)
+        var urgency = [Double](repeating: 1, count: n)
+        // Cores each container can use at once: its parallelism x workers.
+        let usable = node.containers.map { min(node.cpus, $0.model.latency.maxParallelism * Double($0.workers)) }
+        for (i, c) in node.containers.enumerated() {
+            limit[i] = max(floor, currentCores(c, node))
+            urgency[i] = p.urgencyExponent == 0 ? 1 : _pow(1 / c.targetMs, p.urgencyExponent)
+            // Step 1: QoE over the window (completed requests only).
+            var h = history[c.id] ?? []
+            if c.window.completed > 0 {
+                h.append((c.window.completed, c.window.meanMs ?? 0, c.window.measuredMs ?? 0))
+            } else {
+                h.append((0, 0, 0))
+            }
+            if h.count > p.windowIntervals { h.removeFirst(h.count - p.windowIntervals) }
+            history[c.id] = h
+            let count = h.reduce(0) { $0 + $1.count }
+            if count > 0 {
+                // Means combine exactly; percentiles by count-weighted average (approximate).
+                let measured = h.reduce(0.0) { $0 + Double($1.count) * (c.metric == .mean ? $1.mean : $1.metric) } / Double(count)
+                ratio[i] = measured / (p.setpoint * c.targetMs)
+            } else if c.outstanding > 0 {
+                // Work is waiting but nothing finished for a whole window: far too slow.
+                ratio[i] = 1 + p.maxStepUp
+            } else {
+                state[i] = .idle
+                continue
+            }
+            // Step 2: classify.
+            if ratio[i] > 1 + p.alpha {
+                state[i] = limit[i] < usable[i] * (1 - 1e-9) ? .unsatisfied : .notCPUBound
+            } else if ratio[i] < 1 - p.alpha {
+                state[i] = .overSatisfied
+            } else {
+                state[i] = .satisfied
+            }
+        }
+        var next = limit
+        // Step 3a: release slack from over-satisfied containers.
+        for i in 0..<n where state[i] == .overSatisfied {
+            let cut = min(p.maxStepDown, p.releaseGain * (1 - ratio[i]))
+            next[i] = max(floor, limit[i] * (1 - cut))
+        }
+        // A container that cannot use more cores keeps what it can use, so the rest of its
+        // limit can go to others.
+        for i in 0..<n where state[i] == .notCPUBound {
+            next[i] = max(floor, min(limit[i], usable[i]))
+        }
+        // Step 3b: free + released CPU to the unsatisfied, by deficit x urgency.
+        let short = (0..<n).filter { state[$0] == .unsatisfied }
+        var deficit = [Double](repeating: 0, count: n)
+        for i in short { deficit[i] = min(limit[i] * min(ratio[i] - 1, p.maxStepUp), usable[i] - limit[i]) }
+        var pool = max(0, node.cpus - next.reduce(0, +))
+        if !short.isEmpty && pool > 1e-9 {
+            var wf = WaterFilling()
+            let grants = wf.divide(
+                capacity: pool, caps: short.map { max(0, deficit[$0]) }, weights: short.map { max(1e-12, deficit[$0] * urgency[$0]) })
+            for (k, i) in short.enumerated() {
+                next[i] += grants[k]
+                deficit[i] -= grants[k]
+                pool -= grants[k]
+            }
+        }
+        // Step 4: scarcity. Still-short urgent containers take from less urgent short ones.
+        let needy = short.filter { deficit[$0] > 1e-9 }.sorted { urgency[$0] > urgency[$1] || (urgency[$0] == urgency[$1] && $0 < $1) }
+        var donors = short.sorted { urgency[$0] < urgency[$1] || (urgency[$0] == urgency[$1] && $0 > $1) }
+        var given = [Double](repeating: 0, count: n)
+        for r in needy {
+            var want = deficit[r]
+            while want > 1e-9, let d = donors.first, urgency[d] < urgency[r] {
+                let canGive = max(0, min(limit[d] * p.maxStepDown - given[d], next[d] - floor))
+                let g = min(canGive, want)
+                if g > 0 {
+                    next[d] -= g
+                    given[d] += g
+                    next[r] += g
+                    want -= g
+                }
+                if g == canGive { donors.removeFirst() }
+            }
+            deficit[r] = want
+        }
+        // Step 5: clamp; the sum never exceeds the node.
+        for i in 0..<n { next[i] = min(max(next[i], floor), node.cpus) }
+        let total = next.reduce(0, +)
+        if total > node.cpus {
+            let over = total - node.cpus
+            let above = next.reduce(0) { $0 + ($1 - floor) }
+            for i in 0..<n { next[i] -= over * (next[i] - floor) / above }
+        }
+        var target: [String: Double] = [:]
+        var notes: [String: String] = [:]
+        for (i, c) in node.containers.enumerated() {
+            target[c.id] = next[i]
+            notes[c.id] = "\(state[i].rawValue) r=\(fmt(ratio[i]))"
+        }
+        return emit(target, node, notes: notes)
+    }
+
+    /// Turns per-container core targets into changes, in the configured mode.
+    mutating func emit(_ target: [String: Double], _ node: NodeObservation, notes: [String: String]) -> [AllocationChange] {
+        var out: [AllocationChange] = []
+        let mean = target.values.reduce(0, +) / Double(max(1, target.count))
+        for c in node.containers {
+            guard let v = target[c.id] else { continue }
+            var a = c.allocation
+            switch parameters.mode {
+            case .limits:
+                a.cpuLimit = v
+            case .shares:
+                cores[c.id] = v
+                a.cpuLimit = nil
+                a.cpuWeight = mean > 0 ? v / mean : 1
+            }
+            if a != c.allocation { out.append(AllocationChange(containerID: c.id, allocation: a, note: notes[c.id] ?? "")) }
+        }
+        return out
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+func _pow(_ x: Double, _ y: Double) -> Double { Glibc.pow(x, y) }
+#elseif canImport(Darwin)
+import Darwin
+func _pow(_ x: Double, _ y: Double) -> Double { Darwin.pow(x, y) }
+#endif
