@@ -31,6 +31,14 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Policy: \(PolicyRegistry.names.joined(separator: ", ")).")
     var policy: String = "fair-share"
 
+    @Option(name: .customLong("policy-param"), help: ArgumentHelp(
+        "A policy parameter, NAME=VALUE (repeatable), e.g. alpha=0.05 for dqoes.",
+        discussion: "dqoes: \(PolicyRegistry.defaults("dqoes").map { "\($0)=\($1)" }.joined(separator: " ")); predictive: \(PolicyRegistry.defaults("predictive").map { "\($0)=\($1)" }.joined(separator: " "))"))
+    var policyParams: [String] = []
+
+    @Option(help: "Seconds between a policy decision and its effect (docker update latency).")
+    var actuationDelay: Double = 0
+
     @Option(help: "Seed of every random stream.")
     var seed: UInt64 = 1
 
@@ -52,10 +60,23 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No progress or timing lines on standard error.")
     var quiet = false
 
-    func validate() throws {
-        guard PolicyRegistry.make(policy) != nil else {
-            throw ValidationError("unknown policy '\(policy)'; choose one of \(PolicyRegistry.names.joined(separator: ", "))")
+    func parsedPolicyParams() throws -> [String: String] {
+        var out: [String: String] = [:]
+        for item in policyParams {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--policy-param needs NAME=VALUE, got '\(item)'") }
+            out[parts[0]] = parts[1]
         }
+        return out
+    }
+
+    func validate() throws {
+        do {
+            _ = try PolicyRegistry.make(policy, parameters: parsedPolicyParams())
+        } catch let e as PolicyParameterError {
+            throw ValidationError(e.description)
+        }
+        guard actuationDelay >= 0 && actuationDelay.isFinite else { throw ValidationError("--actuation-delay must be >= 0") }
         guard PlacementStrategy(rawValue: placement) != nil else {
             throw ValidationError("unknown placement '\(placement)'; choose spread or pack")
         }
@@ -67,7 +88,10 @@ struct RunCommand: ParsableCommand {
         let scenario = try Scenario.load(cluster: cluster, trace: trace, models: models, requests: requests)
         let options = SimulationOptions(placement: PlacementStrategy(rawValue: placement)!, horizon: horizon ?? .infinity,
             sampleInterval: out == nil ? nil : sampleInterval)
-        let simulation = try Simulation(scenario: scenario, policy: PolicyRegistry.make(policy)!, options: options)
+        var options2 = options
+        options2.actuationDelay = actuationDelay
+        let simulation = try Simulation(
+            scenario: scenario, policy: PolicyRegistry.make(policy, parameters: parsedPolicyParams()), options: options2)
         let writer = try out.map { try RunOutputWriter(folder: $0, scenario: scenario) }
         let started = DispatchTime.now()
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9 }

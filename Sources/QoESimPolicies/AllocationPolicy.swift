@@ -171,3 +171,12 @@ public protocol AllocationPolicy: Sendable {
     /// Decides new allocations for `node`.
     mutating func allocate(on node: NodeObservation, because trigger: PolicyTrigger) -> [AllocationChange]
 }
+
+/// Which Docker knob a policy turns to give a container CPU.
+public enum CPUControl: String, Sendable, Codable, CaseIterable {
+    /// `docker update --cpus`: hard CFS quotas; CPU a container does not use stays idle.
+    case limits
+    /// `docker update --cpu-shares`: relative weights, no limits; work-conserving, so a
+    /// container also gets what busy neighbours leave unused.
+    case shares
+}

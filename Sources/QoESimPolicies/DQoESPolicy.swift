@@ -57,17 +57,9 @@ public struct DQoESPolicy: AllocationPolicy {
         /// urgency, 1 makes it inversely proportional to the target.
         public var urgencyExponent: Double = 1
         /// Whether decisions are `--cpus` limits or cpu.shares weights.
-        public var mode: Mode = .limits
+        public var mode: CPUControl = .limits
 
         public init() {}
-    }
-
-    /// The Docker knob DQoES turns.
-    public enum Mode: String, Sendable, Codable, CaseIterable {
-        /// `docker update --cpus`: hard CFS quotas; unused CPU stays idle.
-        case limits
-        /// `docker update --cpu-shares`: relative weights; work-conserving.
-        case shares
     }
 
     /// A container's state after classification (also written to the decision log).
@@ -263,6 +255,20 @@ public struct DQoESPolicy: AllocationPolicy {
             if a != c.allocation { out.append(AllocationChange(containerID: c.id, allocation: a, note: notes[c.id] ?? "")) }
         }
         return out
+    }
+}
+
+extension DQoESPolicy.Parameters: ValidatableParameters {
+    public var problem: String? {
+        if !(interval > 0) { return "interval must be > 0" }
+        if windowIntervals < 1 { return "window_intervals must be >= 1" }
+        if !(alpha >= 0 && alpha < 1) { return "alpha must be in [0, 1)" }
+        if !(setpoint > 0 && setpoint <= 1.5) { return "setpoint must be in (0, 1.5]" }
+        if !(maxStepUp > 0) || !(maxStepDown > 0 && maxStepDown < 1) { return "max_step_up must be > 0 and max_step_down in (0, 1)" }
+        if !(releaseGain >= 0) { return "release_gain must be >= 0" }
+        if !(floor > 0) { return "floor must be > 0" }
+        if !(urgencyExponent >= 0) { return "urgency_exponent must be >= 0" }
+        return nil
     }
 }
 

@@ -1,0 +1,86 @@
+import Foundation
+import QoESimEngine
+import QoESimLatency
+
+/// Generates the concurrent-models scenario of the paper-8x experiment: N models
+/// deployed at once on a cluster, each with its own response-time target.
+///
+/// Every choice is a parameter (documented in `Experiments/paper-8x/README.md`):
+/// - Model i serves `modelMix[i mod count]` (or a seeded random pick with `shuffle`).
+/// - Its target is the latency its model has at `c*` cores, where `c*` is drawn
+///   log-uniformly from `targetCores` (seeded per model): a client that needs near real
+///   time asks for a latency that takes many cores, a relaxed one for a latency one
+///   core or less gives. The target is stated in `metric` and multiplied by the
+///   variability's quantile for p95/p99 targets.
+/// - Requests arrive closed-loop (each container processes a stream back to back, as
+///   the inference jobs of DQoES/FlowCon do), or Poisson at `load` times the rate the
+///   model sustains at `c*` cores.
+public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
+    public var nodes = 1
+    public var cpusPerNode = 16.0
+    public var models = 16
+    public var modelMix = ["resnet50", "mobilenetv2", "vgg16", "bert-base"]
+    public var shuffle = true
+    public var targetCores: ClosedRange<Double> = 0.75...6
+    public var arrivals: ArrivalProcess = .closed
+    /// For Poisson arrivals: rate = load / latency(c*).
+    public var load = 0.7
+    public var durationS = 600.0
+    /// Arrivals are spread uniformly over [0, arrivalSpreadS].
+    public var arrivalSpreadS = 0.0
+    public var metric: QoEMetric = .mean
+
+    public init() {}
+
+    /// The cluster of the scenario: `nodes` nodes named n1, n2, ... with `cpusPerNode`.
+    public func cluster() -> [(name: String, cpus: Double)] {
+        (1...max(1, nodes)).map { ("n\($0)", cpusPerNode) }
+    }
+
+    /// The jobs for `seed`. Draws come from streams keyed by the job index, so model i's
+    /// target is the same whatever N is.
+    public func jobs(catalog: ModelCatalog, seed: UInt64) throws -> [JobSpec] {
+        var jobs: [JobSpec] = []
+        for i in 0..<models {
+            var rng = RandomStream(seed: seed, key: "paper-8x/model-\(i)", purpose: .policy)
+            let name = shuffle ? modelMix[Int(rng.next() % UInt64(modelMix.count))] : modelMix[i % modelMix.count]
+            guard let spec = catalog.models[name] else {
+                throw GeneratorError("model '\(name)' of model_mix is not in the model folder")
+            }
+            let u = rng.nextUnitInterval()
+            let lo = Foundation.log(targetCores.lowerBound), hi = Foundation.log(targetCores.upperBound)
+            let cores = Foundation.exp(lo + u * (hi - lo))
+            let latency = spec.latency.latencySeconds(cpus: cores)
+            var target = latency * 1000
+            switch metric {
+            case .mean: break
+            case .p95: target *= quantile(spec.variability, 0.95)
+            case .p99: target *= quantile(spec.variability, 0.99)
+            }
+            let arrival = arrivalSpreadS > 0 ? rng.nextUnitInterval() * arrivalSpreadS : 0
+            jobs.append(JobSpec(
+                id: String(format: "m%02d-%@", i, name), model: spec, arrival: arrival, duration: durationS,
+                rate: arrivals == .poisson ? load / latency : 0, targetMs: (target * 1000).rounded() / 1000, metric: metric,
+                arrivals: arrivals))
+        }
+        return jobs
+    }
+
+    func quantile(_ v: Variability, _ q: Double) -> Double {
+        switch v {
+        case .deterministic: return 1
+        case .exponential: return -Foundation.log(1 - q)
+        case .lognormal(let cv):
+            // Standard normal quantiles for the two percentiles targets use.
+            let s2 = Foundation.log1p(cv * cv)
+            let z = q >= 0.99 ? 2.3263478740408408 : 1.6448536269514722
+            return Foundation.exp(-0.5 * s2 + s2.squareRoot() * z)
+        }
+    }
+}
+
+/// A bad generator setting.
+public struct GeneratorError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
