@@ -7,8 +7,9 @@ let package = Package(
     name: "QoESim",
     platforms: [.macOS(.v13)],
     products: [
-        // The library others import: `import QoESim` brings in every module below.
-        .library(name: "QoESim", targets: ["QoESim"]),
+        // The library others import: `import QoESim` brings in the simulator and policies;
+        // `import QoESimExperiments` adds sweeps, summaries and figures.
+        .library(name: "QoESim", targets: ["QoESim", "QoESimExperiments", "QoESimPlot"]),
         .executable(name: "qoesim", targets: ["QoESimCLI"]),
     ],
     dependencies: [
@@ -16,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         // The kernel: simulated clock, future-event list, seeded random streams. Knows
@@ -41,10 +43,18 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        // SVG figures (line charts with error bars, dot plots).
+        .target(name: "QoESimPlot"),
+        // Policy comparison, parameter sweeps (parallel, resumable, sharded), summaries
+        // with confidence intervals, figures, the paper-8x reproduction.
+        .target(name: "QoESimExperiments", dependencies: ["QoESim", "QoESimPlot"]),
         .executableTarget(
             name: "QoESimCLI",
-            dependencies: ["QoESim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["QoESim", "QoESimExperiments", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "QoESimTests", dependencies: ["QoESim"]),
+        .testTarget(
+            name: "QoESimTests",
+            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
     ]
 )

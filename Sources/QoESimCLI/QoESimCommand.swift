@@ -10,7 +10,7 @@ struct QoESimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qoesim",
         abstract: "Simulate QoE-aware scheduling of deep-learning inference containers (DQoES and baselines).",
-        subcommands: [RunCommand.self, ImportCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ReproduceCommand.self, GenerateCommand.self, ImportCommand.self]
     )
 
     static func main() {
@@ -20,6 +20,8 @@ struct QoESimCommand: ParsableCommand {
         } catch let error as InputError {
             Diagnostics.fail("error: \(error)", status: 1)
         } catch let error as RunOutputError {
+            Diagnostics.fail("error: \(error)", status: 1)
+        } catch let error as GeneratorError {
             Diagnostics.fail("error: \(error)", status: 1)
         } catch {
             let code = exitCode(for: error)

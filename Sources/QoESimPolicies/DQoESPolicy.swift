@@ -20,7 +20,8 @@ import QoESimWorkload
 /// 4. When nothing is free or released and some are still short, the least urgent
 ///    unsatisfied containers give (at most maxStepDown of their limit each interval) to
 ///    the most urgent, so the tightest targets are met first rather than everyone
-///    missing a little.
+///    missing a little; a short container is served only if the less urgent ones could
+///    cover its whole estimated need.
 /// 5. Limits stay in [floor, node cores] and their sum within the node; fractional.
 ///
 /// In ``Mode/shares`` the same per-container CPU targets are applied as cpu.shares
@@ -53,13 +54,24 @@ public struct DQoESPolicy: AllocationPolicy {
         /// No container's limit goes below this many cores (so none starves), unless the
         /// node cannot give every container that much.
         public var floor: Double = 0.1
-        /// Urgency weight of a container = (1 / target_ms)^urgencyExponent; 0 ignores
-        /// urgency, 1 makes it inversely proportional to the target.
+        /// Urgency weight of a container = (reference / target)^urgencyExponent; 0
+        /// ignores urgency, 1 makes it inversely proportional to the target.
         public var urgencyExponent: Double = 1
+        /// What a target is tight relative to. `slack`: the model's own latency on one
+        /// core (from its profile), so a 5 ms target for MobileNetV2 and a 150 ms one for
+        /// VGG-16 compare by how much speed-up each asks for. `target`: 1 ms for every
+        /// model, i.e. the literal "smaller target = more urgent", which across different
+        /// networks favours small models whatever their clients ask.
+        public var urgencyBasis: UrgencyBasis = .slack
         /// Whether decisions are `--cpus` limits or cpu.shares weights.
         public var mode: CPUControl = .limits
 
         public init() {}
+    }
+
+    /// The reference latency urgency is measured against (``Parameters/urgencyBasis``).
+    public enum UrgencyBasis: String, Sendable, Codable, CaseIterable {
+        case slack, target
     }
 
     /// A container's state after classification (also written to the decision log).
@@ -144,7 +156,8 @@ public struct DQoESPolicy: AllocationPolicy {
         let usable = node.containers.map { min(node.cpus, $0.model.latency.maxParallelism * Double($0.workers)) }
         for (i, c) in node.containers.enumerated() {
             limit[i] = max(floor, currentCores(c, node))
-            urgency[i] = p.urgencyExponent == 0 ? 1 : _pow(1 / c.targetMs, p.urgencyExponent)
+            let reference = p.urgencyBasis == .slack ? 1000 * c.model.latency.latencySeconds(cpus: 1) : 1
+            urgency[i] = p.urgencyExponent == 0 ? 1 : _pow(reference / c.targetMs, p.urgencyExponent)
             // Step 1: QoE over the window (completed requests only).
             var h = history[c.id] ?? []
             if c.window.completed > 0 {
@@ -201,23 +214,30 @@ public struct DQoESPolicy: AllocationPolicy {
                 pool -= grants[k]
             }
         }
-        // Step 4: scarcity. Still-short urgent containers take from less urgent short ones.
+        // Step 4: scarcity. Short containers, most urgent first, take CPU from less urgent
+        // short ones, but only when those could cover the whole estimated need (limit x
+        // (r - 1), latency taken as inversely proportional to cores): CPU is not drained
+        // into a target that cannot be reached anyway.
         let needy = short.filter { deficit[$0] > 1e-9 }.sorted { urgency[$0] > urgency[$1] || (urgency[$0] == urgency[$1] && $0 < $1) }
-        var donors = short.sorted { urgency[$0] < urgency[$1] || (urgency[$0] == urgency[$1] && $0 > $1) }
+        let donorOrder = short.sorted { urgency[$0] < urgency[$1] || (urgency[$0] == urgency[$1] && $0 > $1) }
         var given = [Double](repeating: 0, count: n)
-        for r in needy {
+        var role = [Int](repeating: 0, count: n)  // 1: received, -1: gave
+        for r in needy where role[r] == 0 {
+            let donors = donorOrder.filter { urgency[$0] < urgency[r] && role[$0] != 1 && $0 != r }
+            let full = max(0, min(limit[r] * (ratio[r] - 1), usable[r]) - (next[r] - limit[r]))
+            let supply = donors.reduce(0) { $0 + max(0, next[$1] - floor) }
+            guard full > 1e-9, supply >= full else { continue }
             var want = deficit[r]
-            while want > 1e-9, let d = donors.first, urgency[d] < urgency[r] {
-                let canGive = max(0, min(limit[d] * p.maxStepDown - given[d], next[d] - floor))
-                let g = min(canGive, want)
-                if g > 0 {
-                    next[d] -= g
-                    given[d] += g
-                    next[r] += g
-                    want -= g
-                }
-                if g == canGive { donors.removeFirst() }
+            for d in donors where want > 1e-9 {
+                let g = min(max(0, min(limit[d] * p.maxStepDown - given[d], next[d] - floor)), want)
+                guard g > 0 else { continue }
+                next[d] -= g
+                given[d] += g
+                role[d] = -1
+                next[r] += g
+                want -= g
             }
+            role[r] = 1
             deficit[r] = want
         }
         // Step 5: clamp; the sum never exceeds the node.

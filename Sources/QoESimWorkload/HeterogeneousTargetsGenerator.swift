@@ -8,7 +8,8 @@ import QoESimLatency
 /// Every choice is a parameter (documented in `Experiments/paper-8x/README.md`):
 /// - Model i serves `modelMix[i mod count]` (or a seeded random pick with `shuffle`).
 /// - Its target is the latency its model has at `c*` cores, where `c*` is drawn
-///   log-uniformly from `targetCores` (seeded per model): a client that needs near real
+///   log-uniformly from `targetCores` (seeded per model) and capped at
+///   `reachableFraction` of the model's parallelism: a client that needs near real
 ///   time asks for a latency that takes many cores, a relaxed one for a latency one
 ///   core or less gives. The target is stated in `metric` and multiplied by the
 ///   variability's quantile for p95/p99 targets.
@@ -29,6 +30,8 @@ public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
     /// Arrivals are spread uniformly over [0, arrivalSpreadS].
     public var arrivalSpreadS = 0.0
     public var metric: QoEMetric = .mean
+    /// c* is capped at this fraction of the model's max parallelism.
+    public var reachableFraction = 0.75
 
     public init() {}
 
@@ -49,7 +52,9 @@ public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
             }
             let u = rng.nextUnitInterval()
             let lo = Foundation.log(targetCores.lowerBound), hi = Foundation.log(targetCores.upperBound)
-            let cores = Foundation.exp(lo + u * (hi - lo))
+            // Never tighter than what 3/4 of the model's parallelism gives: every target
+            // is reachable with some margin, none sits exactly at the model's best.
+            let cores = min(Foundation.exp(lo + u * (hi - lo)), reachableFraction * spec.latency.maxParallelism)
             let latency = spec.latency.latencySeconds(cpus: cores)
             var target = latency * 1000
             switch metric {

@@ -1,0 +1,222 @@
+import ArgumentParser
+import Foundation
+import QoESim
+import QoESimExperiments
+
+/// A progress bar on standard error (redrawn in place on a terminal, every 10% otherwise).
+final class ProgressBar: @unchecked Sendable {
+    let lock = NSLock()
+    let started = Date()
+    let label: String
+    let quiet: Bool
+    var lastTenth = -1
+    let tty = isatty(2) != 0
+
+    init(label: String, quiet: Bool) {
+        self.label = label
+        self.quiet = quiet
+    }
+
+    func update(_ done: Int, _ total: Int) {
+        guard !quiet, total > 0 else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let frac = Double(done) / Double(total)
+        let elapsed = Date().timeIntervalSince(started)
+        let bar = String(repeating: "#", count: Int(frac * 30)) + String(repeating: ".", count: 30 - Int(frac * 30))
+        let line = String(format: "%@ [%@] %d/%d runs, %.1f s", label, bar, done, total, elapsed)
+        if tty {
+            FileHandle.standardError.write(Data(("\r" + line + (done == total ? "\n" : "")).utf8))
+        } else if Int(frac * 10) > lastTenth {
+            lastTenth = Int(frac * 10)
+            Diagnostics.note(line)
+        }
+    }
+}
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run an experiment file's grid (policies x parameters x seeds) in parallel.",
+        discussion: """
+        Each run's rows are written atomically to OUT/runs/<run>.csv; a rerun skips finished
+        runs, and an interrupted sweep leaves no partial rows. When every run of the grid is
+        present, OUT/results.csv (a row per run x model) and OUT/summary.csv (means and 95%
+        confidence intervals across seeds) are written.
+
+        On several machines: run `qoesim sweep SPEC --shard i/n --out DIR_i` on each (e.g.
+        --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT), then
+        `qoesim merge SPEC --out DIR DIR_0 DIR_1 ...`.
+        """
+    )
+
+    @Argument(help: "Experiment file (YAML or JSON).")
+    var spec: String
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    @Option(help: "Run only shard i of n (i/n, 0-based), e.g. 2/8.")
+    var shard: String = "0/1"
+
+    @Option(help: "Parallel simulations (default: all cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    func parsedShard() throws -> (Int, Int) {
+        let parts = shard.split(separator: "/").compactMap { Int($0) }
+        guard parts.count == 2, parts[1] >= 1, parts[0] >= 0, parts[0] < parts[1] else {
+            throw ValidationError("--shard must be i/n with 0 <= i < n, got '\(shard)'")
+        }
+        return (parts[0], parts[1])
+    }
+
+    func validate() throws {
+        _ = try parsedShard()
+        guard jobs >= 1 else { throw ValidationError("--jobs must be >= 1") }
+    }
+
+    func run() throws {
+        let (i, n) = try parsedShard()
+        let experiment = try ExperimentSpec.load(spec)
+        let sweep = try Sweep(spec: experiment)
+        let bar = ProgressBar(label: "sweep \(experiment.name)\(n > 1 ? " shard \(i)/\(n)" : "")", quiet: quiet)
+        let ran = try sweep.execute(into: out, shard: i, of: n, workers: jobs) { bar.update($0, $1) }
+        let summary = try SweepSummary(sweep: sweep, folders: [out])
+        if summary.missing.isEmpty {
+            try summary.write(to: out)
+            Diagnostics.note("ran \(ran) runs; wrote \(out)/results.csv and \(out)/summary.csv")
+            print(summary.csv, terminator: "")
+        } else {
+            Diagnostics.note("ran \(ran) runs; \(summary.missing.count) runs of the grid are in other shards: merge with `qoesim merge`")
+        }
+    }
+}
+
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Combine the outputs of sharded sweeps into one results.csv and summary.csv.")
+
+    @Argument(help: "Experiment file the shards ran.")
+    var spec: String
+
+    @Argument(help: "Shard output folders.")
+    var shards: [String]
+
+    @Option(help: "Folder for the merged results.")
+    var out: String
+
+    func run() throws {
+        let sweep = try Sweep(spec: try ExperimentSpec.load(spec))
+        let summary = try SweepSummary(sweep: sweep, folders: shards)
+        guard summary.missing.isEmpty else {
+            throw ValidationError("\(summary.missing.count) runs are missing from the shards, e.g. \(summary.missing[0].id)")
+        }
+        // Copy the run files too, so the merged folder can be resumed or re-merged.
+        let runs = (out as NSString).appendingPathComponent("runs")
+        try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
+        for folder in shards {
+            let dir = (folder as NSString).appendingPathComponent("runs")
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir) where name.hasSuffix(".csv") {
+                let target = (runs as NSString).appendingPathComponent(name)
+                if !FileManager.default.fileExists(atPath: target) {
+                    try FileManager.default.copyItem(atPath: (dir as NSString).appendingPathComponent(name), toPath: target)
+                }
+            }
+        }
+        try summary.write(to: out)
+        print(summary.csv, terminator: "")
+    }
+}
+
+struct ReproduceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reproduce",
+        abstract: "Reproduce a paper experiment (paper-8x) end to end: sweep, table, figures.",
+        discussion: """
+        paper-8x runs Experiments/paper-8x/experiment.yaml: satisfied models per policy at the
+        headline concurrency and the DQoES / fair-share ratio, the curve as concurrency grows
+        (95% CIs over the seeds), a sensitivity table over DQoES's alpha and interval, and SVG
+        figures. Finished runs in the output folder are reused.
+        """)
+
+    @Argument(help: "Experiment name (a folder of Experiments/ with experiment.yaml).")
+    var name: String = "paper-8x"
+
+    @Option(help: "Experiment file (default Experiments/NAME/experiment.yaml).")
+    var spec: String?
+
+    @Option(help: "Output folder (default Experiments/NAME/results).")
+    var out: String?
+
+    @Option(help: "Parallel simulations (default: all cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    func run() throws {
+        let specPath = spec ?? "Experiments/\(name)/experiment.yaml"
+        guard FileManager.default.fileExists(atPath: specPath) else {
+            throw ValidationError("no experiment file \(specPath); known: \(((try? FileManager.default.contentsOfDirectory(atPath: "Experiments")) ?? []).sorted().joined(separator: ", "))")
+        }
+        let experiment = try ExperimentSpec.load(specPath)
+        let folder = out ?? "Experiments/\(name)/results"
+        let bar = ProgressBar(label: "reproduce \(experiment.name)", quiet: quiet)
+        let started = Date()
+        let report = try Reproduction.run(spec: experiment, folder: folder, workers: jobs) { bar.update($0, $1) }
+        if !quiet { Diagnostics.note(String(format: "done in %.1f s; results in %@", Date().timeIntervalSince(started), folder)) }
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(report), as: UTF8.self))
+        } else {
+            print(Reproduction.table(report, spec: experiment), terminator: "")
+        }
+    }
+}
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write the scenario of one grid point of an experiment as cluster.json and jobs.csv.",
+        discussion: """
+        The files are exactly what the sweep simulates for that point and seed, so a run can be
+        inspected with `qoesim run` / `qoesim compare` and --out.
+
+        Example:
+          qoesim generate Experiments/paper-8x/experiment.yaml --set models=16 --seed 1 --out /tmp/p8
+        """)
+
+    @Argument(help: "Experiment file.") var spec: String
+    @Option(name: .customLong("set"), help: "A grid parameter, NAME=VALUE (repeatable); others take the headline's.") var settings: [String] = []
+    @Option(help: "Seed (the generated targets and models depend on it).") var seed: UInt64 = 1
+    @Option(help: "Output folder.") var out: String
+
+    func run() throws {
+        let experiment = try ExperimentSpec.load(spec)
+        var point = experiment.headline
+        for s in settings {
+            let kv = s.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2 else { throw ValidationError("--set needs NAME=VALUE, got '\(s)'") }
+            point[kv[0]] = kv[1]
+        }
+        let scenario = try Sweep(spec: experiment).scenario(for: point, seed: seed)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let nodes = scenario.cluster.nodes.map { "    {\"name\": \"\($0.name)\", \"cpus\": \($0.cpus), \"gpus\": \($0.gpus)}" }
+        try atomicWrite("{\"nodes\": [\n" + nodes.joined(separator: ",\n") + "\n]}\n", to: out + "/cluster.json")
+        var csv = "# generated by qoesim generate \(spec) seed \(seed) \(point.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n"
+        csv += "job_id,model,arrival_s,duration_s,rate_rps,target_ms,metric,arrivals\n"
+        for j in scenario.jobs {
+            csv += "\(j.id),\(j.model.name),\(j.arrival),\(j.duration),\(j.arrivals == .closed ? "" : "\(j.rate)"),\(j.targetMs),\(j.metric.rawValue),\(j.arrivals.rawValue)\n"
+        }
+        try atomicWrite(csv, to: out + "/jobs.csv")
+        Diagnostics.note("wrote \(out)/cluster.json and \(out)/jobs.csv (\(scenario.jobs.count) jobs)")
+    }
+}

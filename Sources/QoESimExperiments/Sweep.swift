@@ -1,0 +1,243 @@
+import Foundation
+import QoESim
+
+/// One simulation of a sweep: a policy variant, a grid point and a seed.
+public struct SweepRun: Sendable, Hashable {
+    /// "curve" (policies x grid x seeds) or "sensitivity" (one policy's parameters at the headline).
+    public var kind: String
+    public var policy: ExperimentSpec.PolicyVariant
+    public var scenario: [String: String]
+    public var seed: UInt64
+
+    /// Stable identifier, also the run's file name.
+    public var id: String {
+        let p = policy.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        let s = scenario.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        let raw = "\(kind)__\(policy.label)\(p.isEmpty ? "" : "[\(p)]")__\(s)__seed=\(seed)"
+        return String(raw.map { $0.isLetter || $0.isNumber || "-_=.,[]".contains($0) ? $0 : "_" })
+    }
+}
+
+/// What a run produced, per model plus run-level figures.
+public struct RunOutcome: Sendable {
+    public var run: SweepRun
+    public var result: SimulationResult
+    /// Seconds from the last placement to the last allocation change larger than 10%
+    /// of the container's previous value (0 if none after it): how long the policy took
+    /// to settle.
+    public var settleSeconds: Double
+}
+
+/// Records when allocations last moved by more than 10%: a policy's settling time is
+/// `settle`, seconds from the last placement to the last such change.
+public final class SettleClock: SimulationRecorder {
+    var last: [Int: Allocation] = [:]
+    var lastPlacement = 0.0
+    var lastBigChange = 0.0
+
+    public init() {}
+
+    public func requestCompleted(job: Int, arrival: Double, start: Double, completion: Double, size: Double) {}
+
+    public func allocationChanged(time: Double, job: Int, node: Int, allocation: Allocation, reason: String) {
+        defer { last[job] = allocation }
+        if reason == "placement" {
+            lastPlacement = max(lastPlacement, time)
+            return
+        }
+        guard let old = last[job] else { return }
+        func moved(_ a: Double?, _ b: Double?) -> Bool {
+            switch (a, b) {
+            case let (x?, y?): return abs(x - y) > 0.1 * x
+            case (nil, nil): return false
+            default: return true
+            }
+        }
+        if moved(old.cpuLimit, allocation.cpuLimit) || moved(old.cpuWeight, allocation.cpuWeight) || moved(old.gpuShare, allocation.gpuShare) {
+            lastBigChange = max(lastBigChange, time)
+        }
+    }
+
+    public var settle: Double { max(0, lastBigChange - lastPlacement) }
+}
+
+/// Builds scenarios and runs sweeps of an ``ExperimentSpec``.
+public struct Sweep: Sendable {
+    public let spec: ExperimentSpec
+    let catalog: ModelCatalog
+    let fileScenario: Scenario?
+
+    public init(spec: ExperimentSpec) throws {
+        self.spec = spec
+        catalog = try ModelCatalog.load(folder: spec.modelsFolder)
+        if case .files(let c, let t, let r) = spec.scenario {
+            fileScenario = try Scenario.load(cluster: c, trace: t, models: spec.modelsFolder, requests: r)
+        } else {
+            fileScenario = nil
+        }
+    }
+
+    /// Every run of the experiment, in a fixed order.
+    public func runs(includeSensitivity: Bool = true) -> [SweepRun] {
+        var out: [SweepRun] = []
+        for point in cartesian(spec.grid) {
+            for p in spec.policies {
+                for seed in spec.seeds { out.append(SweepRun(kind: "curve", policy: p, scenario: point, seed: seed)) }
+            }
+        }
+        if includeSensitivity, let base = spec.sensitivityPolicy {
+            for combo in cartesian(spec.sensitivityGrid) {
+                var v = base
+                v.parameters.merge(combo) { $1 }
+                v.label = base.label
+                for seed in spec.seeds { out.append(SweepRun(kind: "sensitivity", policy: v, scenario: spec.headline, seed: seed)) }
+            }
+        }
+        return out
+    }
+
+    /// The scenario of a grid point for a seed (generated scenarios differ by seed).
+    public func scenario(for point: [String: String], seed: UInt64) throws -> Scenario {
+        if let s = fileScenario { return s }
+        guard case .generator(var g) = spec.scenario else { fatalError("unreachable") }
+        let doc = try StructuredValue.parse("{}", file: spec.path)
+        for (k, v) in point.sorted(by: { $0.key < $1.key }) { try ExperimentSpec.setGenerator(&g, k, text: v, at: doc) }
+        let cluster = ClusterSpec(nodes: g.cluster().map { NodeSpec(name: $0.name, cpus: $0.cpus) })
+        return Scenario(cluster: cluster, jobs: try g.jobs(catalog: catalog, seed: seed))
+    }
+
+    /// Runs one simulation (optionally also recording into `recorder`).
+    public func execute(_ run: SweepRun, recorder: SimulationRecorder? = nil) throws -> RunOutcome {
+        let scenario = try scenario(for: run.scenario, seed: run.seed)
+        let tracker = SettleClock()
+        let sim = try Simulation(scenario: scenario, policy: run.policy.make(), options: spec.options)
+        let result: SimulationResult
+        if let recorder {
+            let tee = TeeRecorder(a: tracker, b: recorder)
+            result = sim.run(seed: run.seed, recorder: tee)
+        } else {
+            result = sim.run(seed: run.seed, recorder: tracker)
+        }
+        return RunOutcome(run: run, result: result, settleSeconds: tracker.settle)
+    }
+
+    /// The tidy CSV header of run rows (one row per run x model).
+    public var csvHeader: String {
+        let gridCols = spec.grid.map(\.0)
+        return (["kind", "run_id", "policy", "policy_name", "policy_params"] + gridCols + [
+            "seed", "job_id", "model", "target_ms", "metric", "requests", "mean_ms", "p95_ms", "p99_ms", "measured_ms",
+            "satisfied", "cpu_s", "run_satisfied", "run_total", "run_cpu_s", "settle_s", "events",
+        ]).joined(separator: ",")
+    }
+
+    /// The CSV rows of one outcome.
+    public func csvRows(_ o: RunOutcome) -> String {
+        let params = o.run.policy.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
+        let grid = spec.grid.map { o.run.scenario[$0.0] ?? "" }
+        let runCPU = o.result.models.reduce(0) { $0 + $1.cpuSeconds }
+        func f(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }
+        var s = ""
+        for m in o.result.models {
+            let cells = [o.run.kind, o.run.id, o.run.policy.label, o.run.policy.name, params] + grid + [
+                "\(o.run.seed)", m.id, m.model, "\(m.targetMs)", m.metric.rawValue, "\(m.requests)", f(m.meanMs), f(m.p95Ms),
+                f(m.p99Ms), f(m.measuredMs), "\(m.satisfied)", "\(m.cpuSeconds)", "\(o.result.satisfied)", "\(o.result.total)",
+                "\(runCPU)", "\(o.settleSeconds)", "\(o.result.events)",
+            ]
+            s += cells.map { $0.contains(",") || $0.contains(";") ? "\"\($0)\"" : $0 }.joined(separator: ",") + "\n"
+        }
+        return s
+    }
+
+    /// Runs every run not yet finished in `folder/runs/` (those of shard `shard` of
+    /// `shards`), `workers` at a time, writing each run's rows atomically. Returns the
+    /// number of runs executed.
+    @discardableResult
+    public func execute(
+        into folder: String, shard: Int = 0, of shards: Int = 1, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+        includeSensitivity: Bool = true, progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) throws -> Int {
+        let runsDir = (folder as NSString).appendingPathComponent("runs")
+        try FileManager.default.createDirectory(atPath: runsDir, withIntermediateDirectories: true)
+        let all = runs(includeSensitivity: includeSensitivity)
+        let mine = all.enumerated().filter { $0.offset % shards == shard }.map(\.element)
+        let todo = mine.filter { !FileManager.default.fileExists(atPath: (runsDir as NSString).appendingPathComponent($0.id + ".csv")) }
+        let state = SweepState(total: mine.count, done: mine.count - todo.count)
+        progress?(state.done, state.total)
+        let header = csvHeader
+        DispatchQueue.concurrentPerform(iterations: max(1, min(workers, todo.count))) { _ in
+            while let i = state.next(limit: todo.count) {
+                let run = todo[i]
+                do {
+                    let outcome = try execute(run)
+                    let text = header + "\n" + csvRows(outcome)
+                    let final = (runsDir as NSString).appendingPathComponent(run.id + ".csv")
+                    let tmp = (runsDir as NSString).appendingPathComponent(".\(run.id).\(getpid()).tmp")
+                    guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
+                        throw RunOutputError.cannotWrite(tmp)
+                    }
+                    if rename(tmp, final) != 0 { throw RunOutputError.cannotWrite(final) }
+                } catch {
+                    state.fail(error)
+                }
+                let d = state.finish()
+                progress?(d, state.total)
+            }
+        }
+        if let e = state.error { throw e }
+        return todo.count
+    }
+}
+
+final class TeeRecorder: SimulationRecorder {
+    let a: SimulationRecorder, b: SimulationRecorder
+    init(a: SimulationRecorder, b: SimulationRecorder) {
+        self.a = a
+        self.b = b
+    }
+    func requestCompleted(job: Int, arrival: Double, start: Double, completion: Double, size: Double) {
+        a.requestCompleted(job: job, arrival: arrival, start: start, completion: completion, size: size)
+        b.requestCompleted(job: job, arrival: arrival, start: start, completion: completion, size: size)
+    }
+    func allocationChanged(time: Double, job: Int, node: Int, allocation: Allocation, reason: String) {
+        a.allocationChanged(time: time, job: job, node: node, allocation: allocation, reason: reason)
+        b.allocationChanged(time: time, job: job, node: node, allocation: allocation, reason: reason)
+    }
+    func usageSampled(time: Double, job: Int, node: Int, allocation: Allocation, cpuUsed: Double, gpuUsed: Double, outstanding: Int) {
+        b.usageSampled(time: time, job: job, node: node, allocation: allocation, cpuUsed: cpuUsed, gpuUsed: gpuUsed, outstanding: outstanding)
+    }
+}
+
+/// Shared counters of a parallel sweep.
+final class SweepState: @unchecked Sendable {
+    let lock = NSLock()
+    let total: Int
+    var done: Int
+    var cursor = 0
+    var error: Error?
+
+    init(total: Int, done: Int) {
+        self.total = total
+        self.done = done
+    }
+
+    func next(limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard cursor < limit, error == nil else { return nil }
+        cursor += 1
+        return cursor - 1
+    }
+
+    func finish() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        done += 1
+        return done
+    }
+
+    func fail(_ e: Error) {
+        lock.lock()
+        if error == nil { error = e }
+        lock.unlock()
+    }
+}
