@@ -160,18 +160,22 @@ public enum Reproduction {
         if let param = spec.grid.first?.0 {
             let labels = spec.policies.map(\.label)
             s += "Curve: satisfied models vs \(param)\n"
-            s += param.padding(toLength: 8, withPad: " ", startingAt: 0) + labels.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined() + "dqoes/fair\n"
+            s += param.padding(toLength: 8, withPad: " ", startingAt: 0) + labels.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined() + "dqoes/fair  predictive/fair\n"
             for v in spec.grid.first!.1 {
                 s += v.padding(toLength: 8, withPad: " ", startingAt: 0)
-                var fair: Double? = nil, dq: Double? = nil
+                var fair: Double? = nil, dq: Double? = nil, pr: Double? = nil
                 for l in labels {
                     let c = r.curve.first { $0.policy == l && $0.point[param] == v && $0.point.count == r.headline.point.count
                         && $0.point.allSatisfy { k, val in k == param || r.headline.point[k] == val } }
                     if l == "fair-share" { fair = c?.satisfied }
                     if l == "dqoes" { dq = c?.satisfied }
+                    if l == "predictive" { pr = c?.satisfied }
                     s += (c.map { "\(fmt($0.satisfied)) +- \(fmt($0.ci95))" } ?? "-").padding(toLength: 16, withPad: " ", startingAt: 0)
                 }
-                if let f = fair, let d = dq { s += f > 0 ? fmt(d / f, 2) : "unbounded" }
+                for x in [dq, pr] {
+                    guard let f = fair, let x else { continue }
+                    s += (f > 0 ? fmt(x / f, 2) : "unbounded").padding(toLength: 12, withPad: " ", startingAt: 0)
+                }
                 s += "\n"
             }
             s += "\n"

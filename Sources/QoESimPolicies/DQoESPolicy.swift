@@ -21,7 +21,8 @@ import QoESimWorkload
 ///    unsatisfied containers give (at most maxStepDown of their limit each interval) to
 ///    the most urgent, so the tightest targets are met first rather than everyone
 ///    missing a little; a short container is served only if the less urgent ones could
-///    cover its whole estimated need.
+///    cover its whole estimated need to reach its target (limit x (measured/target - 1),
+///    latency taken as inversely proportional to cores).
 /// 5. Limits stay in [floor, node cores] and their sum within the node; fractional.
 ///
 /// In ``Mode/shares`` the same per-container CPU targets are applied as cpu.shares
@@ -63,6 +64,11 @@ public struct DQoESPolicy: AllocationPolicy {
         /// model, i.e. the literal "smaller target = more urgent", which across different
         /// networks favours small models whatever their clients ask.
         public var urgencyBasis: UrgencyBasis = .slack
+        /// Order in which step 4 serves short containers. `urgency` (the paper's rule):
+        /// most urgent first, taking from the least urgent. `need`: smallest estimated
+        /// need (limit x (r - 1)) first, taking from the largest: a count-maximizing
+        /// variant that still uses only feedback, no latency model.
+        public var triage: Triage = .urgency
         /// Whether decisions are `--cpus` limits or cpu.shares weights.
         public var mode: CPUControl = .limits
 
@@ -72,6 +78,11 @@ public struct DQoESPolicy: AllocationPolicy {
     /// The reference latency urgency is measured against (``Parameters/urgencyBasis``).
     public enum UrgencyBasis: String, Sendable, Codable, CaseIterable {
         case slack, target
+    }
+
+    /// Step 4's service order (``Parameters/triage``).
+    public enum Triage: String, Sendable, Codable, CaseIterable {
+        case urgency, need
     }
 
     /// A container's state after classification (also written to the decision log).
@@ -116,25 +127,28 @@ public struct DQoESPolicy: AllocationPolicy {
 
     /// On arrival: the newcomer gets its requested CPUs, else an equal share; if that
     /// overcommits the node, the others shrink in proportion (not below the floor).
+    /// (Arrays in container order throughout: sums must not depend on hash order.)
     mutating func admit(_ id: String, on node: NodeObservation) -> [AllocationChange] {
-        guard let newcomer = node.containers.first(where: { $0.id == id }) else { return [] }
+        guard let me = node.containers.firstIndex(where: { $0.id == id }) else { return [] }
         let floor = effectiveFloor(node)
-        var target: [String: Double] = [:]
-        for c in node.containers where c.id != id { target[c.id] = currentCores(c, node) }
-        let others = target.values.reduce(0, +)
-        var mine = min(newcomer.requestedCPUs ?? node.cpus / Double(node.containers.count), node.cpus)
+        var target = node.containers.map { currentCores($0, node) }
+        var mine = min(node.containers[me].requestedCPUs ?? node.cpus / Double(node.containers.count), node.cpus)
+        target[me] = 0
+        let others = target.reduce(0, +)
         if others + mine > node.cpus {
             let room = node.cpus - mine
-            let shrinkable = target.values.reduce(0) { $0 + max(0, $1 - floor) }
-            let need = others - room
+            var shrinkable = 0.0
+            for (i, v) in target.enumerated() where i != me { shrinkable += max(0, v - floor) }
             if shrinkable > 0 {
-                let f = min(1, need / shrinkable)
-                for (k, v) in target { target[k] = v - f * max(0, v - floor) }
+                let f = min(1, (others - room) / shrinkable)
+                for i in target.indices where i != me { target[i] -= f * max(0, target[i] - floor) }
             }
-            mine = max(floor, node.cpus - target.values.reduce(0, +))
+            mine = max(floor, node.cpus - target.reduce(0, +))
         }
-        target[id] = mine
-        return emit(target, node, notes: [id: "admitted with \(fmt(mine)) cores"])
+        target[me] = mine
+        var notes = [String](repeating: "", count: target.count)
+        notes[me] = "admitted with \(fmt(mine)) cores"
+        return emit(target, node, notes: notes)
     }
 
     func fmt(_ v: Double) -> String {
@@ -218,13 +232,22 @@ public struct DQoESPolicy: AllocationPolicy {
         // short ones, but only when those could cover the whole estimated need (limit x
         // (r - 1), latency taken as inversely proportional to cores): CPU is not drained
         // into a target that cannot be reached anyway.
-        let needy = short.filter { deficit[$0] > 1e-9 }.sorted { urgency[$0] > urgency[$1] || (urgency[$0] == urgency[$1] && $0 < $1) }
-        let donorOrder = short.sorted { urgency[$0] < urgency[$1] || (urgency[$0] == urgency[$1] && $0 > $1) }
+        // Priority: higher first. Urgency, or (triage = need) the inverse estimated need.
+        var priority = urgency
+        if p.triage == .need {
+            for i in 0..<n {
+                let estimate: Double = min(limit[i] * (ratio[i] - 1), usable[i] - limit[i])
+                priority[i] = -max(0, estimate)
+            }
+        }
+        let needy = short.filter { deficit[$0] > 1e-9 }.sorted { priority[$0] > priority[$1] || (priority[$0] == priority[$1] && $0 < $1) }
+        let donorOrder = short.sorted { priority[$0] < priority[$1] || (priority[$0] == priority[$1] && $0 > $1) }
         var given = [Double](repeating: 0, count: n)
         var role = [Int](repeating: 0, count: n)  // 1: received, -1: gave
         for r in needy where role[r] == 0 {
-            let donors = donorOrder.filter { urgency[$0] < urgency[r] && role[$0] != 1 && $0 != r }
-            let full = max(0, min(limit[r] * (ratio[r] - 1), usable[r]) - (next[r] - limit[r]))
+            let donors = donorOrder.filter { priority[$0] < priority[r] && role[$0] != 1 && $0 != r }
+            // Cores still needed to reach the target itself (not the setpoint).
+            let full = max(0, min(limit[r] * (ratio[r] * p.setpoint - 1), usable[r] - limit[r]) - (next[r] - limit[r]))
             let supply = donors.reduce(0) { $0 + max(0, next[$1] - floor) }
             guard full > 1e-9, supply >= full else { continue }
             var want = deficit[r]
@@ -248,21 +271,17 @@ public struct DQoESPolicy: AllocationPolicy {
             let above = next.reduce(0) { $0 + ($1 - floor) }
             for i in 0..<n { next[i] -= over * (next[i] - floor) / above }
         }
-        var target: [String: Double] = [:]
-        var notes: [String: String] = [:]
-        for (i, c) in node.containers.enumerated() {
-            target[c.id] = next[i]
-            notes[c.id] = "\(state[i].rawValue) r=\(fmt(ratio[i]))"
-        }
-        return emit(target, node, notes: notes)
+        let notes = (0..<n).map { "\(state[$0].rawValue) r=\(fmt(ratio[$0]))" }
+        return emit(next, node, notes: notes)
     }
 
-    /// Turns per-container core targets into changes, in the configured mode.
-    mutating func emit(_ target: [String: Double], _ node: NodeObservation, notes: [String: String]) -> [AllocationChange] {
+    /// Turns per-container core targets (in container order) into changes, in the
+    /// configured mode.
+    mutating func emit(_ target: [Double], _ node: NodeObservation, notes: [String]) -> [AllocationChange] {
         var out: [AllocationChange] = []
-        let mean = target.values.reduce(0, +) / Double(max(1, target.count))
-        for c in node.containers {
-            guard let v = target[c.id] else { continue }
+        let mean = target.reduce(0, +) / Double(max(1, target.count))
+        for (i, c) in node.containers.enumerated() {
+            let v = target[i]
             var a = c.allocation
             switch parameters.mode {
             case .limits:
@@ -272,7 +291,7 @@ public struct DQoESPolicy: AllocationPolicy {
                 a.cpuLimit = nil
                 a.cpuWeight = mean > 0 ? v / mean : 1
             }
-            if a != c.allocation { out.append(AllocationChange(containerID: c.id, allocation: a, note: notes[c.id] ?? "")) }
+            if a != c.allocation { out.append(AllocationChange(containerID: c.id, allocation: a, note: notes[i])) }
         }
         return out
     }

@@ -86,6 +86,11 @@ public enum PolicyRegistry {
                     throw PolicyParameterError("policy '\(policy)': parameter '\(rawKey)' must be one of \(CPUControl.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
                 }
                 dict[key] = text
+            case is DQoESPolicy.Triage:
+                guard DQoESPolicy.Triage(rawValue: text) != nil else {
+                    throw PolicyParameterError("policy '\(policy)': parameter '\(rawKey)' must be urgency or need, got '\(text)'")
+                }
+                dict[key] = text
             case is DQoESPolicy.UrgencyBasis:
                 guard DQoESPolicy.UrgencyBasis(rawValue: text) != nil else {
                     throw PolicyParameterError("policy '\(policy)': parameter '\(rawKey)' must be slack or target, got '\(text)'")

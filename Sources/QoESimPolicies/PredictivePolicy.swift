@@ -218,8 +218,9 @@ public struct PredictivePolicy: AllocationPolicy {
             let fallback = min(usable[i], node.cpus / Double(n))
             return max(floor, need(c, usable: usable[i]) ?? fallback)
         }
+        // Every container keeps at least the floor; the choice is over what needs add to it.
         let chosen = Set(PredictivePolicy.chooseSatisfiable(
-            needs: needs, urgency: urgency, capacity: node.cpus - floor * Double(n - needs.filter(\.isFinite).count), exactLimit: p.exactSearchLimit))
+            needs: needs.map { $0 - floor }, urgency: urgency, capacity: node.cpus - floor * Double(n), exactLimit: p.exactSearchLimit))
         var cores = [Double](repeating: floor, count: n)
         for i in chosen { cores[i] = needs[i] }
         var left = node.cpus - cores.reduce(0, +)

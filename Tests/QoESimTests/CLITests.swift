@@ -94,6 +94,49 @@ struct CLITests {
         #expect(requests.count == total + 1, "one row per completed request")
     }
 
+    /// Two processes have different hash seeds: nothing may depend on dictionary order.
+    @Test("Separate processes with the same inputs and seed write byte-identical files", arguments: ["dqoes", "predictive"])
+    func crossProcess(policy: String) throws {
+        var contents: [[String: Data]] = []
+        for _ in 0..<2 {
+            let folder = Fixture.tempFolder()
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let r = try run(["run"] + example + ["--policy", policy, "--actuation-delay", "0.5", "--out", folder, "--quiet"])
+            #expect(r.status == 0)
+            var files: [String: Data] = [:]
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+                files[name] = FileManager.default.contents(atPath: folder + "/" + name)
+            }
+            contents.append(files)
+        }
+        #expect(contents[0].count == 4 && contents[0] == contents[1])
+    }
+
+    @Test("compare --json lists every policy with the same models")
+    func compareJSON() throws {
+        let r = try run(["compare"] + example + ["--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let list = obj?["policies"] as? [[String: Any]] ?? []
+        #expect(list.map { $0["policy"] as? String ?? "" } == PolicyRegistry.names)
+        for p in list { #expect((p["models"] as? [Any])?.count == 6 && p["settle_s"] != nil && p["cpu_s"] != nil) }
+    }
+
+    @Test("reproduce --json prints the headline, ratio and curve")
+    func reproduceJSON() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let spec = tinySpec(folder)
+        let r = try run(["reproduce", "tiny", "--spec", spec, "--out", folder + "/out", "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let headline = obj?["headline"] as? [String: Any]
+        #expect(headline?["total"] as? Double == 4)
+        #expect((headline?["satisfied"] as? [String: Any])?.count == 3)
+        #expect(headline?.keys.contains("ratio_dqoes_vs_fair_share") == true)
+        #expect((obj?["curve"] as? [Any])?.count == 9)
+    }
+
     @Test("import azure-llm converts timestamps and tokens, with attribution, atomically")
     func importAzure() throws {
         let folder = Fixture.tempFolder()

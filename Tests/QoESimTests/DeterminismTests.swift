@@ -27,7 +27,7 @@ struct DeterminismTests {
     @Test("Same inputs and seed give byte-identical output files; another seed does not")
     func byteIdentical() throws {
         let scenario = try exampleScenario()
-        for policy in [FairSharePolicy() as any AllocationPolicy, StaticPolicy()] {
+        for policy in [FairSharePolicy() as any AllocationPolicy, StaticPolicy(), DQoESPolicy(), PredictivePolicy()] {
             let a = try runToFolder(scenario, seed: 7, policy: policy)
             let b = try runToFolder(scenario, seed: 7, policy: policy)
             #expect(Set(a.keys) == ["models.csv", "requests.csv", "allocations.csv", "usage.csv"])
