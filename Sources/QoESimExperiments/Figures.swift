@@ -22,10 +22,10 @@ public enum ExperimentFigures {
         for r in curve where !order.contains(r.policy) { order.append(r.policy) }
         var series = order.map { p in
             SVGChart.Series(
-                name: p,
+                name: p == "static" ? "static (dashed)" : p,
                 points: curve.filter { $0.policy == p }.compactMap { r in
                     Double(r.point[parameter] ?? "").map { SVGChart.Point(x: $0, y: r.satisfied.mean, error: r.satisfied.halfWidth) }
-                }.sorted { $0.x < $1.x })
+                }.sorted { $0.x < $1.x }, dashed: p == "static")
         }
         // The number of models deployed, for scale.
         if let first = order.first {

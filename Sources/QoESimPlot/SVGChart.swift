@@ -61,8 +61,12 @@ public struct SVGChart: Sendable {
         self.series = series
     }
 
-    /// Okabe-Ito palette (colour-blind safe), then greys.
-    static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000", "#999999", "#666666"]
+    /// Okabe-Ito palette (colour-blind safe) first, then further distinct colours for
+    /// charts with many series.
+    static let palette = [
+        "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000", "#999999", "#8C564B",
+        "#1F3A93", "#B22222", "#2E8B57", "#9467BD", "#BCBD22", "#17BECF", "#FF7F0E", "#7F7F7F", "#C49C94", "#393B79",
+    ]
 
     public static func color(_ i: Int) -> String { palette[i % palette.count] }
 
@@ -95,7 +99,8 @@ public struct SVGChart: Sendable {
 
     /// The SVG document.
     public func render() -> String {
-        let left = 70.0, right = 180.0, top = 40.0, bottom = 60.0
+        let rotated = (xTickLabels?.count ?? 0) > 8
+        let left = 70.0, right = 180.0, top = 40.0, bottom = rotated ? 120.0 : 60.0
         let pw = width - left - right, ph = height - top - bottom
         let pts = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
         var xlo = pts.map(\.x).min() ?? 0, xhi = pts.map(\.x).max() ?? 1
@@ -146,10 +151,9 @@ public struct SVGChart: Sendable {
             s += "<text x=\"\(n(left - 6))\" y=\"\(n(fy(t) + 4))\" text-anchor=\"end\">\(SVGChart.label(t))</text>\n"
         }
         let xticks: [(Double, String)] = xTickLabels ?? SVGChart.ticks(xlo + xpad, xhi - xpad).map { ($0, SVGChart.label($0)) }
-        let rotate = (xTickLabels?.count ?? 0) > 8
         for (t, lab) in xticks {
             s += "<line x1=\"\(n(fx(t)))\" y1=\"\(n(top + ph))\" x2=\"\(n(fx(t)))\" y2=\"\(n(top + ph + 5))\" stroke=\"#333\"/>\n"
-            if rotate {
+            if rotated {
                 s += "<text transform=\"translate(\(n(fx(t) + 3)),\(n(top + ph + 10))) rotate(45)\" font-size=\"9\">\(SVGChart.escape(lab))</text>\n"
             } else {
                 s += "<text x=\"\(n(fx(t)))\" y=\"\(n(top + ph + 20))\" text-anchor=\"middle\">\(SVGChart.escape(lab))</text>\n"

@@ -25,7 +25,10 @@ import QoESimWorkload
 ///    latency taken as inversely proportional to cores).
 /// 5. Limits stay in [floor, node cores] and their sum within the node; fractional.
 ///
-/// In ``Mode/shares`` the same per-container CPU targets are applied as cpu.shares
+/// 6. GPU: on each GPU shared by several containers, each one's time-slice share is
+///    multiplied by its ratio r (bounded by the step limits) and the shares renormalized.
+///
+/// In `shares` mode the same per-container CPU targets are applied as cpu.shares
 /// weights (no limits, work-conserving) instead of `--cpus` limits.
 public struct DQoESPolicy: AllocationPolicy {
     /// Every tunable of the loop, with its default and why.
@@ -271,18 +274,33 @@ public struct DQoESPolicy: AllocationPolicy {
             let above = next.reduce(0) { $0 + ($1 - floor) }
             for i in 0..<n { next[i] -= over * (next[i] - floor) / above }
         }
+        // GPU: the same feedback over time-slice shares, per GPU. A container's share
+        // moves by its ratio (bounded by the step limits) and shares are renormalized
+        // to mean 1 on each GPU, so misses gain GPU time and slack gives it back.
+        var gpuShare = node.containers.map(\.allocation.gpuShare)
+        for g in Set(node.containers.compactMap(\.gpu)).sorted() {
+            let members = (0..<n).filter { node.containers[$0].gpu == g }
+            guard members.count > 1 else { continue }
+            for i in members where state[i] != .idle {
+                let factor = min(max(ratio[i], 1 - p.maxStepDown), 1 + p.maxStepUp)
+                gpuShare[i] *= factor
+            }
+            let mean = members.reduce(0.0) { $0 + gpuShare[$1] } / Double(members.count)
+            for i in members { gpuShare[i] = min(max(gpuShare[i] / mean, 0.05), 20) }
+        }
         let notes = (0..<n).map { "\(state[$0].rawValue) r=\(fmt(ratio[$0]))" }
-        return emit(next, node, notes: notes)
+        return emit(next, node, notes: notes, gpuShare: gpuShare)
     }
 
     /// Turns per-container core targets (in container order) into changes, in the
     /// configured mode.
-    mutating func emit(_ target: [Double], _ node: NodeObservation, notes: [String]) -> [AllocationChange] {
+    mutating func emit(_ target: [Double], _ node: NodeObservation, notes: [String], gpuShare: [Double]? = nil) -> [AllocationChange] {
         var out: [AllocationChange] = []
         let mean = target.reduce(0, +) / Double(max(1, target.count))
         for (i, c) in node.containers.enumerated() {
             let v = target[i]
             var a = c.allocation
+            if let g = gpuShare, c.gpu != nil { a.gpuShare = g[i] }
             switch parameters.mode {
             case .limits:
                 a.cpuLimit = v

@@ -162,3 +162,24 @@ struct PolicyTests {
         #expect(throws: PolicyParameterError.self) { try PolicyRegistry.make("static", parameters: ["alpha": "1"]) }
     }
 }
+
+@Suite("DQoES on GPUs")
+struct DQoESGPUTests {
+    /// Two GPU models share one GPU; both are GPU-bound (one CPU core is all they use).
+    /// The one missing its target must end with the larger GPU share and meet it.
+    @Test("DQoES moves GPU time-slice share to the model that misses its target")
+    func gpuShares() throws {
+        let model = ModelSpec(
+            name: "g", latency: LatencyModel(family: .gpu(overheadMs: 0, cpuMs: 1, gpuMs: 10), maxParallelism: 1),
+            variability: .deterministic)
+        // Equal shares give 1 + 10/0.5 = 21 ms each. "tight" needs <= 16 ms (g >= 0.67);
+        // "loose" is fine with 40 ms (g >= 0.26).
+        let tight = Fixture.job("tight", model, duration: 300, target: 16, arrivals: .closed)
+        let loose = Fixture.job("loose", model, duration: 300, target: 40, arrivals: .closed)
+        let late = LateCompletions(after: 1e9)
+        let r = try Simulation(cluster: Fixture.cluster(1, cpus: 4, gpus: 1), jobs: [tight, loose], policy: DQoESPolicy())
+            .run(seed: 1, recorder: late)
+        #expect(r.models[0].satisfied, "tight: \(r.models[0].measuredMs!) ms vs 16")
+        #expect(r.models[1].satisfied, "loose: \(r.models[1].measuredMs!) ms vs 40")
+    }
+}
