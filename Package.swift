@@ -9,7 +9,7 @@ let package = Package(
     products: [
         // The library others import: `import QoESim` brings in the simulator and policies;
         // `import QoESimExperiments` adds sweeps, summaries and figures.
-        .library(name: "QoESim", targets: ["QoESim", "QoESimExperiments", "QoESimPlot"]),
+        .library(name: "QoESim", targets: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit"]),
         .executable(name: "qoesim", targets: ["QoESimCLI"]),
     ],
     dependencies: [
@@ -43,18 +43,22 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        // GSL (least squares) with OpenBLAS serving its BLAS calls; Debian packages.
+        .systemLibrary(name: "CGSL", path: "Sources/CGSL", providers: [.apt(["libgsl-dev", "libopenblas-dev"])]),
+        // Fitting latency models to measured profiles.
+        .target(name: "QoESimFit", dependencies: ["CGSL", "QoESimInput", "QoESimLatency"]),
         // SVG figures (line charts with error bars, dot plots).
         .target(name: "QoESimPlot"),
         // Policy comparison, parameter sweeps (parallel, resumable, sharded), summaries
         // with confidence intervals, figures, the paper-8x reproduction.
-        .target(name: "QoESimExperiments", dependencies: ["QoESim", "QoESimPlot"]),
+        .target(name: "QoESimExperiments", dependencies: ["QoESim", "QoESimPlot", "QoESimFit"]),
         .executableTarget(
             name: "QoESimCLI",
-            dependencies: ["QoESim", "QoESimExperiments", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["QoESim", "QoESimExperiments", "QoESimFit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "QoESimTests",
-            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
     ]
 )

@@ -1,0 +1,217 @@
+import Foundation
+import QoESimLatency
+
+/// The latency-model family to fit.
+public enum FitFamily: String, Sendable, CaseIterable, Codable {
+    case amdahl, power, gpu
+}
+
+/// One fitted parameter with its uncertainty.
+public struct FittedParameter: Sendable, Equatable, Codable {
+    public var name: String
+    public var value: Double
+    /// Standard error (from the covariance, scaled by the reduced chi-square).
+    public var standardError: Double
+    /// 95% confidence interval (Student's t with n - p degrees of freedom).
+    public var ci95: [Double]
+}
+
+/// A fitted latency model with its statistics.
+public struct FitResult: Sendable {
+    public var family: FitFamily
+    public var parameters: [FittedParameter]
+    /// max_parallelism used (chosen from the data, or given).
+    public var maxParallelism: Double
+    /// Whether the data pinned max_parallelism down (saturation seen below the largest
+    /// measured limit) or it was set to the largest measured limit for want of data.
+    public var maxParallelismIdentified: Bool
+    public var n: Int
+    /// 1 - SSE / SST on latency in ms.
+    public var r2: Double
+    public var rmseMs: Double
+    /// Mean absolute percentage error of the fit on its own data.
+    public var mapePct: Double
+    /// Per-request spread around the level means, as a lognormal cv.
+    public var variabilityCV: Double
+
+    /// The model as the simulator uses it.
+    public var latencyModel: LatencyModel {
+        func v(_ n: String) -> Double { parameters.first { $0.name == n }!.value }
+        switch family {
+        case .amdahl: return LatencyModel(family: .amdahl(serialMs: v("serial_ms"), parallelMs: v("parallel_ms")), maxParallelism: maxParallelism)
+        case .power: return LatencyModel(family: .power(aMs: v("a_ms"), bMs: v("b_ms"), k: v("k")), maxParallelism: maxParallelism)
+        case .gpu: return LatencyModel(family: .gpu(overheadMs: v("overhead_ms"), cpuMs: v("cpu_ms"), gpuMs: v("gpu_ms")), maxParallelism: maxParallelism)
+        }
+    }
+
+    public var variability: Variability { variabilityCV > 1e-6 ? .lognormal(cv: variabilityCV) : .deterministic }
+
+    /// Predicted latency (ms) of a row's configuration.
+    public func predict(_ r: ProfileRow) -> Double { 1000 * latencyModel.latencySeconds(cpus: r.cpus, gpuFraction: r.gpuShare) }
+}
+
+/// Fits latency models to profiles with GSL.
+///
+/// - amdahl and gpu are linear in their parameters for a given max_parallelism m:
+///   weighted linear least squares (`gsl_multifit_wlinear`), iteratively reweighted
+///   with 1/prediction^2 so that relative errors count equally at every limit; m is
+///   chosen among the measured limits (and "no saturation") by the smallest chi-square.
+/// - power is nonlinear in k: trust-region least squares (`gsl_multifit_nlinear`),
+///   started from the amdahl fit (k = 1).
+public enum LatencyFitter {
+    /// Fits one family. `maxParallelism` overrides the data-driven choice.
+    public static func fit(_ rows: [ProfileRow], family: FitFamily, maxParallelism: Double? = nil) throws -> FitResult {
+        guard rows.count >= 4 else { throw FitError("need at least 4 measurements, got \(rows.count)") }
+        let y = rows.map(\.latencyMs)
+        let w = y.map { 1 / ($0 * $0) }
+        let levels = Array(Set(rows.map(\.cpus))).sorted()
+        var result: FitResult
+        switch family {
+        case .amdahl, .gpu:
+            if family == .gpu && Set(rows.map(\.gpuShare)).count < 2 {
+                throw FitError("the gpu family needs measurements at two or more GPU shares")
+            }
+            guard levels.count >= 2 else { throw FitError("need measurements at two or more CPU limits") }
+            // Candidate m: each measured limit, and "no saturation" (the largest limit).
+            let candidates = maxParallelism.map { [$0] } ?? levels
+            var best: (WeightedLinearFit, Double)? = nil
+            for m in candidates {
+                let design = rows.map { r -> [Double] in
+                    let c = 1 / min(r.cpus, m)
+                    return family == .amdahl ? [1, c] : [1, c, 1 / r.gpuShare]
+                }
+                // Iteratively reweighted: weights 1/y^2 first, then 1/prediction^2 (weights
+                // from the noisy observations themselves bias the fit low).
+                guard var f = try? WeightedLinearFit(design: design, y: y, weights: w) else { continue }
+                for _ in 0..<3 {
+                    let pred = design.map { row in zip(row, f.coefficients).reduce(0) { $0 + $1.0 * $1.1 } }
+                    guard pred.allSatisfy({ $0 > 0 }), let g = try? WeightedLinearFit(design: design, y: y, weights: pred.map { 1 / ($0 * $0) }) else { break }
+                    f = g
+                }
+                // Prefer the larger m unless a smaller one fits clearly better (0.5%).
+                if best == nil || f.chiSquare < best!.0.chiSquare * 0.995 || (f.chiSquare <= best!.0.chiSquare * 1.005 && m > best!.1) {
+                    best = (f, m)
+                }
+            }
+            guard let (f, m) = best else { throw FitError("linear fit failed (singular design?)") }
+            let names = family == .amdahl ? ["serial_ms", "parallel_ms"] : ["overhead_ms", "cpu_ms", "gpu_ms"]
+            result = FitResult(
+                family: family, parameters: parameters(names, f.coefficients, f.covariance, n: rows.count),
+                maxParallelism: m, maxParallelismIdentified: maxParallelism != nil || m < levels.last!, n: rows.count,
+                r2: 0, rmseMs: 0, mapePct: 0, variabilityCV: 0)
+        case .power:
+            let start = try fit(rows, family: .amdahl, maxParallelism: maxParallelism ?? .infinity)
+            let m = maxParallelism ?? .infinity
+            let problem = NonlinearFit.Problem(
+                x: rows.map { min($0.cpus, m) }, y: y, weights: w,
+                value: { c, t in t[0] + t[1] * pow(c, -t[2]) },
+                gradient: { c, t in [1, pow(c, -t[2]), -t[1] * pow(c, -t[2]) * log(c)] })
+            let s0 = max(start.parameters[0].value, 1e-3), p0 = max(start.parameters[1].value, 1e-3)
+            var f = try NonlinearFit(problem, start: [s0, p0, 1])
+            for _ in 0..<3 {
+                let t = f.coefficients
+                let pred = problem.x.map { t[0] + t[1] * pow($0, -t[2]) }
+                guard pred.allSatisfy({ $0 > 0 }) else { break }
+                var reweighted = problem
+                reweighted.weights = pred.map { 1 / ($0 * $0) }
+                f = try NonlinearFit(reweighted, start: t)
+            }
+            result = FitResult(
+                family: .power, parameters: parameters(["a_ms", "b_ms", "k"], f.coefficients, f.covariance, n: rows.count),
+                maxParallelism: m, maxParallelismIdentified: maxParallelism != nil, n: rows.count, r2: 0, rmseMs: 0,
+                mapePct: 0, variabilityCV: 0)
+        }
+        let pred = rows.map { result.predict($0) }
+        let mean = y.reduce(0, +) / Double(y.count)
+        let sse = zip(y, pred).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+        let sst = y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+        result.r2 = sst > 0 ? 1 - sse / sst : 1
+        result.rmseMs = (sse / Double(y.count)).squareRoot()
+        result.mapePct = 100 * zip(y, pred).reduce(0) { $0 + abs($1.0 - $1.1) / $1.0 } / Double(y.count)
+        result.variabilityCV = spread(rows)
+        return result
+    }
+
+    static func parameters(_ names: [String], _ c: [Double], _ cov: [[Double]], n: Int) -> [FittedParameter] {
+        let t = tQuantile(0.975, df: n - names.count)
+        return names.enumerated().map { i, name in
+            let se = max(cov[i][i], 0).squareRoot()
+            return FittedParameter(name: name, value: c[i], standardError: se, ci95: [c[i] - t * se, c[i] + t * se])
+        }
+    }
+
+    /// Lognormal cv of the per-request spread around each configuration's mean:
+    /// sigma^2 = pooled variance of log(y / level mean), cv = sqrt(exp(sigma^2) - 1).
+    public static func spread(_ rows: [ProfileRow]) -> Double {
+        var groups: [String: [Double]] = [:]
+        for r in rows { groups["\(r.cpus)|\(r.gpuShare)|\(r.batch)", default: []].append(r.latencyMs) }
+        var ss = 0.0, dof = 0
+        for key in groups.keys.sorted() {
+            let g = groups[key]!
+            guard g.count >= 2 else { continue }
+            let logs = g.map { log($0) }
+            let m = logs.reduce(0, +) / Double(logs.count)
+            ss += logs.reduce(0) { $0 + ($1 - m) * ($1 - m) }
+            dof += g.count - 1
+        }
+        guard dof > 0 else { return 0 }
+        return (exp(ss / Double(dof)) - 1).squareRoot()
+    }
+
+    /// Mean held-out MAPE over k folds (row i is in fold i mod k): deterministic.
+    public static func crossValidate(_ rows: [ProfileRow], family: FitFamily, folds k: Int = 5, maxParallelism: Double? = nil) -> Double? {
+        var errors: [Double] = []
+        for fold in 0..<k {
+            let train = rows.enumerated().filter { $0.offset % k != fold }.map(\.element)
+            let test = rows.enumerated().filter { $0.offset % k == fold }.map(\.element)
+            guard !test.isEmpty, let f = try? fit(train, family: family, maxParallelism: maxParallelism) else { return nil }
+            errors.append(100 * test.reduce(0) { $0 + abs($1.latencyMs - f.predict($1)) / $1.latencyMs } / Double(test.count))
+        }
+        return errors.reduce(0, +) / Double(errors.count)
+    }
+
+    /// Fits every applicable family and keeps the one with the lowest held-out MAPE.
+    public static func auto(_ rows: [ProfileRow], folds: Int = 5, maxParallelism: Double? = nil) throws -> (FitResult, [FitFamily: Double]) {
+        var scores: [FitFamily: Double] = [:]
+        let families: [FitFamily] = Set(rows.map(\.gpuShare)).count >= 2 ? [.gpu] : [.amdahl, .power]
+        for f in families { scores[f] = crossValidate(rows, family: f, folds: folds, maxParallelism: maxParallelism) }
+        guard let best = families.filter({ scores[$0] != nil }).min(by: { scores[$0]! < scores[$1]! }) else {
+            throw FitError("no family could be fitted")
+        }
+        return (try fit(rows, family: best, maxParallelism: maxParallelism), scores)
+    }
+
+    /// The model file the simulator loads, with the fit statistics under "fit".
+    public static func modelJSON(_ r: FitResult, name: String, source: String, crossValidation: [FitFamily: Double] = [:]) -> String {
+        func num(_ v: Double) -> String {
+            if v.isInfinite { return "1e9" }
+            return String(format: "%.6g", v)
+        }
+        var lat: [String] = ["\"family\": \"\(r.family.rawValue)\""]
+        lat += r.parameters.map { "\"\($0.name)\": \(num($0.value))" }
+        lat.append("\"max_parallelism\": \(num(r.maxParallelism))")
+        let params = r.parameters.map {
+            "      \"\($0.name)\": {\"value\": \(num($0.value)), \"se\": \(num($0.standardError)), \"ci95\": [\(num($0.ci95[0])), \(num($0.ci95[1]))]}"
+        }.joined(separator: ",\n")
+        let cv = crossValidation.keys.sorted { $0.rawValue < $1.rawValue }.map { "\"\($0.rawValue)\": \(num(crossValidation[$0]!))" }.joined(separator: ", ")
+        let variability = r.variabilityCV > 1e-6
+            ? "{\"distribution\": \"lognormal\", \"cv\": \(num(r.variabilityCV))}" : "{\"distribution\": \"deterministic\"}"
+        return """
+        {
+          "name": "\(name)",
+          "latency": {\(lat.joined(separator: ", "))},
+          "variability": \(variability),
+          "source": "\(source.replacingOccurrences(of: "\"", with: "'"))",
+          "fit": {
+            "n": \(r.n), "r2": \(num(r.r2)), "rmse_ms": \(num(r.rmseMs)), "mape_pct": \(num(r.mapePct)),
+            "max_parallelism_identified": \(r.maxParallelismIdentified),
+            "cv_mape_pct": {\(cv)},
+            "parameters": {
+        \(params)
+            }
+          }
+        }
+
+        """
+    }
+}

@@ -1,0 +1,43 @@
+import CGSL
+
+/// Weighted linear least squares through GSL (`gsl_multifit_wlinear`): minimizes
+/// sum w_i (y_i - x_i . c)^2. Returns coefficients, their covariance scaled by the
+/// reduced chi-square (so standard errors reflect the observed scatter), and chi^2.
+struct WeightedLinearFit {
+    var coefficients: [Double]
+    var covariance: [[Double]]
+    var chiSquare: Double
+
+    init(design: [[Double]], y: [Double], weights: [Double]) throws {
+        let n = y.count, p = design.first?.count ?? 0
+        guard n > p, p > 0 else { throw FitError("need more measurements (\(n)) than parameters (\(p))") }
+        let X = gsl_matrix_alloc(n, p)!, yv = gsl_vector_alloc(n)!, wv = gsl_vector_alloc(n)!
+        let c = gsl_vector_alloc(p)!, cov = gsl_matrix_alloc(p, p)!
+        let work = gsl_multifit_linear_alloc(n, p)!
+        defer {
+            gsl_matrix_free(X); gsl_vector_free(yv); gsl_vector_free(wv); gsl_vector_free(c); gsl_matrix_free(cov)
+            gsl_multifit_linear_free(work)
+        }
+        for i in 0..<n {
+            for j in 0..<p { gsl_matrix_set(X, i, j, design[i][j]) }
+            gsl_vector_set(yv, i, y[i])
+            gsl_vector_set(wv, i, weights[i])
+        }
+        var chisq = 0.0
+        let status = gsl_multifit_wlinear(X, wv, yv, c, cov, &chisq, work)
+        guard status == GSL_SUCCESS else { throw FitError("GSL linear fit failed: \(String(cString: gsl_strerror(status)))") }
+        let scale = chisq / Double(n - p)
+        coefficients = (0..<p).map { gsl_vector_get(c, $0) }
+        covariance = (0..<p).map { i in (0..<p).map { j in gsl_matrix_get(cov, i, j) * scale } }
+        chiSquare = chisq
+    }
+}
+
+/// A fitting problem that cannot be solved as posed.
+public struct FitError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Student's t quantile through GSL.
+func tQuantile(_ p: Double, df: Int) -> Double { gsl_cdf_tdist_Pinv(p, Double(max(df, 1))) }

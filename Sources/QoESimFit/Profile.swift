@@ -1,0 +1,50 @@
+import QoESimInput
+
+/// One measured request of a latency profile.
+public struct ProfileRow: Sendable, Equatable {
+    public var model: String
+    /// Where it ran, e.g. `cpu` or `gpu`.
+    public var device: String
+    /// CPU limit (fractional cores).
+    public var cpus: Double
+    /// Fraction of a GPU (1 when unused).
+    public var gpuShare: Double
+    public var batch: Int
+    public var latencyMs: Double
+    public var line: Int
+
+    public init(model: String, device: String = "cpu", cpus: Double, gpuShare: Double = 1, batch: Int = 1, latencyMs: Double, line: Int = 0) {
+        self.model = model
+        self.device = device
+        self.cpus = cpus
+        self.gpuShare = gpuShare
+        self.batch = batch
+        self.latencyMs = latencyMs
+        self.line = line
+    }
+}
+
+/// Reads latency profiles: CSV `model,device,cpus,gpu_share,batch,latency_ms`, one row
+/// per measured request. Optional columns: `mechanism` (how the limit was applied, e.g.
+/// cgroup or docker) and `request` (index). `#` lines are comments (machine, date).
+public enum Profile {
+    public static let columns = ["model", "device", "cpus", "gpu_share", "batch", "latency_ms"]
+
+    public static func load(_ path: String) throws -> [ProfileRow] {
+        let table = try CSVTable(path: path)
+        let col = try table.columnIndex(required: columns, optional: ["mechanism", "request"])
+        guard !table.rows.isEmpty else { throw InputError(file: path, line: table.headerLine, "profile has no rows") }
+        return try table.rows.map { row in
+            func ctx(_ c: String) -> FieldContext { FieldContext(file: path, line: row.line, column: c) }
+            func cell(_ c: String) -> String { row.fields[col[c]!] }
+            let model = cell("model")
+            guard !model.isEmpty else { throw ctx("model").error("value is missing") }
+            let share = try ctx("gpu_share").positive(cell("gpu_share"))
+            guard share <= 1 else { throw ctx("gpu_share").error("must be <= 1, got \(cell("gpu_share"))") }
+            return ProfileRow(
+                model: model, device: cell("device").isEmpty ? "cpu" : cell("device"), cpus: try ctx("cpus").positive(cell("cpus")),
+                gpuShare: share, batch: try ctx("batch").integer(cell("batch"), minimum: 1),
+                latencyMs: try ctx("latency_ms").positive(cell("latency_ms")), line: row.line)
+        }
+    }
+}

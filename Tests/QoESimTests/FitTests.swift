@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+import QoESim
+import QoESimFit
+
+/// Synthetic profiles with known parameters.
+enum SyntheticProfile {
+    static func rows(
+        levels: [Double] = [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4], shares: [Double] = [1], perLevel: Int = 30, cv: Double,
+        seed: UInt64 = 1, latency: (Double, Double) -> Double
+    ) -> [ProfileRow] {
+        var rng = RandomStream(seed: seed, key: "profile", purpose: .service)
+        let v: Variability = cv > 0 ? .lognormal(cv: cv) : .deterministic
+        var out: [ProfileRow] = []
+        for c in levels {
+            for g in shares {
+                for _ in 0..<perLevel {
+                    out.append(ProfileRow(model: "synth", cpus: c, gpuShare: g, latencyMs: latency(c, g) * v.sample(&rng), line: out.count + 2))
+                }
+            }
+        }
+        return out
+    }
+}
+
+@Suite("Latency model fitting (GSL)")
+struct FitTests {
+    func value(_ r: FitResult, _ name: String) -> FittedParameter { r.parameters.first { $0.name == name }! }
+
+    @Test("amdahl: noise-free data are recovered within 0.1%, including max_parallelism")
+    func amdahlExact() throws {
+        let rows = SyntheticProfile.rows(cv: 0) { c, _ in 12 + 180 / min(c, 3) }
+        let r = try LatencyFitter.fit(rows, family: .amdahl)
+        #expect(abs(value(r, "serial_ms").value - 12) / 12 < 1e-3)
+        #expect(abs(value(r, "parallel_ms").value - 180) / 180 < 1e-3)
+        #expect(r.maxParallelism == 3 && r.maxParallelismIdentified)
+        #expect(r.r2 > 0.999999 && r.mapePct < 1e-6)
+    }
+
+    /// The issue's acceptance case: 5% noise, the parallel term within 2% on every one
+    /// of 40 profiles; its 95% interval covers the truth in at least 34 of 40 (a
+    /// calibrated interval misses about 2; 6 or more misses would mean the intervals are
+    /// too narrow or the estimate biased); the mean estimate within 0.5%; the variability
+    /// cv within 10%.
+    @Test("amdahl with 5% noise: parallel term within 2%, 95% CIs calibrated")
+    func amdahlNoisy() throws {
+        var covered = 0, estimates: [Double] = []
+        for seed in UInt64(1)...40 {
+            let rows = SyntheticProfile.rows(cv: 0.05, seed: seed) { c, _ in 12 + 180 / min(c, 3) }
+            let r = try LatencyFitter.fit(rows, family: .amdahl)
+            let p = value(r, "parallel_ms")
+            #expect(abs(p.value - 180) / 180 < 0.02, "seed \(seed): parallel \(p.value)")
+            #expect(abs(r.variabilityCV - 0.05) / 0.05 < 0.1, "seed \(seed): cv \(r.variabilityCV)")
+            if p.ci95[0] <= 180 && 180 <= p.ci95[1] { covered += 1 }
+            estimates.append(p.value)
+        }
+        #expect(covered >= 34, "95% CI covered the true value in \(covered) of 40 profiles")
+        let mean = estimates.reduce(0, +) / 40
+        #expect(abs(mean - 180) / 180 < 0.005, "mean estimate \(mean)")
+    }
+
+    @Test("power (nonlinear, trust region): noise-free recovery within 0.1%; noisy within CI")
+    func power() throws {
+        let exact = try LatencyFitter.fit(SyntheticProfile.rows(cv: 0) { c, _ in 20 + 150 * pow(c, -0.8) }, family: .power)
+        #expect(abs(value(exact, "a_ms").value - 20) / 20 < 1e-3)
+        #expect(abs(value(exact, "b_ms").value - 150) / 150 < 1e-3)
+        #expect(abs(value(exact, "k").value - 0.8) / 0.8 < 1e-3)
+        let noisy = try LatencyFitter.fit(SyntheticProfile.rows(cv: 0.05, seed: 9) { c, _ in 20 + 150 * pow(c, -0.8) }, family: .power)
+        let k = value(noisy, "k")
+        #expect(k.ci95[0] <= 0.8 && 0.8 <= k.ci95[1], "k CI \(k.ci95)")
+    }
+
+    @Test("gpu: overhead, CPU and GPU terms recovered from profiles at several GPU shares")
+    func gpu() throws {
+        let rows = SyntheticProfile.rows(levels: [0.5, 1, 2], shares: [0.25, 0.5, 1], perLevel: 10, cv: 0) { c, g in
+            2 + 6 / min(c, 1) + 9 / g
+        }
+        let r = try LatencyFitter.fit(rows, family: .gpu)
+        #expect(abs(value(r, "overhead_ms").value - 2) < 1e-3)
+        #expect(abs(value(r, "cpu_ms").value - 6) < 1e-3)
+        #expect(abs(value(r, "gpu_ms").value - 9) < 1e-3)
+        #expect(throws: FitError.self) { try LatencyFitter.fit(SyntheticProfile.rows(cv: 0) { c, _ in 1 / c }, family: .gpu) }
+    }
+
+    @Test("auto picks the family that generated the data (k-fold held-out error)")
+    func auto() throws {
+        let (a, _) = try LatencyFitter.auto(SyntheticProfile.rows(cv: 0.03) { c, _ in 12 + 180 / min(c, 3) })
+        #expect(a.family == .amdahl)
+        let (p, scores) = try LatencyFitter.auto(SyntheticProfile.rows(cv: 0.03) { c, _ in 5 + 200 * pow(c, -0.6) })
+        #expect(p.family == .power, "\(scores)")
+    }
+
+    @Test("Fitting is deterministic: the same profile gives the same model file")
+    func deterministic() throws {
+        let rows = SyntheticProfile.rows(cv: 0.05) { c, _ in 12 + 180 / min(c, 3) }
+        let a = LatencyFitter.modelJSON(try LatencyFitter.fit(rows, family: .amdahl), name: "m", source: "s")
+        let b = LatencyFitter.modelJSON(try LatencyFitter.fit(rows, family: .amdahl), name: "m", source: "s")
+        #expect(a == b)
+    }
+
+    @Test("A fitted model file loads in the simulator and reproduces the profile's means")
+    func fittedModelSimulates() throws {
+        let rows = SyntheticProfile.rows(cv: 0.05) { c, _ in 12 + 180 / min(c, 3) }
+        let r = try LatencyFitter.fit(rows, family: .amdahl)
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try LatencyFitter.modelJSON(r, name: "synth", source: "test").write(toFile: folder + "/synth.json", atomically: true, encoding: .utf8)
+        let (spec, _) = try ModelCatalog.loadModel(folder + "/synth.json")
+        for c in [0.5, 1, 2] {
+            let job = JobSpec(id: "j", model: spec, arrival: 0, duration: 300, rate: 0, targetMs: 1000, arrivals: .closed, cpus: c)
+            let sim = try Simulation(cluster: Fixture.cluster(1, cpus: 4), jobs: [job], policy: StaticPolicy()).run(seed: 1)
+            let measured = rows.filter { $0.cpus == c }.map(\.latencyMs)
+            let mean = measured.reduce(0, +) / Double(measured.count)
+            // Within the fit's error (MAPE ~4%) plus the sampling error of 30 requests.
+            #expect(abs(sim.models[0].meanMs! - mean) / mean < 0.05, "at \(c) cores: sim \(sim.models[0].meanMs!) vs profile \(mean)")
+        }
+    }
+
+    @Test("Bad profiles get file:line errors", arguments: [
+        ("model,device,cpus,gpu_share,batch\nm,cpu,1,1,1\n", 1, "missing required column"),
+        ("model,device,cpus,gpu_share,batch,latency_ms\nm,cpu,0,1,1,5\n", 2, "cpus: must be > 0"),
+        ("model,device,cpus,gpu_share,batch,latency_ms\nm,cpu,1,1,1,fast\n", 2, "latency_ms: 'fast' is not a number"),
+        ("model,device,cpus,gpu_share,batch,latency_ms\nm,cpu,1,1.5,1,5\n", 2, "gpu_share: must be <= 1"),
+        ("model,device,cpus,gpu_share,batch,latency_ms\nm,cpu,1,1,0,5\n", 2, "batch: must be >= 1"),
+    ])
+    func badProfiles(text: String, line: Int, message: String) throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/p.csv"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try Profile.load(path)
+            Issue.record("no error")
+        } catch let e as InputError {
+            #expect(e.file == path && e.line == line && e.problem.contains(message), "\(e)")
+        }
+    }
+}
