@@ -11,6 +11,8 @@ let package = Package(
         // `import QoESimExperiments` adds sweeps, summaries and figures.
         .library(name: "QoESim", targets: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit"]),
         .executable(name: "qoesim", targets: ["QoESimCLI"]),
+        // The real inference workload (ResNet-50, MobileNetV2, VGG-16, BERT-base on OpenBLAS).
+        .executable(name: "qoesim-infer", targets: ["QoESimInferCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -47,6 +49,12 @@ let package = Package(
         .systemLibrary(name: "CGSL", path: "Sources/CGSL", providers: [.apt(["libgsl-dev", "libopenblas-dev"])]),
         // Fitting latency models to measured profiles.
         .target(name: "QoESimFit", dependencies: ["CGSL", "QoESimInput", "QoESimLatency"]),
+        // Forward passes of real network architectures as OpenBLAS GEMMs (no Foundation).
+        .target(name: "QoESimInference", dependencies: ["CGSL"]),
+        .executableTarget(
+            name: "QoESimInferCLI", dependencies: ["QoESimInference"],
+            // Plain C stdio (stdout/stderr globals) for a Foundation-free static binary.
+            swiftSettings: [.swiftLanguageMode(.v5)]),
         // SVG figures (line charts with error bars, dot plots).
         .target(name: "QoESimPlot"),
         // Policy comparison, parameter sweeps (parallel, resumable, sharded), summaries

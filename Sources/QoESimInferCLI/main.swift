@@ -1,0 +1,130 @@
+// qoesim-infer: a real deep-learning inference workload. It runs the forward pass of
+// ResNet-50, MobileNetV2, VGG-16 or a BERT-base encoder by their published layer shapes
+// as OpenBLAS GEMMs on random weights, and either benchmarks it (`bench`) or serves it
+// on loopback with a line protocol (`serve`: each line "infer" is answered with
+// "ok <milliseconds>"). No Foundation: it links statically into a minimal image.
+import CGSL
+import Glibc
+import QoESimInference
+
+func usage() -> Never {
+    let text = """
+    usage: qoesim-infer list
+           qoesim-infer bench --model NAME [--requests N] [--warmup W] [--threads T]
+           qoesim-infer serve --model NAME [--port P] [--threads T]
+
+    bench prints `request,latency_ms` for N timed forward passes (after W untimed ones).
+    serve listens on 127.0.0.1:P (default 9000); send "infer\\n", get "ok <ms>\\n"; "quit\\n" closes.
+    models: \(NetworkCatalog.names.joined(separator: ", "))
+
+    """
+    fputs(text, stderr)
+    exit(2)
+}
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+var args = Array(CommandLine.arguments.dropFirst())
+guard let mode = args.first else { usage() }
+args.removeFirst()
+var options: [String: String] = [:]
+while !args.isEmpty {
+    let key = args.removeFirst()
+    guard key.hasPrefix("--"), !args.isEmpty else { usage() }
+    options[String(key.dropFirst(2))] = args.removeFirst()
+}
+func intOption(_ k: String, _ d: Int) -> Int {
+    guard let v = options[k] else { return d }
+    guard let i = Int(v), i >= 0 else {
+        fputs("error: --\(k) needs a non-negative integer, got '\(v)'\n", stderr)
+        exit(2)
+    }
+    return i
+}
+
+switch mode {
+case "list":
+    for n in NetworkCatalog.names { print(n) }
+    exit(0)
+case "bench", "serve":
+    break
+default:
+    usage()
+}
+
+guard let name = options["model"] else { usage() }
+guard let net = NetworkCatalog.make(name) else {
+    fputs("error: unknown model '\(name)'; models: \(NetworkCatalog.names.joined(separator: ", "))\n", stderr)
+    exit(2)
+}
+if let t = options["threads"] { openblas_set_num_threads(Int32(intOption("threads", Int(t) ?? 1))) }
+fputs("\(net.name): \(Double(net.macs) / 1e9) GMAC per inference\n", stderr)
+
+if mode == "bench" {
+    let n = intOption("requests", 10), warm = intOption("warmup", 1)
+    for _ in 0..<warm { net.infer() }
+    print("request,latency_ms")
+    for i in 0..<n {
+        let t0 = now()
+        net.infer()
+        print("\(i),\((now() - t0) * 1000)")
+        fflush(stdout)
+    }
+    exit(0)
+}
+
+// serve
+let port = intOption("port", 9000)
+let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+var yes: Int32 = 1
+setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+var addr = sockaddr_in()
+addr.sin_family = sa_family_t(AF_INET)
+addr.sin_port = in_port_t(UInt16(port).bigEndian)
+addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+guard bound == 0, listen(fd, 16) == 0 else {
+    fputs("error: cannot listen on 127.0.0.1:\(port) (errno \(errno))\n", stderr)
+    exit(1)
+}
+net.infer()  // warm up caches and OpenBLAS threads before taking requests
+fputs("serving \(net.name) on 127.0.0.1:\(port)\n", stderr)
+signal(SIGPIPE, SIG_IGN)
+while true {
+    let client = accept(fd, nil, nil)
+    if client < 0 { continue }
+    var pending: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    connection: while true {
+        let got = read(client, &chunk, chunk.count)
+        if got <= 0 { break }
+        pending.append(contentsOf: chunk[0..<got])
+        while let nl = pending.firstIndex(of: 10) {
+            let line = String(decoding: pending[0..<nl], as: UTF8.self).trimmingCharacters()
+            pending.removeSubrange(0...nl)
+            if line == "quit" { break connection }
+            let reply: String
+            if line == "infer" {
+                let t0 = now()
+                net.infer()
+                reply = "ok \((now() - t0) * 1000)\n"
+            } else {
+                reply = "error unknown command\n"
+            }
+            _ = reply.withCString { write(client, $0, strlen($0)) }
+        }
+    }
+    close(client)
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let l = s.last, l == "\r" || l == " " { s.removeLast() }
+        return String(s)
+    }
+}
