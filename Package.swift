@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "QoESimExperiments", dependencies: ["QoESim", "QoESimPlot", "QoESimFit"]),
         .executableTarget(
             name: "QoESimCLI",
-            dependencies: ["QoESim", "QoESimExperiments", "QoESimFit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["QoESim", "QoESimExperiments", "QoESimFit", "QoESimPlot", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "QoESimTests",

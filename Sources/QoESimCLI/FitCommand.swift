@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import QoESim
+import QoESimExperiments
 import QoESimFit
+import QoESimPlot
 
 struct FitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,6 +28,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Fix max_parallelism instead of choosing it from the data.") var maxParallelism: Double?
     @Option(help: "Folds for cross-validation.") var folds: Int = 5
     @Option(name: [.short, .customLong("output")], help: "Model JSON to write (default: standard output).") var output: String?
+    @Option(help: "Also write an SVG figure of the fitted curve over the measured points.") var figure: String?
 
     func validate() throws {
         guard family == "auto" || FitFamily(rawValue: family) != nil else { throw ValidationError("--family must be amdahl, power, gpu or auto") }
@@ -72,6 +75,10 @@ struct FitCommand: ParsableCommand {
         if !scores.isEmpty {
             report += "  \(folds)-fold held-out MAPE: " + scores.keys.sorted { $0.rawValue < $1.rawValue }.map { String(format: "%@ %.2f%%", $0.rawValue as NSString, scores[$0]!) }.joined(separator: ", ") + "\n"
         }
+        if let figure {
+            try atomicWrite(FitFigure.chart(rows: rows, fit: result, model: name).render(), to: figure)
+            Diagnostics.note("wrote \(figure)")
+        }
         let json = LatencyFitter.modelJSON(result, name: name, source: "fitted by qoesim fit from \(profile)", crossValidation: scores)
         if let output {
             try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent.isEmpty ? "." : (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -97,5 +104,28 @@ enum ProfileMechanismFilter {
         let all = try Profile.load(path)
         let keep = Set(table.rows.filter { $0.fields[m] == mechanism }.map(\.line))
         return all.filter { keep.contains($0.line) }
+    }
+}
+
+/// The fitted curve over the measured requests.
+enum FitFigure {
+    static func chart(rows: [ProfileRow], fit: FitResult, model: String) -> SVGChart {
+        let measured = SVGChart.Series(
+            name: "measured requests", points: rows.map { SVGChart.Point(x: $0.cpus, y: $0.latencyMs) }, line: false)
+        var means: [SVGChart.Point] = []
+        for c in Set(rows.map(\.cpus)).sorted() {
+            let ys = rows.filter { $0.cpus == c }.map(\.latencyMs)
+            let ci = MeanCI(ys)
+            means.append(SVGChart.Point(x: c, y: ci.mean, error: ci.halfWidth))
+        }
+        let lo = rows.map(\.cpus).min()!, hi = rows.map(\.cpus).max()!
+        let grid = (0...100).map { lo + (hi - lo) * Double($0) / 100 }
+        let curve = SVGChart.Series(
+            name: "\(fit.family.rawValue) fit", points: grid.map { SVGChart.Point(x: $0, y: 1000 * fit.latencyModel.latencySeconds(cpus: $0)) },
+            markers: false)
+        let meanSeries = SVGChart.Series(name: "mean per limit (95% CI)", points: means, line: false)
+        return SVGChart(
+            title: String(format: "%@: %@ fit, R^2 = %.3f, MAPE %.1f%%", model as NSString, fit.family.rawValue as NSString, fit.r2, fit.mapePct),
+            xLabel: "CPU limit (cores)", yLabel: "latency (ms)", series: [measured, curve, meanSeries])
     }
 }

@@ -10,7 +10,7 @@ struct QoESimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qoesim",
         abstract: "Simulate QoE-aware scheduling of deep-learning inference containers (DQoES and baselines).",
-        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ReproduceCommand.self, GenerateCommand.self, FitCommand.self, ImportCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ReproduceCommand.self, GenerateCommand.self, FitCommand.self, ProfileCommand.self, ImportCommand.self]
     )
 
     static func main() {

@@ -93,15 +93,42 @@ public enum LatencyFitter {
                     best = (f, m)
                 }
             }
-            guard let (f, m) = best else { throw FitError("linear fit failed (singular design?)") }
+            guard let (unconstrained, m) = best else { throw FitError("linear fit failed (singular design?)") }
             let names = family == .amdahl ? ["serial_ms", "parallel_ms"] : ["overhead_ms", "cpu_ms", "gpu_ms"]
+            // Latency terms cannot be negative: a negative estimate is refitted with that
+            // term held at its bound, 0 (reported with standard error 0).
+            var f = unconstrained
+            var keep = Array(names.indices)
+            while let bad = keep.first(where: { f.coefficients[keep.firstIndex(of: $0)!] < 0 }), keep.count > 1 {
+                keep.removeAll { $0 == bad }
+                let design = rows.map { r -> [Double] in
+                    let c = 1 / min(r.cpus, m)
+                    let all = family == .amdahl ? [1, c] : [1, c, 1 / r.gpuShare]
+                    return keep.map { all[$0] }
+                }
+                var g = try WeightedLinearFit(design: design, y: y, weights: w)
+                for _ in 0..<3 {
+                    let pred = design.map { row in zip(row, g.coefficients).reduce(0) { $0 + $1.0 * $1.1 } }
+                    guard pred.allSatisfy({ $0 > 0 }) else { break }
+                    g = try WeightedLinearFit(design: design, y: y, weights: pred.map { 1 / ($0 * $0) })
+                }
+                f = g
+            }
+            var coef = [Double](repeating: 0, count: names.count)
+            var cov = [[Double]](repeating: [Double](repeating: 0, count: names.count), count: names.count)
+            for (a, i) in keep.enumerated() {
+                coef[i] = f.coefficients[a]
+                for (b, j) in keep.enumerated() { cov[i][j] = f.covariance[a][b] }
+            }
             result = FitResult(
-                family: family, parameters: parameters(names, f.coefficients, f.covariance, n: rows.count),
+                family: family, parameters: parameters(names, coef, cov, n: rows.count),
                 maxParallelism: m, maxParallelismIdentified: maxParallelism != nil || m < levels.last!, n: rows.count,
                 r2: 0, rmseMs: 0, mapePct: 0, variabilityCV: 0)
         case .power:
             let start = try fit(rows, family: .amdahl, maxParallelism: maxParallelism ?? .infinity)
-            let m = maxParallelism ?? .infinity
+            // As for amdahl: without a given bound, the model is not trusted beyond the
+            // largest measured limit (no extrapolation of the speed-up).
+            let m = maxParallelism ?? levels.last!
             let problem = NonlinearFit.Problem(
                 x: rows.map { min($0.cpus, m) }, y: y, weights: w,
                 value: { c, t in t[0] + t[1] * pow(c, -t[2]) },
@@ -116,8 +143,25 @@ public enum LatencyFitter {
                 reweighted.weights = pred.map { 1 / ($0 * $0) }
                 f = try NonlinearFit(reweighted, start: t)
             }
+            var coef = f.coefficients, cov = f.covariance
+            if coef[0] < 0 {
+                // a < 0 is unphysical (latency would turn negative with more cores): refit
+                // b c^-k with a held at 0.
+                var two = problem
+                two.value = { c, t in t[0] * pow(c, -t[1]) }
+                two.gradient = { c, t in [pow(c, -t[1]), -t[0] * pow(c, -t[1]) * log(c)] }
+                var g = try NonlinearFit(two, start: [max(coef[1], 1e-3), max(coef[2], 0.1)])
+                for _ in 0..<3 {
+                    let t = g.coefficients
+                    two.weights = problem.x.map { 1 / pow(t[0] * pow($0, -t[1]), 2) }
+                    g = try NonlinearFit(two, start: t)
+                }
+                coef = [0, g.coefficients[0], g.coefficients[1]]
+                cov = [[0, 0, 0], [0, g.covariance[0][0], g.covariance[0][1]], [0, g.covariance[1][0], g.covariance[1][1]]]
+            }
+            guard coef[1] > 0, coef[2] > 0 else { throw FitError("power fit gave b <= 0 or k <= 0: latency does not fall with more CPU") }
             result = FitResult(
-                family: .power, parameters: parameters(["a_ms", "b_ms", "k"], f.coefficients, f.covariance, n: rows.count),
+                family: .power, parameters: parameters(["a_ms", "b_ms", "k"], coef, cov, n: rows.count),
                 maxParallelism: m, maxParallelismIdentified: maxParallelism != nil, n: rows.count, r2: 0, rmseMs: 0,
                 mapePct: 0, variabilityCV: 0)
         }

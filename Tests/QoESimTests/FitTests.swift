@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import QoESim
+import QoESimExperiments
 import QoESimFit
 
 /// Synthetic profiles with known parameters.
@@ -134,5 +135,52 @@ struct FitTests {
         } catch let e as InputError {
             #expect(e.file == path && e.line == line && e.problem.contains(message), "\(e)")
         }
+    }
+}
+
+/// The shipped profiles (measured here with Experiments/profiles/run.sh) and the models
+/// fitted from them. Simulating one container at each measured CPU limit must reproduce
+/// the profile's mean latency within the fit's own error at that limit (|fit - measured|)
+/// plus 2% (the simulation's sampling error and histogram resolution): the simulator
+/// adds no error of its own. Across limits the fit's errors average below its MAPE.
+@Suite("Fitted models vs measured profiles")
+struct FittedModelTests {
+    @Test("Simulated latency matches the measured profile within the fit's error", arguments: ["mobilenetv2", "resnet50", "bert-base", "vgg16"])
+    func simulatedMatchesProfile(model: String) throws {
+        let root = Fixture.packageRoot
+        let rows = try Profile.load("\(root)/Traces/profiles/\(model).csv")
+        let (spec, _) = try ModelCatalog.loadModel("\(root)/Traces/models-fitted/\(model).json")
+        let fitDoc = try StructuredValue.load("\(root)/Traces/models-fitted/\(model).json").required("fit", in: "model")
+        let mape = try fitDoc.required("mape_pct", in: "fit").number("mape_pct") / 100
+        var fitErrors: [Double] = []
+        for c in Set(rows.map(\.cpus)).sorted() {
+            let measured = rows.filter { $0.cpus == c }.map(\.latencyMs)
+            let mean = measured.reduce(0, +) / Double(measured.count)
+            let predicted = 1000 * spec.latency.latencySeconds(cpus: c)
+            let job = JobSpec(id: "j", model: spec, arrival: 0, duration: 2 * predicted, rate: 0, targetMs: 1e9, arrivals: .closed, cpus: c)
+            let sim = try Simulation(cluster: Fixture.cluster(1, cpus: 2), jobs: [job], policy: StaticPolicy()).run(seed: 1)
+            let fitErr = abs(predicted - mean) / mean
+            let simErr = abs(sim.models[0].meanMs! - mean) / mean
+            fitErrors.append(fitErr)
+            #expect(simErr <= fitErr + 0.02, "\(model) at \(c) cores: simulated \(sim.models[0].meanMs!) ms, fitted \(predicted) ms, measured \(mean) ms")
+            print(String(format: "profile %@ at %.2f cores: measured %.1f ms, fitted %.1f ms (%.1f%%), simulated %.1f ms (%.1f%%)",
+                         model, c, mean, predicted, 100 * fitErr, sim.models[0].meanMs!, 100 * simErr))
+        }
+        #expect(fitErrors.reduce(0, +) / Double(fitErrors.count) <= mape, "mean per-limit error above the fit's MAPE")
+    }
+}
+
+@Suite("Fitting constraints")
+struct FitConstraintTests {
+    /// Data whose unconstrained power fit would have a < 0 (pure c^-k scaling with
+    /// noise): the fit holds a at 0, so latency stays positive at any core count.
+    @Test("Negative latency terms are held at zero")
+    func nonNegative() throws {
+        let rows = SyntheticProfile.rows(levels: [0.25, 0.5, 1, 1.5, 2], cv: 0.08, seed: 5) { c, _ in 300 * pow(c, -0.9) }
+        let p = try LatencyFitter.fit(rows, family: .power)
+        #expect(p.parameters[0].value >= 0)
+        #expect(p.latencyModel.latencySeconds(cpus: 64) > 0)
+        let a = try LatencyFitter.fit(SyntheticProfile.rows(cv: 0.05, seed: 2) { c, _ in 200 / min(c, 3) }, family: .amdahl)
+        #expect(a.parameters[0].value >= 0 && a.parameters[1].value > 0)
     }
 }

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import QoESim
+
+/// Runs a command and returns its exit status, standard output and standard error.
+@discardableResult
+func shell(_ path: String, _ args: [String], input: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+struct ProfileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract: "Measure the real inference workload under CPU limits (a cgroup, and a Docker container) and write a profile CSV.",
+        discussion: """
+        For each limit, runs `qoesim-infer bench` (a) in a cgroup-v1 CPU group with
+        cpu.cfs_quota_us = limit x cpu.cfs_period_us, and (b) in `docker run --cpus LIMIT` from a
+        minimal image made with `docker import` (built from the workload binary if missing).
+        Needs root, /sys/fs/cgroup/cpu, and a running dockerd for the docker mechanism.
+
+        Example:
+          qoesim profile --workload resnet50 --cpus 0.25,0.5,1,1.5,2 --requests 10 -o Traces/profiles/resnet50.csv
+        """)
+
+    @Option(help: "Network: resnet50, mobilenetv2, vgg16, bert-base.") var workload: String
+    @Option(help: "Comma-separated CPU limits.") var cpus: String = "0.25,0.5,0.75,1,1.5,2"
+    @Option(help: "Timed requests per limit and mechanism.") var requests: Int = 10
+    @Option(help: "Untimed warm-up requests per run.") var warmup: Int = 1
+    @Option(help: "Comma-separated mechanisms: cgroup, docker.") var mechanisms: String = "cgroup,docker"
+    @Option(help: "The qoesim-infer binary (default: next to this qoesim).") var binary: String?
+    @Option(help: "Docker image holding /qoesim-infer.") var image: String = "qoesim-infer:local"
+    @Option(name: [.short, .customLong("output")], help: "Profile CSV to write.") var output: String
+
+    var limits: [Double] { cpus.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+    var mechanismList: [String] { mechanisms.split(separator: ",").map { String($0) } }
+
+    func validate() throws {
+        guard ["resnet50", "mobilenetv2", "vgg16", "bert-base"].contains(workload) else {
+            throw ValidationError("--workload must be resnet50, mobilenetv2, vgg16 or bert-base")
+        }
+        guard !limits.isEmpty, limits.count == cpus.split(separator: ",").count, limits.allSatisfy({ $0 > 0 && $0 <= 64 }) else {
+            throw ValidationError("--cpus must be a comma-separated list of limits in (0, 64]")
+        }
+        guard requests >= 2 else { throw ValidationError("--requests must be >= 2") }
+        for m in mechanismList where m != "cgroup" && m != "docker" {
+            throw ValidationError("unknown mechanism '\(m)'; use cgroup and/or docker")
+        }
+    }
+
+    func run() throws {
+        let bin = binary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("qoesim-infer").path
+        guard FileManager.default.isExecutableFile(atPath: bin) else {
+            throw ValidationError("no workload binary at \(bin); build it with `swift build -c release --product qoesim-infer` or pass --binary")
+        }
+        if mechanismList.contains("docker") { try ensureImage(from: bin) }
+        if mechanismList.contains("cgroup") && !FileManager.default.isWritableFile(atPath: "/sys/fs/cgroup/cpu") {
+            throw ValidationError("/sys/fs/cgroup/cpu is not writable: the cgroup mechanism needs root and cgroup v1's cpu controller")
+        }
+        var rows: [String] = []
+        for mechanism in mechanismList {
+            for c in limits {
+                Diagnostics.note("profiling \(workload) at \(c) cpus via \(mechanism) (\(requests) requests)")
+                let args = ["bench", "--model", workload, "--requests", "\(requests)", "--warmup", "\(warmup)"]
+                let result: (status: Int32, out: String, err: String)
+                if mechanism == "cgroup" {
+                    result = try inCgroup(cpus: c, command: [bin] + args)
+                } else {
+                    result = try shell("/usr/bin/env", ["docker", "run", "--rm", "--network", "none", "--cpus", "\(c)", image, "/qoesim-infer"] + args)
+                }
+                guard result.status == 0 else {
+                    throw ValidationError("\(mechanism) run at \(c) cpus failed (status \(result.status)): \(result.err.suffix(400))")
+                }
+                for line in result.out.split(separator: "\n").dropFirst() {
+                    let parts = line.split(separator: ",")
+                    guard parts.count == 2, let ms = Double(parts[1]) else { continue }
+                    rows.append("\(workload),cpu,\(c),1,1,\(ms),\(mechanism),\(parts[0])")
+                }
+            }
+        }
+        let cpuModel = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown"
+        let date = ISO8601DateFormatter().string(from: Date())
+        var text = "# qoesim profile of \(workload): \(requests) requests per limit after \(warmup) warm-up; OpenBLAS threads: all cores\n"
+        text += "# machine: \(cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores; measured \(date)\n"
+        text += "model,device,cpus,gpu_share,batch,latency_ms,mechanism,request\n" + rows.joined(separator: "\n") + "\n"
+        let dir = (output as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        let tmp = output + ".partial-\(getpid())"
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)), rename(tmp, output) == 0 else {
+            throw RunOutputError.cannotWrite(output)
+        }
+        Diagnostics.note("wrote \(rows.count) measurements to \(output)")
+    }
+
+    /// Runs `command` inside a fresh cgroup-v1 CPU group limited to `cpus` cores.
+    func inCgroup(cpus: Double, command: [String]) throws -> (status: Int32, out: String, err: String) {
+        let group = "/sys/fs/cgroup/cpu/qoesim-profile-\(getpid())"
+        try? FileManager.default.removeItem(atPath: group)
+        try FileManager.default.createDirectory(atPath: group, withIntermediateDirectories: false)
+        defer { rmdir(group) }
+        try "100000".write(toFile: group + "/cpu.cfs_period_us", atomically: false, encoding: .utf8)
+        try "\(Int((cpus * 100000).rounded()))".write(toFile: group + "/cpu.cfs_quota_us", atomically: false, encoding: .utf8)
+        let quoted = command.map { "'\($0)'" }.joined(separator: " ")
+        return try shell("/bin/sh", ["-c", "echo $$ > \(group)/cgroup.procs && exec \(quoted)"])
+    }
+
+    /// Builds the image from the binary and the libraries `ldd` lists, if it is missing.
+    func ensureImage(from bin: String) throws {
+        if try shell("/usr/bin/env", ["docker", "image", "inspect", image]).status == 0 { return }
+        let version = try shell("/usr/bin/env", ["docker", "version", "--format", "{{.Server.Version}}"])
+        guard version.status == 0 else {
+            throw ValidationError("the Docker engine does not answer (is dockerd running?): \(version.err.prefix(300))")
+        }
+        Diagnostics.note("building image \(image) from \(bin) with docker import")
+        let rootfs = NSTemporaryDirectory() + "qoesim-rootfs-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: rootfs) }
+        try FileManager.default.createDirectory(atPath: rootfs, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: bin, toPath: rootfs + "/qoesim-infer")
+        let ldd = try shell("/usr/bin/ldd", [bin])
+        for line in ldd.out.split(separator: "\n") {
+            guard let path = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first(where: { $0.hasPrefix("/") }).map(String.init) else { continue }
+            let target = rootfs + path
+            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            if !FileManager.default.fileExists(atPath: target) { try FileManager.default.copyItem(atPath: real, toPath: target) }
+        }
+        let imported = try shell("/bin/sh", ["-c", "tar -C '\(rootfs)' -c . | docker import - '\(image)'"])
+        guard imported.status == 0 else { throw ValidationError("docker import failed: \(imported.err.prefix(300))") }
+    }
+}
