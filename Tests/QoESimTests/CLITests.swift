@@ -137,6 +137,31 @@ struct CLITests {
         #expect((obj?["curve"] as? [Any])?.count == 9)
     }
 
+    #if os(Linux)
+    /// GSL's BLAS calls must be served by OpenBLAS, not by GSL's reference CBLAS.
+    @Test("GSL's cblas calls bind to OpenBLAS (dynamic linker bindings)")
+    func gslUsesOpenBLAS() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var csv = "model,device,cpus,gpu_share,batch,latency_ms\n"
+        for c in [0.5, 1, 2] { for k in 0..<4 { csv += "m,cpu,\(c),1,1,\(10 + 100 / c + Double(k))\n" } }
+        try csv.write(toFile: folder + "/p.csv", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = ["fit", folder + "/p.csv", "--family", "amdahl", "-o", folder + "/m.json"]
+        p.environment = ["LD_DEBUG": "bindings"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let cblas = text.split(separator: "\n").filter { $0.contains("libgsl.so") && $0.contains("`cblas_") }
+        #expect(!cblas.isEmpty, "GSL made no cblas calls")
+        #expect(cblas.allSatisfy { $0.contains("libopenblas") }, "some cblas symbol is not bound to OpenBLAS")
+    }
+    #endif
+
     @Test("import azure-llm converts timestamps and tokens, with attribution, atomically")
     func importAzure() throws {
         let folder = Fixture.tempFolder()
