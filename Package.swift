@@ -9,7 +9,7 @@ let package = Package(
     products: [
         // The library others import: `import QoESim` brings in the simulator and policies;
         // `import QoESimExperiments` adds sweeps, summaries and figures.
-        .library(name: "QoESim", targets: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit"]),
+        .library(name: "QoESim", targets: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", "QoESimLive"]),
         .executable(name: "qoesim", targets: ["QoESimCLI"]),
         // The real inference workload (ResNet-50, MobileNetV2, VGG-16, BERT-base on OpenBLAS).
         .executable(name: "qoesim-infer", targets: ["QoESimInferCLI"]),
@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
     ],
     targets: [
         // The kernel: simulated clock, future-event list, seeded random streams. Knows
@@ -55,6 +57,16 @@ let package = Package(
             name: "QoESimInferCLI", dependencies: ["QoESimInference"],
             // Plain C stdio (stdout/stderr globals) for a Foundation-free static binary.
             swiftSettings: [.swiftLanguageMode(.v5)]),
+        // The live adapter: the same policies against a real Docker engine (and NVML).
+        .target(
+            name: "QoESimLive",
+            dependencies: [
+                "QoESim", "QoESimExperiments",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // SVG figures (line charts with error bars, dot plots).
         .target(name: "QoESimPlot"),
         // Policy comparison, parameter sweeps (parallel, resumable, sharded), summaries
@@ -62,11 +74,11 @@ let package = Package(
         .target(name: "QoESimExperiments", dependencies: ["QoESim", "QoESimPlot", "QoESimFit"]),
         .executableTarget(
             name: "QoESimCLI",
-            dependencies: ["QoESim", "QoESimExperiments", "QoESimFit", "QoESimPlot", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["QoESim", "QoESimExperiments", "QoESimFit", "QoESimPlot", "QoESimLive", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "QoESimTests",
-            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", "QoESimLive", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
     ]
 )

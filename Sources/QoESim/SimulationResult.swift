@@ -22,6 +22,28 @@ public struct ModelResult: Sendable, Equatable, Codable {
     /// CPU core-seconds the container used.
     public var cpuSeconds: Double
 
+    public init(
+        id: String, model: String, node: String?, targetMs: Double, metric: QoEMetric, requests: Int, unfinished: Int,
+        meanMs: Double?, p50Ms: Double?, p95Ms: Double?, p99Ms: Double?, measuredMs: Double?, satisfied: Bool, pendingS: Double?,
+        cpuSeconds: Double
+    ) {
+        self.id = id
+        self.model = model
+        self.node = node
+        self.targetMs = targetMs
+        self.metric = metric
+        self.requests = requests
+        self.unfinished = unfinished
+        self.meanMs = meanMs
+        self.p50Ms = p50Ms
+        self.p95Ms = p95Ms
+        self.p99Ms = p99Ms
+        self.measuredMs = measuredMs
+        self.satisfied = satisfied
+        self.pendingS = pendingS
+        self.cpuSeconds = cpuSeconds
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, model, node, metric, requests, unfinished, satisfied
         case targetMs = "target_ms", meanMs = "mean_ms", p50Ms = "p50_ms", p95Ms = "p95_ms", p99Ms = "p99_ms"
@@ -40,6 +62,15 @@ public struct SimulationResult: Sendable, Equatable {
     public var simulatedSeconds: Double
     /// Jobs that never found a node with room.
     public var neverPlaced: Int
+
+    public init(policy: String, seed: UInt64, models: [ModelResult], events: Int, simulatedSeconds: Double, neverPlaced: Int) {
+        self.policy = policy
+        self.seed = seed
+        self.models = models
+        self.events = events
+        self.simulatedSeconds = simulatedSeconds
+        self.neverPlaced = neverPlaced
+    }
 
     /// Number of satisfied models.
     public var satisfied: Int { models.filter(\.satisfied).count }

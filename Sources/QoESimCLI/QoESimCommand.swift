@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QoESim
+import QoESimLive
 
 /// `qoesim`: the command-line front end.
 ///
@@ -10,7 +11,7 @@ struct QoESimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qoesim",
         abstract: "Simulate QoE-aware scheduling of deep-learning inference containers (DQoES and baselines).",
-        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ReproduceCommand.self, GenerateCommand.self, FitCommand.self, ProfileCommand.self, ImportCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ReproduceCommand.self, GenerateCommand.self, FitCommand.self, ProfileCommand.self, LiveCommand.self, ValidateCommand.self, ImportCommand.self]
     )
 
     static func main() {
@@ -20,6 +21,8 @@ struct QoESimCommand: ParsableCommand {
         } catch let error as InputError {
             Diagnostics.fail("error: \(error)", status: 1)
         } catch let error as RunOutputError {
+            Diagnostics.fail("error: \(error)", status: 1)
+        } catch let error as DockerError {
             Diagnostics.fail("error: \(error)", status: 1)
         } catch let error as GeneratorError {
             Diagnostics.fail("error: \(error)", status: 1)

@@ -1,0 +1,197 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// An error from the Docker Engine API (or from reaching it).
+public struct DockerError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    /// HTTP status, when the engine answered.
+    public let status: Int?
+    public init(_ d: String, status: Int? = nil) {
+        description = d
+        self.status = status
+    }
+}
+
+/// A Docker Engine API client over the unix socket, through AsyncHTTPClient
+/// (`http+unix://`). Calls that fail for transient reasons (connection errors, HTTP 5xx)
+/// are retried with exponential backoff.
+public struct DockerClient: Sendable {
+    public let socket: String
+    public let apiVersion: String
+    public var retries = 4
+
+    /// The HTTP methods the Engine API uses here.
+    public enum Method: String, Sendable {
+        case GET, POST, DELETE
+        var http: HTTPMethod {
+            switch self {
+            case .GET: return .GET
+            case .POST: return .POST
+            case .DELETE: return .DELETE
+            }
+        }
+    }
+
+    public init(socket: String = "/var/run/docker.sock", apiVersion: String = "v1.41") {
+        self.socket = socket
+        self.apiVersion = apiVersion
+    }
+
+    var base: String {
+        "http+unix://" + socket.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! + "/" + apiVersion
+    }
+
+    /// Sends one request; returns status and body. `body` is JSON-encoded.
+    public func call(_ method: Method, _ path: String, body: [String: Any]? = nil, timeout: Int64 = 60) async throws -> (Int, Data) {
+        var attempt = 0
+        while true {
+            do {
+                var request = HTTPClientRequest(url: base + path)
+                request.method = method.http
+                // dockerd rejects requests without a Host header (400 "missing required Host header").
+                request.headers.add(name: "Host", value: "docker")
+                if let body {
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(Array(try JSONSerialization.data(withJSONObject: body)))
+                }
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout))
+                let buffer = try await response.body.collect(upTo: 64 << 20)
+                let data = Data(buffer.readableBytesView)
+                let status = Int(response.status.code)
+                if status >= 500 && attempt < retries { throw DockerError(String(decoding: data, as: UTF8.self), status: status) }
+                return (status, data)
+            } catch {
+                attempt += 1
+                if attempt > retries {
+                    if let e = error as? DockerError { throw e }
+                    throw DockerError("cannot reach the Docker engine at \(socket): \(error)")
+                }
+                try await Task.sleep(nanoseconds: UInt64(100_000_000) << UInt64(attempt - 1))  // 0.1, 0.2, 0.4, 0.8 s
+            }
+        }
+    }
+
+    /// Calls and decodes a JSON object, throwing on HTTP errors.
+    @discardableResult
+    func json(_ method: Method, _ path: String, body: [String: Any]? = nil, expect: Set<Int> = [200, 201, 204, 304]) async throws -> [String: Any] {
+        let (status, data) = try await call(method, path, body: body)
+        guard expect.contains(status) else {
+            let message = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["message"] as? String
+            throw DockerError("\(method.rawValue) \(path): HTTP \(status): \(message ?? String(decoding: data, as: UTF8.self))", status: status)
+        }
+        if data.isEmpty { return [:] }
+        return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    /// The engine's version (fails fast with a clear error when dockerd is not running).
+    public func version() async throws -> String {
+        guard FileManager.default.fileExists(atPath: socket) else {
+            throw DockerError("dockerd is not running: \(socket) does not exist (start it: dockerd --iptables=false --bridge=none --storage-driver=vfs &)")
+        }
+        let v = try await json(.GET, "/version")
+        return v["Version"] as? String ?? "unknown"
+    }
+
+    public func imageExists(_ image: String) async throws -> Bool {
+        let (status, _) = try await call(.GET, "/images/\(image)/json")
+        return status == 200
+    }
+
+    /// Creates a container; returns its id.
+    public func createContainer(
+        name: String, image: String, command: [String], nanoCPUs: Int64? = nil, cpuShares: Int? = nil, hostNetwork: Bool = true,
+        labels: [String: String] = [:]
+    ) async throws -> String {
+        var host: [String: Any] = ["NetworkMode": hostNetwork ? "host" : "none"]
+        if let n = nanoCPUs { host["NanoCpus"] = n }
+        if let s = cpuShares { host["CpuShares"] = s }
+        let body: [String: Any] = ["Image": image, "Cmd": command, "HostConfig": host, "Labels": labels]
+        let r = try await json(.POST, "/containers/create?name=\(name)", body: body)
+        guard let id = r["Id"] as? String else { throw DockerError("create \(name): no Id in the answer") }
+        return id
+    }
+
+    public func start(_ id: String) async throws { try await json(.POST, "/containers/\(id)/start") }
+    public func stop(_ id: String, timeout: Int = 2) async throws { try await json(.POST, "/containers/\(id)/stop?t=\(timeout)") }
+    public func remove(_ id: String) async throws { try await json(.DELETE, "/containers/\(id)?force=true", expect: [200, 204, 404]) }
+    public func inspect(_ id: String) async throws -> [String: Any] { try await json(.GET, "/containers/\(id)/json") }
+
+    /// Whether the container is running.
+    public func isRunning(_ id: String) async throws -> Bool {
+        ((try await inspect(id))["State"] as? [String: Any])?["Running"] as? Bool ?? false
+    }
+
+    /// NanoCpus (limit x 1e9; 0 = none) and CpuShares as the engine reports them.
+    public func limits(_ id: String) async throws -> (nanoCPUs: Int64, shares: Int) {
+        let host = (try await inspect(id))["HostConfig"] as? [String: Any] ?? [:]
+        return ((host["NanoCpus"] as? NSNumber)?.int64Value ?? 0, (host["CpuShares"] as? NSNumber)?.intValue ?? 0)
+    }
+
+    /// Cumulative CPU time of the container in seconds (one-shot stats, no sampling wait).
+    public func cpuSeconds(_ id: String) async throws -> Double {
+        let s = try await json(.GET, "/containers/\(id)/stats?stream=false&one-shot=true")
+        let usage = ((s["cpu_stats"] as? [String: Any])?["cpu_usage"] as? [String: Any])?["total_usage"] as? NSNumber
+        return (usage?.doubleValue ?? 0) / 1e9
+    }
+
+    /// `docker update`: a CPU limit (nil removes it) via NanoCpus, and cpu.shares.
+    public func update(_ id: String, cpus: Double?, shares: Int? = nil) async throws {
+        var body: [String: Any] = [:]
+        // NanoCpus cannot be changed while CpuQuota is set and vice versa; we only use NanoCpus.
+        body["NanoCpus"] = cpus.map { Int64(($0 * 1e9).rounded()) } ?? 0
+        if let shares { body["CpuShares"] = max(2, shares) }
+        try await json(.POST, "/containers/\(id)/update", body: body)
+    }
+
+    // MARK: Swarm (the path the paper used: services with --limit-cpu)
+
+    /// Makes this engine a single-node swarm manager if it is not in a swarm yet.
+    public func ensureSwarm() async throws {
+        let info = try await json(.GET, "/info")
+        let state = (info["Swarm"] as? [String: Any])?["LocalNodeState"] as? String
+        if state != "active" {
+            try await json(.POST, "/swarm/init", body: ["ListenAddr": "127.0.0.1:2377", "AdvertiseAddr": "127.0.0.1:2377"], expect: [200])
+        }
+    }
+
+    /// Creates a service of one replica limited to `cpus`; returns its id.
+    public func createService(name: String, image: String, command: [String], cpus: Double) async throws -> String {
+        let spec: [String: Any] = [
+            "Name": name,
+            "TaskTemplate": [
+                "ContainerSpec": ["Image": image, "Command": command],
+                "Resources": ["Limits": ["NanoCPUs": Int64(cpus * 1e9)]],
+                "Networks": [],
+            ],
+            "Mode": ["Replicated": ["Replicas": 1]],
+        ]
+        let r = try await json(.POST, "/services/create", body: spec)
+        guard let id = r["ID"] as? String else { throw DockerError("service create: no ID in the answer") }
+        return id
+    }
+
+    /// The service's spec, version and CPU limit.
+    public func service(_ id: String) async throws -> (version: Int, spec: [String: Any], nanoCPUs: Int64) {
+        let s = try await json(.GET, "/services/\(id)")
+        let version = ((s["Version"] as? [String: Any])?["Index"] as? NSNumber)?.intValue ?? 0
+        let spec = s["Spec"] as? [String: Any] ?? [:]
+        let limits = ((spec["TaskTemplate"] as? [String: Any])?["Resources"] as? [String: Any])?["Limits"] as? [String: Any]
+        return (version, spec, (limits?["NanoCPUs"] as? NSNumber)?.int64Value ?? 0)
+    }
+
+    /// `docker service update --limit-cpu`.
+    public func updateService(_ id: String, cpus: Double) async throws {
+        var (version, spec, _) = try await service(id)
+        var template = spec["TaskTemplate"] as? [String: Any] ?? [:]
+        var resources = template["Resources"] as? [String: Any] ?? [:]
+        resources["Limits"] = ["NanoCPUs": Int64(cpus * 1e9)]
+        template["Resources"] = resources
+        spec["TaskTemplate"] = template
+        try await json(.POST, "/services/\(id)/update?version=\(version)", body: spec)
+        version += 0
+    }
+
+    public func removeService(_ id: String) async throws { try await json(.DELETE, "/services/\(id)", expect: [200, 204, 404]) }
+}

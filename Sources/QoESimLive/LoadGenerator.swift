@@ -1,0 +1,206 @@
+import Foundation
+import QoESim
+
+/// Monotonic seconds.
+func monotonic() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Sleeps until monotonic time `t` (or returns at once if it has passed).
+func sleep(until t: Double) {
+    let dt = t - monotonic()
+    if dt > 0 { usleep(UInt32(min(dt, 4000) * 1e6)) }
+}
+
+/// One completed request, seen by the client.
+public struct LiveRequest: Sendable {
+    public var arrival: Double
+    public var start: Double
+    public var completion: Double
+    /// Compute time the server reported.
+    public var serverMs: Double
+}
+
+/// Drives one job's requests against its container over the line protocol, from two
+/// threads: one releases arrivals at their times into a FIFO, one sends them one at a
+/// time (like the simulator's single worker) and records response times.
+final class JobClient: @unchecked Sendable {
+    let job: JobSpec
+    let port: Int
+    let epoch: Double
+    let lock = NSCondition()
+    var queue: [Double] = []
+    var completed: [LiveRequest] = []
+    var arrivalsDone = false
+    var failed: String? = nil
+    var busy = false
+    var arrived = 0
+    var arrivedTotal = 0
+    var windowStart = 0
+
+    init(job: JobSpec, port: Int, epoch: Double) {
+        self.job = job
+        self.port = port
+        self.epoch = epoch
+    }
+
+    /// Arrival offsets (seconds after the job starts) from the simulator's own streams,
+    /// so live and simulated runs see the same arrivals (common random numbers).
+    static func arrivalOffsets(_ job: JobSpec, seed: UInt64, traced: [TracedRequest]) -> [Double] {
+        switch job.arrivals {
+        case .poisson:
+            var rng = RandomStream(seed: seed, key: job.id, purpose: .arrivals)
+            var t = 0.0, out: [Double] = []
+            while true {
+                t += rng.nextExponential(mean: 1 / job.rate)
+                if t >= job.duration { return out }
+                out.append(t)
+            }
+        case .trace: return traced.map(\.offset).filter { $0 < job.duration }
+        case .closed: return []
+        }
+    }
+
+    func start(offsets: [Double]) {
+        let t0 = epoch + job.arrival
+        Thread.detachNewThread { [self] in
+            if job.arrivals == .closed {
+                lock.lock()
+                queue.append(t0)
+                arrived += 1
+                arrivedTotal += 1
+                lock.signal()
+                lock.unlock()
+            } else {
+                for o in offsets {
+                    sleep(until: t0 + o)
+                    lock.lock()
+                    queue.append(t0 + o)
+                    arrived += 1
+                    arrivedTotal += 1
+                    lock.signal()
+                    lock.unlock()
+                }
+            }
+            if job.arrivals != .closed {
+                lock.lock()
+                arrivalsDone = true
+                lock.broadcast()
+                lock.unlock()
+            }
+        }
+        Thread.detachNewThread { [self] in sender(end: t0 + job.duration) }
+    }
+
+    func sender(end: Double) {
+        let fd = connectLoopback(port)
+        guard fd >= 0 else {
+            lock.lock(); failed = "cannot connect to 127.0.0.1:\(port)"; arrivalsDone = true; lock.broadcast(); lock.unlock()
+            return
+        }
+        defer { close(fd) }
+        var reader = LineReader(fd: fd)
+        while true {
+            lock.lock()
+            while queue.isEmpty && !arrivalsDone { lock.wait() }
+            if queue.isEmpty && arrivalsDone {
+                lock.unlock()
+                return
+            }
+            let arrival = queue.removeFirst()
+            busy = true
+            lock.unlock()
+            let start = monotonic()
+            let ok = "infer\n".withCString { write(fd, $0, 6) } == 6
+            let line = ok ? reader.next() : nil
+            let done = monotonic()
+            lock.lock()
+            busy = false
+            guard let line, line.hasPrefix("ok ") else {
+                failed = "container for \(job.id) stopped answering at t=\(String(format: "%.1f", done - epoch)) s"
+                arrivalsDone = true
+                queue.removeAll()
+                lock.broadcast()
+                lock.unlock()
+                return
+            }
+            completed.append(LiveRequest(arrival: arrival - epoch, start: start - epoch, completion: done - epoch, serverMs: Double(line.dropFirst(3)) ?? 0))
+            if job.arrivals == .closed {
+                if done < end {
+                    queue.append(done)
+                    arrived += 1
+                    arrivedTotal += 1
+                } else {
+                    arrivalsDone = true
+                }
+            }
+            lock.broadcast()
+            lock.unlock()
+        }
+    }
+
+    /// Requests completed since the last call (the monitoring window).
+    func takeWindow() -> (arrivals: Int, done: ArraySlice<LiveRequest>) {
+        lock.lock()
+        defer { lock.unlock() }
+        let slice = completed[windowStart...]
+        windowStart = completed.count
+        let a = arrived
+        arrived = 0
+        return (a, slice)
+    }
+
+    var isFinished: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return arrivalsDone && queue.isEmpty && !busy
+    }
+
+    var outstanding: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return queue.count + (busy ? 1 : 0)
+    }
+}
+
+/// Reads newline-terminated lines from a socket.
+struct LineReader {
+    let fd: Int32
+    var buffer: [UInt8] = []
+
+    init(fd: Int32) { self.fd = fd }
+
+    mutating func next() -> String? {
+        var chunk = [UInt8](repeating: 0, count: 256)
+        while true {
+            if let nl = buffer.firstIndex(of: 10) {
+                let line = String(decoding: buffer[0..<nl], as: UTF8.self)
+                buffer.removeSubrange(0...nl)
+                return line
+            }
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { return nil }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+    }
+}
+
+/// A TCP connection to 127.0.0.1:port, or -1.
+func connectLoopback(_ port: Int) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return -1 }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    if rc != 0 {
+        close(fd)
+        return -1
+    }
+    var one: Int32 = 1
+    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    return fd
+}

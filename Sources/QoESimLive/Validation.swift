@@ -1,0 +1,126 @@
+import Foundation
+import QoESim
+import QoESimExperiments
+import QoESimPlot
+
+/// Records allocation steps (CPU limit over time) per job, for trajectories.
+public final class AllocationTrace: SimulationRecorder, @unchecked Sendable {
+    public private(set) var steps: [Int: [SVGChart.Point]] = [:]
+    let nodeCPUs: Double
+    public init(nodeCPUs: Double) { self.nodeCPUs = nodeCPUs }
+    public func requestCompleted(job: Int, arrival: Double, start: Double, completion: Double, size: Double) {}
+    public func allocationChanged(time: Double, job: Int, node: Int, allocation: Allocation, reason: String) {
+        steps[job, default: []].append(SVGChart.Point(x: time, y: allocation.cpuLimit ?? nodeCPUs))
+    }
+}
+
+/// Forwards to several recorders.
+public final class RecorderFan: SimulationRecorder {
+    let all: [SimulationRecorder]
+    public init(_ all: [SimulationRecorder]) { self.all = all }
+    public func requestCompleted(job: Int, arrival: Double, start: Double, completion: Double, size: Double) {
+        for r in all { r.requestCompleted(job: job, arrival: arrival, start: start, completion: completion, size: size) }
+    }
+    public func allocationChanged(time: Double, job: Int, node: Int, allocation: Allocation, reason: String) {
+        for r in all { r.allocationChanged(time: time, job: job, node: node, allocation: allocation, reason: reason) }
+    }
+    public func usageSampled(time: Double, job: Int, node: Int, allocation: Allocation, cpuUsed: Double, gpuUsed: Double, outstanding: Int) {
+        for r in all { r.usageSampled(time: time, job: job, node: node, allocation: allocation, cpuUsed: cpuUsed, gpuUsed: gpuUsed, outstanding: outstanding) }
+    }
+}
+
+/// Live vs simulated, per model.
+public struct ValidationReport: Sendable, Encodable {
+    public struct Model: Sendable, Encodable {
+        public var id: String
+        public var model: String
+        public var targetMs: Double
+        public var liveMeanMs: Double?
+        public var simMeanMs: Double?
+        public var meanErrorPct: Double?
+        public var liveP95Ms: Double?
+        public var simP95Ms: Double?
+        public var p95ErrorPct: Double?
+        public var liveRequests: Int
+        public var simRequests: Int
+        public var liveSatisfied: Bool
+        public var simSatisfied: Bool
+        enum CodingKeys: String, CodingKey {
+            case id, model
+            case targetMs = "target_ms", liveMeanMs = "live_mean_ms", simMeanMs = "sim_mean_ms", meanErrorPct = "mean_error_pct"
+            case liveP95Ms = "live_p95_ms", simP95Ms = "sim_p95_ms", p95ErrorPct = "p95_error_pct", liveRequests = "live_requests"
+            case simRequests = "sim_requests", liveSatisfied = "live_satisfied", simSatisfied = "sim_satisfied"
+        }
+    }
+
+    public var policy: String
+    /// Median over models of |sim - live| / live of the mean response time, percent.
+    public var medianLatencyErrorPct: Double?
+    /// Median over models of the same error on the p95 response time, percent.
+    public var p95LatencyErrorPct: Double?
+    public var satisfiedSim: Int
+    public var satisfiedLive: Int
+    public var models: [Model]
+    /// Median latency of the `docker update` calls, ms.
+    public var dockerUpdateMedianMs: Double?
+    public var liveFailures: [String]
+    public var figure: String?
+
+    enum CodingKeys: String, CodingKey {
+        case policy, models, figure
+        case medianLatencyErrorPct = "median_latency_error_pct", p95LatencyErrorPct = "p95_latency_error_pct"
+        case satisfiedSim = "satisfied_sim", satisfiedLive = "satisfied_live", dockerUpdateMedianMs = "docker_update_median_ms"
+        case liveFailures = "live_failures"
+    }
+
+    public static func compare(live: LiveResult, sim: SimulationResult, policy: String) -> ValidationReport {
+        func err(_ a: Double?, _ b: Double?) -> Double? {
+            guard let a, let b, b > 0 else { return nil }
+            return 100 * abs(a - b) / b
+        }
+        func median(_ xs: [Double]) -> Double? {
+            let s = xs.sorted()
+            guard !s.isEmpty else { return nil }
+            return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        }
+        let models = zip(live.result.models, sim.models).map { l, s in
+            Model(id: l.id, model: l.model, targetMs: l.targetMs, liveMeanMs: l.meanMs, simMeanMs: s.meanMs, meanErrorPct: err(s.meanMs, l.meanMs),
+                  liveP95Ms: l.p95Ms, simP95Ms: s.p95Ms, p95ErrorPct: err(s.p95Ms, l.p95Ms), liveRequests: l.requests, simRequests: s.requests,
+                  liveSatisfied: l.satisfied, simSatisfied: s.satisfied)
+        }
+        return ValidationReport(
+            policy: policy, medianLatencyErrorPct: median(models.compactMap(\.meanErrorPct)),
+            p95LatencyErrorPct: median(models.compactMap(\.p95ErrorPct)), satisfiedSim: sim.satisfied, satisfiedLive: live.result.satisfied,
+            models: models, dockerUpdateMedianMs: median(live.updates.map(\.apiMs)), liveFailures: live.failures, figure: nil)
+    }
+
+    public var table: String {
+        func f(_ v: Double?, _ d: Int = 1) -> String { v.map { String(format: "%.\(d)f", $0) } ?? "-" }
+        var s = "policy \(policy): live vs simulation (same trace, seed and policy; simulation with the fitted models)\n"
+        s += "job              target_ms  live_mean  sim_mean  err%   live_p95  sim_p95  err%   live/sim requests  satisfied live/sim\n"
+        for m in models {
+            s += m.id.padding(toLength: 17, withPad: " ", startingAt: 0)
+            s += f(m.targetMs, 0).padding(toLength: 11, withPad: " ", startingAt: 0) + f(m.liveMeanMs).padding(toLength: 11, withPad: " ", startingAt: 0)
+            s += f(m.simMeanMs).padding(toLength: 10, withPad: " ", startingAt: 0) + f(m.meanErrorPct).padding(toLength: 7, withPad: " ", startingAt: 0)
+            s += f(m.liveP95Ms).padding(toLength: 10, withPad: " ", startingAt: 0) + f(m.simP95Ms).padding(toLength: 9, withPad: " ", startingAt: 0)
+            s += f(m.p95ErrorPct).padding(toLength: 7, withPad: " ", startingAt: 0)
+            s += "\(m.liveRequests)/\(m.simRequests)".padding(toLength: 19, withPad: " ", startingAt: 0)
+            s += "\(m.liveSatisfied ? "yes" : "no")/\(m.simSatisfied ? "yes" : "no")\n"
+        }
+        s += "median mean-latency error \(f(medianLatencyErrorPct))%, median p95 error \(f(p95LatencyErrorPct))%; satisfied live \(satisfiedLive), sim \(satisfiedSim)"
+        s += "; docker update median \(f(dockerUpdateMedianMs)) ms\n"
+        for x in liveFailures { s += "live: \(x)\n" }
+        if let figure { s += "figure: \(figure)\n" }
+        return s
+    }
+
+    /// CPU-limit trajectories, live (solid) and simulated (dashed), per model.
+    public static func trajectories(live: AllocationTrace, sim: AllocationTrace, ids: [String], title: String) -> SVGChart {
+        var series: [SVGChart.Series] = []
+        for (j, id) in ids.enumerated() {
+            series.append(SVGChart.Series(name: "live \(id)", points: live.steps[j] ?? [], markers: false, step: true))
+            series.append(SVGChart.Series(name: "sim \(id)", points: sim.steps[j] ?? [], markers: false, step: true, dashed: true))
+        }
+        return SVGChart(title: title, xLabel: "time (s)", yLabel: "CPU limit (cores)", series: series)
+    }
+}
