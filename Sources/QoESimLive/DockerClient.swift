@@ -136,11 +136,14 @@ public struct DockerClient: Sendable {
         return (usage?.doubleValue ?? 0) / 1e9
     }
 
-    /// `docker update`: a CPU limit (nil removes it) via NanoCpus, and cpu.shares.
+    /// `docker update`: a CPU limit via NanoCpus, and cpu.shares. The engine treats
+    /// NanoCpus 0 in an update as "unchanged", so "no limit" (nil) is applied as a limit
+    /// of every core of this machine, which CFS enforces as no limit at all.
     public func update(_ id: String, cpus: Double?, shares: Int? = nil) async throws {
         var body: [String: Any] = [:]
         // NanoCpus cannot be changed while CpuQuota is set and vice versa; we only use NanoCpus.
-        body["NanoCpus"] = cpus.map { Int64(($0 * 1e9).rounded()) } ?? 0
+        let limit = cpus ?? Double(ProcessInfo.processInfo.activeProcessorCount)
+        body["NanoCpus"] = Int64((limit * 1e9).rounded())
         if let shares { body["CpuShares"] = max(2, shares) }
         try await json(.POST, "/containers/\(id)/update", body: body)
     }

@@ -118,8 +118,8 @@ public struct ValidationReport: Sendable, Encodable {
     public static func trajectories(live: AllocationTrace, sim: AllocationTrace, ids: [String], title: String) -> SVGChart {
         var series: [SVGChart.Series] = []
         for (j, id) in ids.enumerated() {
-            series.append(SVGChart.Series(name: "live \(id)", points: live.steps[j] ?? [], markers: false, step: true))
-            series.append(SVGChart.Series(name: "sim \(id)", points: sim.steps[j] ?? [], markers: false, step: true, dashed: true))
+            series.append(SVGChart.Series(name: "live \(id)", points: live.steps[j] ?? [], markers: false, step: true, colorIndex: j))
+            series.append(SVGChart.Series(name: "sim \(id)", points: sim.steps[j] ?? [], markers: false, step: true, dashed: true, colorIndex: j))
         }
         return SVGChart(title: title, xLabel: "time (s)", yLabel: "CPU limit (cores)", series: series)
     }

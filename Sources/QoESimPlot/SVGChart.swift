@@ -14,8 +14,11 @@ public struct SVGChart: Sendable {
         /// Draw the line as steps (value holds until the next point), e.g. allocations.
         public var step: Bool
         public var dashed: Bool
+        /// Palette index to use instead of the series' position (pairs share a colour).
+        public var colorIndex: Int?
 
-        public init(name: String, points: [Point], line: Bool = true, markers: Bool = true, step: Bool = false, dashed: Bool = false) {
+        public init(name: String, points: [Point], line: Bool = true, markers: Bool = true, step: Bool = false, dashed: Bool = false, colorIndex: Int? = nil) {
+            self.colorIndex = colorIndex
             self.name = name
             self.points = points
             self.line = line
@@ -168,7 +171,7 @@ public struct SVGChart: Sendable {
         }
         // Series.
         for (i, ser) in series.enumerated() {
-            let color = SVGChart.color(i)
+            let color = SVGChart.color(ser.colorIndex ?? i)
             let ok = ser.points.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
             s += "<g class=\"series\" data-name=\"\(SVGChart.escape(ser.name))\">\n"
             if ser.line && ok.count > 1 {
@@ -197,7 +200,7 @@ public struct SVGChart: Sendable {
         // Legend.
         for (i, ser) in series.prefix(legendLimit).enumerated() {
             let y = top + 14 + Double(i) * 18
-            s += "<line x1=\"\(n(left + pw + 12))\" y1=\"\(n(y - 4))\" x2=\"\(n(left + pw + 32))\" y2=\"\(n(y - 4))\" stroke=\"\(SVGChart.color(i))\" stroke-width=\"2.5\"/>\n"
+            s += "<line x1=\"\(n(left + pw + 12))\" y1=\"\(n(y - 4))\" x2=\"\(n(left + pw + 32))\" y2=\"\(n(y - 4))\" stroke=\"\(SVGChart.color(ser.colorIndex ?? i))\" stroke-width=\"2.5\"\(ser.dashed ? " stroke-dasharray=\"5,3\"" : "")/>\n"
             s += "<text x=\"\(n(left + pw + 38))\" y=\"\(n(y))\">\(SVGChart.escape(ser.name))</text>\n"
         }
         if series.count > legendLimit {
