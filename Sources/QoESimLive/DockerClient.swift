@@ -129,8 +129,20 @@ public struct DockerClient: Sendable {
         return ((host["NanoCpus"] as? NSNumber)?.int64Value ?? 0, (host["CpuShares"] as? NSNumber)?.intValue ?? 0)
     }
 
-    /// Cumulative CPU time of the container in seconds (one-shot stats, no sampling wait).
+    /// Cumulative CPU time of the container in seconds: read from its cgroup
+    /// (cpuacct.usage, the counter `docker stats` reports) when this process can see it,
+    /// which stays fast when the node is saturated; else one-shot stats through the API.
     public func cpuSeconds(_ id: String) async throws -> Double {
+        for root in ["/sys/fs/cgroup/cpuacct/docker/\(id)/cpuacct.usage", "/sys/fs/cgroup/cpu,cpuacct/docker/\(id)/cpuacct.usage"] {
+            if let text = try? String(contentsOfFile: root, encoding: .utf8), let ns = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return ns / 1e9
+            }
+        }
+        return try await apiCPUSeconds(id)
+    }
+
+    /// Cumulative CPU time through `GET /containers/{id}/stats?stream=false&one-shot=true`.
+    public func apiCPUSeconds(_ id: String) async throws -> Double {
         let s = try await json(.GET, "/containers/\(id)/stats?stream=false&one-shot=true")
         let usage = ((s["cpu_stats"] as? [String: Any])?["cpu_usage"] as? [String: Any])?["total_usage"] as? NSNumber
         return (usage?.doubleValue ?? 0) / 1e9
