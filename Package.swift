@@ -8,8 +8,11 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         // The library others import: `import QoESim` brings in the simulator and policies;
-        // `import QoESimExperiments` adds sweeps, summaries and figures.
-        .library(name: "QoESim", targets: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", "QoESimLive"]),
+        // `import QoESimExperiments` adds sweeps, summaries and figures, `QoESimFit` fitting.
+        .library(name: "QoESim", targets: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit"]),
+        // The live adapter (Docker Engine API, NVML) as its own product: it brings SwiftNIO
+        // and AsyncHTTPClient, which simulation-only users need not build.
+        .library(name: "QoESimLive", targets: ["QoESimLive"]),
         .executable(name: "qoesim", targets: ["QoESimCLI"]),
         // The real inference workload (ResNet-50, MobileNetV2, VGG-16, BERT-base on OpenBLAS).
         .executable(name: "qoesim-infer", targets: ["QoESimInferCLI"]),

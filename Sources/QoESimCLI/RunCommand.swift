@@ -60,15 +60,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No progress or timing lines on standard error.")
     var quiet = false
 
-    func parsedPolicyParams() throws -> [String: String] {
-        var out: [String: String] = [:]
-        for item in policyParams {
-            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--policy-param needs NAME=VALUE, got '\(item)'") }
-            out[parts[0]] = parts[1]
-        }
-        return out
-    }
+    func parsedPolicyParams() throws -> [String: String] { try parsePolicyParams(policyParams) }
 
     func validate() throws {
         do {
@@ -86,12 +78,11 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let scenario = try Scenario.load(cluster: cluster, trace: trace, models: models, requests: requests)
-        let options = SimulationOptions(placement: PlacementStrategy(rawValue: placement)!, horizon: horizon ?? .infinity,
-            sampleInterval: out == nil ? nil : sampleInterval)
-        var options2 = options
-        options2.actuationDelay = actuationDelay
+        let options = SimulationOptions(
+            placement: PlacementStrategy(rawValue: placement)!, horizon: horizon ?? .infinity,
+            sampleInterval: out == nil ? nil : sampleInterval, actuationDelay: actuationDelay)
         let simulation = try Simulation(
-            scenario: scenario, policy: PolicyRegistry.make(policy, parameters: parsedPolicyParams()), options: options2)
+            scenario: scenario, policy: PolicyRegistry.make(policy, parameters: parsedPolicyParams()), options: options)
         let writer = try out.map { try RunOutputWriter(folder: $0, scenario: scenario) }
         let started = DispatchTime.now()
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9 }

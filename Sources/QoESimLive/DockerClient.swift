@@ -198,14 +198,14 @@ public struct DockerClient: Sendable {
 
     /// `docker service update --limit-cpu`.
     public func updateService(_ id: String, cpus: Double) async throws {
-        var (version, spec, _) = try await service(id)
+        let (version, original, _) = try await service(id)
+        var spec = original
         var template = spec["TaskTemplate"] as? [String: Any] ?? [:]
         var resources = template["Resources"] as? [String: Any] ?? [:]
         resources["Limits"] = ["NanoCPUs": Int64(cpus * 1e9)]
         template["Resources"] = resources
         spec["TaskTemplate"] = template
         try await json(.POST, "/services/\(id)/update?version=\(version)", body: spec)
-        version += 0
     }
 
     public func removeService(_ id: String) async throws { try await json(.DELETE, "/services/\(id)", expect: [200, 204, 404]) }
