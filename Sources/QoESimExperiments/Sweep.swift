@@ -113,8 +113,7 @@ public struct Sweep: Sendable {
         let sim = try Simulation(scenario: scenario, policy: run.policy.make(), options: spec.options)
         let result: SimulationResult
         if let recorder {
-            let tee = TeeRecorder(a: tracker, b: recorder)
-            result = sim.run(seed: run.seed, recorder: tee)
+            result = sim.run(seed: run.seed, recorder: RecorderFan([tracker, recorder]))
         } else {
             result = sim.run(seed: run.seed, recorder: tracker)
         }
@@ -185,25 +184,6 @@ public struct Sweep: Sendable {
         }
         if let e = state.error { throw e }
         return todo.count
-    }
-}
-
-final class TeeRecorder: SimulationRecorder {
-    let a: SimulationRecorder, b: SimulationRecorder
-    init(a: SimulationRecorder, b: SimulationRecorder) {
-        self.a = a
-        self.b = b
-    }
-    func requestCompleted(job: Int, arrival: Double, start: Double, completion: Double, size: Double) {
-        a.requestCompleted(job: job, arrival: arrival, start: start, completion: completion, size: size)
-        b.requestCompleted(job: job, arrival: arrival, start: start, completion: completion, size: size)
-    }
-    func allocationChanged(time: Double, job: Int, node: Int, allocation: Allocation, reason: String) {
-        a.allocationChanged(time: time, job: job, node: node, allocation: allocation, reason: reason)
-        b.allocationChanged(time: time, job: job, node: node, allocation: allocation, reason: reason)
-    }
-    func usageSampled(time: Double, job: Int, node: Int, allocation: Allocation, cpuUsed: Double, gpuUsed: Double, outstanding: Int) {
-        b.usageSampled(time: time, job: job, node: node, allocation: allocation, cpuUsed: cpuUsed, gpuUsed: gpuUsed, outstanding: outstanding)
     }
 }
 
