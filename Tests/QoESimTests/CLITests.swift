@@ -21,7 +21,10 @@ struct CLITests {
         return dir.appendingPathComponent("qoesim").path
     }
 
-    func run(_ args: [String]) throws -> Outcome {
+    func run(_ args: [String]) throws -> Outcome { try Self.run(args) }
+
+    /// Runs the built `qoesim` in the package root; returns status, stdout, stderr.
+    static func run(_ args: [String]) throws -> Outcome {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = args

@@ -3,9 +3,6 @@ import Testing
 import QoESim
 import QoESimLive
 
-/// Runs an async body from a synchronous test.
-func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T { try await body() }
-
 /// The Docker Engine API client against a real dockerd. These need the engine and the
 /// qoesim-infer:local image, which `.ci/live-test` installs, starts and builds before
 /// running them with QOESIM_DOCKER_TESTS=1 (CI always does). Without that variable they
@@ -101,18 +98,9 @@ struct LiveWithoutEngineTests {
     func cliNoEngine() throws {
         let folder = Fixture.tempFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CLITests.binary)
-        p.arguments = ["live", "--docker-socket", "/nonexistent/docker.sock", "--out", folder + "/out"]
-        p.currentDirectoryURL = URL(fileURLWithPath: Fixture.packageRoot)
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = Pipe()
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 1)
-        #expect(text.contains("dockerd is not running"), "\(text)")
+        let r = try CLITests.run(["live", "--docker-socket", "/nonexistent/docker.sock", "--out", folder + "/out"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("dockerd is not running"), "\(r.stderr)")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: folder + "/out")) ?? []).isEmpty, "--out must stay empty")
     }
 }
