@@ -17,39 +17,41 @@ struct Request {
 
 enum Phase: UInt8 { case future, pending, active, draining, departed }
 
-/// Mutable per-container state. Hot fields first.
+/// Mutable per-container state. Fields touched on every request come first, so that an
+/// event touches one or two cache lines of it.
 struct ContainerState {
+    // Per event (arrival, completion).
     var busy = 0
     var rate = 0.0
     var lastProgress = 0.0
     var cpu = 0.0
-    var gpuFraction = 0.0
     var cap = 0.0
+    var lastUsage = 0.0
+    var cpuSeconds = 0.0
+    var responseSum = 0.0
+    var arrived = 0
+    var completed = 0
+    var windowArrivals = 0
+    var windowCompleted = 0
+    var windowSum = 0.0
+    var pendingResponses = 0
+    var gpuFraction = 0.0
+    var gpuSeconds = 0.0
     var busyIndex = -1
     var node = -1
-    var gpu = -1
+    var endTime = 0.0
+    var nextTraced = 0
     var phase = Phase.future
+    // Per control step or lifecycle change.
+    var gpu = -1
     /// The allocation in force.
     var allocation = Allocation()
     /// The latest decision, which takes effect `actuationDelay` after it was made.
     var decided = Allocation()
     var decidedNote = ""
     var startTime = 0.0
-    var endTime = 0.0
-    var nextTraced = 0
-    // Usage accounting.
-    var cpuSeconds = 0.0
-    var gpuSeconds = 0.0
-    var lastUsage = 0.0
-    // Lifetime statistics.
-    var arrived = 0
-    var completed = 0
-    var responseSum = 0.0
     // Monitoring window.
     var windowStart = 0.0
-    var windowArrivals = 0
-    var windowCompleted = 0
-    var windowSum = 0.0
     var windowCPU0 = 0.0
     var windowGPU0 = 0.0
     // Usage sampling for the recorder.
@@ -60,7 +62,7 @@ struct ContainerState {
 
 /// The whole mutable state of a run. Value types throughout; nothing is allocated per
 /// event once queues and histograms have grown to their working size.
-struct SimulationState {
+struct SimulationState: ~Copyable {
     // Inputs.
     let nodes: [NodeSpec]
     let jobs: [JobSpec]
@@ -79,15 +81,17 @@ struct SimulationState {
     let sampleTimer: TimerHandle
 
     // Containers.
-    var c: [ContainerState]
+    var c: FixedArray<ContainerState>
     /// In-service requests: container j owns slots `slotBase[j] ..< slotBase[j] + workers`.
-    var slots: [Request]
+    var slots: FixedArray<Request>
     let slotBase: [Int]
-    var waiting: [Deque<Request>]
-    var arrivalStream: [RandomStream]
-    var serviceStream: [RandomStream]
-    var histogram: [Histogram<UInt64>]
-    var windowHistogram: [Histogram<UInt64>?]
+    var waiting: FixedArray<Deque<Request>>
+    var arrivalStream: FixedArray<RandomStream>
+    var serviceStream: FixedArray<RandomStream>
+    var histogram: FixedArray<Histogram<UInt32>>
+    /// Response times (µs) not yet in the histograms: `responseBatch` per container.
+    var pendingMicros: FixedArray<UInt64>
+    var windowHistogram: FixedArray<Histogram<UInt32>?>
 
     // Nodes.
     var placement: PlacementState
@@ -126,7 +130,7 @@ struct SimulationState {
         loop = EventLoop(timerCount: SimulationState.timersPerJob * n + 2)
         controlTimer = TimerHandle(SimulationState.timersPerJob * n)
         sampleTimer = TimerHandle(SimulationState.timersPerJob * n + 1)
-        c = Array(repeating: ContainerState(), count: n)
+        c = FixedArray(repeating: ContainerState(), count: n)
         var base: [Int] = []
         var total = 0
         for j in jobs {
@@ -134,13 +138,14 @@ struct SimulationState {
             total += j.workers
         }
         slotBase = base
-        slots = Array(repeating: Request(arrival: 0, start: 0, work: 0, size: 0), count: total)
-        waiting = Array(repeating: Deque(), count: n)
-        arrivalStream = jobs.map { RandomStream(seed: seed, key: $0.id, purpose: .arrivals) }
-        serviceStream = jobs.map { RandomStream(seed: seed, key: $0.id, purpose: .service) }
+        slots = FixedArray(repeating: Request(arrival: 0, start: 0, work: 0, size: 0), count: total)
+        waiting = FixedArray(repeating: Deque(), count: n)
+        arrivalStream = FixedArray(jobs.map { RandomStream(seed: seed, key: $0.id, purpose: .arrivals) })
+        serviceStream = FixedArray(jobs.map { RandomStream(seed: seed, key: $0.id, purpose: .service) })
         let digits: SignificantDigits = options.histogramDigits <= 2 ? .two : (options.histogramDigits >= 4 ? .four : .three)
-        histogram = Array(repeating: Histogram<UInt64>(numberOfSignificantValueDigits: digits), count: n)
-        windowHistogram = jobs.map { $0.metric == .mean ? nil : Histogram<UInt64>(numberOfSignificantValueDigits: digits) }
+        pendingMicros = FixedArray(repeating: 0, count: n * SimulationState.responseBatch)
+        histogram = FixedArray(repeating: Histogram<UInt32>(numberOfSignificantValueDigits: digits), count: n)
+        windowHistogram = FixedArray(jobs.map { $0.metric == .mean ? nil : Histogram<UInt32>(numberOfSignificantValueDigits: digits) })
 
         placement = PlacementState(cluster: scenario.cluster)
         nodeBusy = Array(repeating: [], count: nodes.count)
@@ -197,6 +202,7 @@ struct SimulationState {
                 report(Simulation.Progress(simulatedSeconds: t, events: loop.eventsProcessed, activeJobs: unfinishedJobs))
             }
         }
+        for j in jobs.indices { flushResponses(j) }
         // Stopped by the horizon with work left: the run covered [0, horizon].
         if horizon.isFinite && loop.now >= horizon && unfinishedJobs > 0 { lastModelEvent = horizon }
     }
@@ -266,7 +272,7 @@ struct SimulationState {
         let busy = c[j].busy
         var done = b
         if busy > 1 { for s in (b + 1)..<(b + busy) where slots[s].work < slots[done].work { done = s } }
-        record(j, slots[done], t)
+        record(j, arrival: slots[done].arrival, start: slots[done].start, size: slots[done].size, t)
         // Closed loop: the client sends its next request as soon as this one returns.
         if jobs[j].arrivals == .closed && c[j].phase == .active {
             let factor = variability[j].sample(&serviceStream[j])
@@ -286,16 +292,39 @@ struct SimulationState {
         if c[j].phase == .draining { departIfIdle(j, t) }
     }
 
-    @inline(__always) mutating func record(_ j: Int, _ r: Request, _ t: Double) {
-        let response = t - r.arrival
+    @inline(__always) mutating func record(_ j: Int, arrival: Double, start: Double, size: Double, _ t: Double) {
+        let response = t - arrival
         c[j].completed += 1
         c[j].responseSum += response
         c[j].windowCompleted += 1
         c[j].windowSum += response
-        let micros = UInt64(max(0, (response * 1e6).rounded()))
-        _ = histogram[j].record(micros)
-        if windowHistogram[j] != nil { _ = windowHistogram[j]!.record(micros) }
-        recorder?.requestCompleted(job: j, arrival: r.arrival, start: r.start, completion: t, size: r.size)
+        // Rounded to the nearest microsecond (response >= 0; no libm call on the hot path).
+        let micros = UInt64(max(0, response * 1e6 + 0.5))
+        // Response times reach the histograms in batches (see `flushResponses`).
+        let k = c[j].pendingResponses
+        pendingMicros[j &* SimulationState.responseBatch &+ k] = micros
+        c[j].pendingResponses = k + 1
+        if k + 1 == SimulationState.responseBatch { flushResponses(j) }
+        if let recorder { recorder.requestCompleted(job: j, arrival: arrival, start: start, completion: t, size: size) }
+    }
+
+    /// Response times buffered per container before they are added to its histograms.
+    static let responseBatch = 32
+
+    /// Adds container j's buffered response times to its histograms. Batching keeps a
+    /// histogram's counters in cache for 32 updates instead of one: with thousands of
+    /// containers, one update per completion would miss the cache almost every time.
+    /// Histograms are only read after a flush (observations, results), and a histogram's
+    /// contents do not depend on the order of its updates, so results are unchanged.
+    @inline(never) mutating func flushResponses(_ j: Int) {
+        let count = c[j].pendingResponses
+        guard count > 0 else { return }
+        let base = j &* SimulationState.responseBatch
+        for k in base..<(base + count) { _ = histogram[j].record(pendingMicros[k]) }
+        if windowHistogram[j] != nil {
+            for k in base..<(base + count) { _ = windowHistogram[j]!.record(pendingMicros[k]) }
+        }
+        c[j].pendingResponses = 0
     }
 
     // MARK: CPU and GPU sharing
@@ -518,6 +547,7 @@ struct SimulationState {
     }
 
     mutating func resetWindow(_ j: Int, _ t: Double) {
+        flushResponses(j)
         account(j, t)
         c[j].windowStart = t
         c[j].windowArrivals = 0
@@ -559,6 +589,7 @@ struct SimulationState {
     /// Asks the policy about node n and applies its answer, at once or after the
     /// actuation delay.
     mutating func consult(_ n: Int, _ t: Double, _ trigger: PolicyTrigger) {
+        for j in nodeContainers[n] { flushResponses(j) }
         let changes = policy.allocate(on: observe(n, t), because: trigger)
         guard !changes.isEmpty else { return }
         let reason: String

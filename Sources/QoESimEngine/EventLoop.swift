@@ -14,7 +14,9 @@
 /// Invariants (see `Docs/INVARIANTS.md`):
 /// - E1: `now` never decreases; arming a timer in the past is a programming error.
 /// - E2: timers due at the same instant fire in the order they were armed.
-public struct EventLoop: Sendable {
+///
+/// The loop is non-copyable, like its ``TimerQueue``: one owner, no reference counting.
+public struct EventLoop: ~Copyable, Sendable {
     /// The simulated clock, in seconds.
     @inlinable public var now: Double { clock }
     /// Number of timers fired so far (the "events" of the run).

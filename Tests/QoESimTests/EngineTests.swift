@@ -34,6 +34,13 @@ struct EngineTests {
                 reference[expected.key] = nil
             }
             #expect(queue.count == reference.count)
+            // `first` and `isArmed` agree with the reference, also while a fired entry
+            // still sits at the root (the queue removes it lazily).
+            let expectedFirst = reference.min { ($0.value.time, $0.value.seq) < ($1.value.time, $1.value.seq) }
+            #expect(queue.first.map { Int($0.timer.index) } == expectedFirst?.key)
+            let probe = Int(rng.next() % 64)
+            #expect(queue.isArmed(TimerHandle(probe)) == (reference[probe] != nil))
+            #expect(queue.dueTime(of: TimerHandle(probe)) == reference[probe]?.time)
         }
     }
 
