@@ -6,10 +6,15 @@
 # qoesim and C 10,000 s (so that start-up does not dominate); all report jobs per wall
 # second of the simulation loop (qoesim's wall_s excludes reading its input files).
 #
-# Usage: bash Benchmarks/peer/run.sh [REPEATS]   (default 3; the best run of each counts)
+# Second, the paper-8x headline scenario (16 closed-loop models on 16 cores) under
+# fair-share, the part of it SimPy can express directly (Benchmarks/peer/paper8x_simpy.py
+# explains why), 3,000 simulated seconds in both; per-model mean latencies are compared
+# too, as a cross-check of the two implementations.
+#
+# Usage: bash Benchmarks/peer/run.sh [REPEATS]   (default 5; the best run of each counts)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-repeats=${1:-3}
+repeats=${1:-5}
 python3 -c "import simpy" 2>/dev/null || pip install --quiet simpy
 command -v cc >/dev/null || { apt-get update -qq && apt-get install -y -qq gcc >/dev/null; }
 swift build -c release --product qoesim >&2
@@ -38,4 +43,27 @@ for name, r in (("simpy", s), ("c", c), ("qoesim", q)):
           f"  (mean response {r['mean_response_s']:.3f} s, theory 0.500)")
 print(f"ratio qoesim / simpy = {q['jobs_per_s'] / s['jobs_per_s']:.1f}x   (goal >= 100x)")
 print(f"ratio c / qoesim     = {c['jobs_per_s'] / q['jobs_per_s']:.2f}x   (goal <= 2x)")
+PY
+
+echo "paper-8x headline (16 models, 16 cores, closed loop), fair-share, 3,000 s simulated ..." >&2
+p8=.build/peer/paper-8x
+.build/release/qoesim generate Experiments/paper-8x/experiment.yaml --set models=16 --set duration_s=3000 --seed 1 --out "$p8" >&2
+simpy_json=$(for _ in $(seq "$repeats"); do python3 Benchmarks/peer/paper8x_simpy.py "$p8/cluster.json" "$p8/jobs.csv" Traces/models; done | best)
+qoesim_json=$(for _ in $(seq "$repeats"); do
+  .build/release/qoesim run --cluster "$p8/cluster.json" --trace "$p8/jobs.csv" --models Traces/models \
+    --policy fair-share --json --quiet | python3 -c '
+import json, sys
+q = json.load(sys.stdin)
+jobs = sum(m["requests"] for m in q["models"])
+print(json.dumps({"jobs": jobs, "wall_s": q["wall_s"], "jobs_per_s": jobs / q["wall_s"],
+                  "mean_ms": {m["id"]: m["mean_ms"] for m in q["models"]}}))'
+done | best)
+python3 - "$simpy_json" "$qoesim_json" <<'PY'
+import json, sys
+s, q = (json.loads(a) for a in sys.argv[1:])
+for name, r in (("simpy", s), ("qoesim", q)):
+    print(f"{name:6}: {r['jobs']:>10,} jobs in {r['wall_s']:7.2f} s wall = {r['jobs_per_s']:>12,.0f} jobs/s")
+diffs = [abs(q["mean_ms"][k] / v - 1) * 100 for k, v in s["mean_ms"].items()]
+print(f"per-model mean latency, qoesim vs simpy: largest difference {max(diffs):.2f}% over {len(diffs)} models")
+print(f"ratio qoesim / simpy = {q['jobs_per_s'] / s['jobs_per_s']:.1f}x")
 PY

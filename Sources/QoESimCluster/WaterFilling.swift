@@ -13,6 +13,7 @@
 /// - W4: proportionality: two uncapped containers get shares in the ratio of their weights.
 public struct WaterFilling: Sendable {
     @usableFromInline var order: [Int] = []
+    @usableFromInline var ratio: [Double] = []
 
     public init() {}
 
@@ -35,10 +36,13 @@ public struct WaterFilling: Sendable {
         }
         // Visit containers in increasing cap/weight: the first ones saturate first.
         order.removeAll(keepingCapacity: true)
-        for i in 0..<n { order.append(i) }
-        order.sort { a, b in
-            let ra = cap[a] / weight[a], rb = cap[b] / weight[b]
-            return ra < rb || (ra == rb && a < b)
+        ratio.removeAll(keepingCapacity: true)
+        for i in 0..<n {
+            order.append(i)
+            ratio.append(cap[i] / weight[i])
+        }
+        ratio.withUnsafeBufferPointer { r in
+            order.withUnsafeMutableBufferPointer { o in WaterFilling.sortIndices(o, by: r) }
         }
         var remaining = capacity
         var weightLeft = 0.0
@@ -56,6 +60,28 @@ public struct WaterFilling: Sendable {
                 return
             }
         }
+    }
+
+    /// Sorts indices by (key, index) in place: insertion sort for the handful of busy
+    /// containers a node usually has, the standard library's sort beyond. Neither
+    /// allocates per call (measured: Benchmarks, "cluster: CFS water-filling").
+    static func sortIndices(_ o: UnsafeMutableBufferPointer<Int>, by key: UnsafeBufferPointer<Double>) {
+        @inline(__always) func less(_ a: Int, _ b: Int) -> Bool { key[a] < key[b] || (key[a] == key[b] && a < b) }
+        let n = o.count
+        if n <= 32 {
+            for i in 1..<max(n, 1) {
+                let x = o[i]
+                var j = i
+                while j > 0 && less(x, o[j - 1]) {
+                    o[j] = o[j - 1]
+                    j -= 1
+                }
+                o[j] = x
+            }
+            return
+        }
+        var all = o
+        all.sort { less($0, $1) }
     }
 
     /// Convenience over arrays (tests, policies): returns the shares.

@@ -10,7 +10,9 @@ struct WaterFillingTests {
         var rng = RandomStream(seed: 3, key: "wf", purpose: .policy)
         var wf = WaterFilling()
         for _ in 0..<5_000 {
-            let n = 1 + Int(rng.next() % 12)
+            // Mostly a node's handful of busy containers (insertion-sort path), 10% of
+            // states with 33-80 (the heapsort path).
+            let n = rng.nextUnitInterval() < 0.1 ? 33 + Int(rng.next() % 48) : 1 + Int(rng.next() % 12)
             let capacity = Double(1 + rng.next() % 16) * (rng.nextUnitInterval() < 0.3 ? 0.5 : 1)
             let caps = (0..<n).map { _ in rng.nextUnitInterval() < 0.2 ? 1e6 : Double(rng.next() % 800) / 100 + 0.01 }
             let weights = (0..<n).map { _ in rng.nextUnitInterval() * 4 + 0.05 }

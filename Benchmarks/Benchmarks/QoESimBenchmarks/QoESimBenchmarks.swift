@@ -47,7 +47,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // Divide 16 cores among 1,000 busy containers with random caps and weights
     // (saturated: the sort-and-fill path, not the everyone-gets-its-cap shortcut).
-    Benchmark("cluster: CFS water-filling, 1,000 containers") { benchmark in
+    Benchmark("cluster: CFS water-filling, 1,000 containers", configuration: .init(scalingFactor: .kilo)) { benchmark in
         var rng = RandomStream(seed: 2, key: "bench", purpose: .policy)
         let caps = (0..<1_000).map { _ in 0.1 + 3.9 * rng.nextUnitInterval() }
         let weights = (0..<1_000).map { _ in 0.5 + 1.5 * rng.nextUnitInterval() }
