@@ -44,6 +44,27 @@ struct EngineTests {
         }
     }
 
+    @Test("FixedArray stores, mutates in place and releases its elements")
+    func fixedArray() {
+        final class Counter { var alive = 0 }
+        final class Token {
+            let counter: Counter
+            init(_ counter: Counter) { self.counter = counter; counter.alive += 1 }
+            deinit { counter.alive -= 1 }
+        }
+        let counter = Counter()
+        do {
+            var a = FixedArray(repeating: 0, count: 5)
+            for i in a.indices { a[i] = i * i }
+            a[2] += 10
+            #expect((0..<5).map { a[$0] } == [0, 1, 14, 9, 16])
+            #expect(a.contains { $0 == 14 } && !a.contains { $0 == 4 })
+            let tokens = FixedArray([Token(counter), Token(counter), Token(counter)])
+            #expect(tokens.count == 3 && counter.alive == 3)
+        }
+        #expect(counter.alive == 0, "every element is deinitialized with the array")
+    }
+
     @Test("E1: the clock never goes back; E2: simultaneous timers fire in arming order")
     func clockAndTies() {
         var loop = EventLoop(timerCount: 5)
