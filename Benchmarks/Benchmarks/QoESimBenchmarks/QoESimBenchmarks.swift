@@ -66,23 +66,20 @@ let benchmarks: @Sendable () -> Void = {
 
     // MARK: Policies
 
-    // One DQoES control step on a node with 1,000 containers (a mix of satisfied,
-    // short and idle ones), as the simulator calls it every interval.
-    Benchmark("policy: one DQoES control step, 1,000 containers") { benchmark in
-        let node = Fixtures.observation(containers: 1_000, cpus: 256)
-        var policy = DQoESPolicy()
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            blackHole(policy.allocate(on: node, because: .interval).count)
-        }
-    }
-
-    Benchmark("policy: one predictive step, 1,000 containers") { benchmark in
-        let node = Fixtures.observation(containers: 1_000, cpus: 256)
-        var policy = PredictivePolicy()
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            blackHole(policy.allocate(on: node, because: .interval).count)
+    // One control step of DQoES and of the predictive policy on a node with 1,000
+    // containers (a mix of satisfied, short and idle ones), as the simulator calls it
+    // every interval.
+    let policies: [(label: String, make: @Sendable () -> any AllocationPolicy)] = [
+        ("DQoES", { DQoESPolicy() }), ("predictive", { PredictivePolicy() }),
+    ]
+    for (label, make) in policies {
+        Benchmark("policy: one \(label) step, 1,000 containers") { benchmark in
+            let node = Fixtures.observation(containers: 1_000, cpus: 256)
+            var policy = make()
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                blackHole(policy.allocate(on: node, because: .interval).count)
+            }
         }
     }
 
