@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "QoESimPlot"),
         // Policy comparison, parameter sweeps (parallel, resumable, sharded), summaries
         // with confidence intervals, figures, the paper-8x reproduction.
-        .target(name: "QoESimExperiments", dependencies: ["QoESim", "QoESimPlot", "QoESimFit"]),
+        .target(name: "QoESimExperiments", dependencies: ["QoESim", "QoESimEngine", "QoESimPlot", "QoESimFit"]),
         .executableTarget(
             name: "QoESimCLI",
             dependencies: ["QoESim", "QoESimExperiments", "QoESimFit", "QoESimPlot", "QoESimLive", .product(name: "ArgumentParser", package: "swift-argument-parser")]

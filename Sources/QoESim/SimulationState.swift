@@ -587,10 +587,14 @@ struct SimulationState: ~Copyable {
                 measuredMs: measured, cpuUsed: dt > 0 ? (cpuNow - s.windowCPU0) / dt : 0,
                 gpuUsed: dt > 0 ? (gpuNow - s.windowGPU0) / dt : 0)
             let job = jobs[j]
+            // The oldest outstanding request: in service (any slot) or first in the FIFO queue.
+            var oldest = waiting[j].first?.arrival ?? Double.infinity
+            for k in slotBase[j]..<(slotBase[j] + s.busy) { oldest = min(oldest, slots[k].arrival) }
             list.append(ContainerObservation(
                 id: job.id, model: job.model, targetMs: job.targetMs, metric: job.metric, arrivals: job.arrivals,
                 workers: job.workers, requestedCPUs: job.cpus, gpu: s.gpu >= 0 ? s.gpu : nil, allocation: s.decided,
-                outstanding: s.busy + waiting[j].count, window: window, completedTotal: s.completed,
+                outstanding: s.busy + waiting[j].count, oldestOutstandingAge: oldest.isFinite ? t - oldest : nil,
+                window: window, completedTotal: s.completed,
                 startedAt: s.startTime))
         }
         return NodeObservation(name: nodes[n].name, cpus: nodes[n].cpus, gpus: nodes[n].gpus, time: t, containers: list)

@@ -21,20 +21,74 @@ import QoESim
 ///   grid: {alpha: [0.05, 0.1, 0.2], interval: [2, 5, 10]}
 /// options: {actuation_delay_s: 0.5, placement: spread}
 /// ```
+///
+/// A study has several blocks instead of one `grid`, each a grid of its own over the
+/// base scenario with some fields overridden (and optionally another model folder);
+/// its headline names a block, a grid point, the policy and the baseline:
+///
+/// ```yaml
+/// alpha: 0.1            # satisfied_band: measured <= (1 + alpha) x target; dqoes's band
+/// setpoint: 0.8         # dqoes's setpoint, for every dqoes variant that sets none
+/// seeds: {from: 1001, count: 30}
+/// blocks:
+///   - {name: map, grid: {target_share: [[0.5, 2], [0.95, 2]], models: [8, 16]}}
+///   - {name: fitted, models: ../../Traces/models-fitted, scenario: {cpus_per_node: 2}, grid: {models: [4]}}
+///   - {name: full-map, default: false, grid: {...}}    # only with --all-blocks
+/// headline: {block: map, point: {target_share: [0.95, 2], models: 16}, policy: dqoes,
+///            baseline: fair-share, rule: "why this cell, written before the runs"}
+/// ```
 public struct ExperimentSpec: Sendable {
     /// A policy with parameters, and the label it is reported under.
     public struct PolicyVariant: Sendable, Equatable, Hashable {
         public var label: String
         public var name: String
         public var parameters: [String: String]
+        /// "paper" (as in the paper) or "ours"; nil when the file does not say.
+        public var provenance: String?
 
-        public init(label: String, name: String, parameters: [String: String] = [:]) {
+        public init(label: String, name: String, parameters: [String: String] = [:], provenance: String? = nil) {
             self.label = label
             self.name = name
             self.parameters = parameters
+            self.provenance = provenance
         }
 
         public func make() throws -> any AllocationPolicy { try PolicyRegistry.make(name, parameters: parameters) }
+
+        /// "as in the paper", "ours" or "unlabelled".
+        public var provenanceText: String {
+            switch provenance {
+            case "paper": return "as in the paper"
+            case "ours": return "ours"
+            default: return "unlabelled"
+            }
+        }
+    }
+
+    /// One grid of runs over the base scenario (see the type's documentation).
+    public struct Block: Sendable {
+        public var name: String
+        /// Model folder of this block (the experiment's when nil).
+        public var modelsFolder: String?
+        /// Generator fields this block overrides, as text.
+        public var overrides: [String: String]
+        public var grid: [(String, [String])]
+        /// Whether `reproduce` runs it without `--all-blocks`.
+        public var runByDefault: Bool
+
+        /// Every scenario point of the block (overrides merged into each grid point).
+        public var points: [[String: String]] { cartesian(grid).map { overrides.merging($0) { $1 } } }
+    }
+
+    /// The cell a study reports first, and the comparison made there.
+    public struct Headline: Sendable {
+        public var block: String
+        /// The full scenario point (overrides included).
+        public var point: [String: String]
+        public var policy: String
+        public var baseline: String
+        /// The rule by which the cell was chosen, as written in the file.
+        public var rule: String
     }
 
     public enum ScenarioSource: Sendable {
@@ -48,24 +102,47 @@ public struct ExperimentSpec: Sendable {
     public var scenario: ScenarioSource
     public var policies: [PolicyVariant]
     public var seeds: [UInt64]
-    /// Scenario parameter -> values (generator parameters only), in file order.
-    public var grid: [(String, [String])]
-    public var headline: [String: String]
+    /// The blocks of runs; a file with a plain `grid` has one block named "curve".
+    public var blocks: [Block]
+    public var headlineSpec: Headline
     public var sensitivityPolicy: PolicyVariant?
     public var sensitivityGrid: [(String, [String])]
     public var options: SimulationOptions
+    /// Tolerance of `satisfied_band` (measured <= (1 + alpha) x target).
+    public var alpha: Double
+
+    /// The headline's scenario point.
+    public var headline: [String: String] { headlineSpec.point }
+    /// The first block's grid (the curve of a plain experiment).
+    public var grid: [(String, [String])] { blocks.first?.grid ?? [] }
+
+    /// The block named `name`.
+    public func block(_ name: String) -> Block? { blocks.first { $0.name == name } }
+
+    /// Every scenario field any block sets or varies, in first-seen order (the columns of
+    /// results.csv and summary.csv).
+    public var pointColumns: [String] {
+        var out: [String] = []
+        for b in blocks {
+            for k in b.overrides.keys.sorted() + b.grid.map(\.0) where !out.contains(k) { out.append(k) }
+        }
+        return out
+    }
 
     /// Generator parameters the grid may vary.
     public static let generatorParameters = [
-        "nodes", "cpus_per_node", "models", "model_mix", "shuffle", "target_cores", "arrivals", "load", "duration_s",
-        "arrival_spread_s", "metric",
+        "nodes", "cpus_per_node", "models", "model_mix", "shuffle", "target_cores", "target_share", "share_models", "arrivals",
+        "load", "load_basis", "duration_s", "arrival_spread_s", "metric",
     ]
 
     /// Loads and validates an experiment file; errors carry file and line.
     public static func load(_ path: String) throws -> ExperimentSpec {
         let doc = try StructuredValue.load(path)
         try doc.checkKeys(
-            allowed: ["name", "description", "models", "scenario", "policies", "seeds", "grid", "headline", "sensitivity", "options"],
+            allowed: [
+                "name", "description", "models", "scenario", "policies", "seeds", "grid", "blocks", "headline", "sensitivity",
+                "options", "alpha", "setpoint",
+            ],
             in: "experiment")
         let base = (path as NSString).deletingLastPathComponent
         func rel(_ p: String) -> String { p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p) }
@@ -96,9 +173,19 @@ public struct ExperimentSpec: Sendable {
                 requests: try scen.optional("requests", in: "scenario").map { rel(try $0.string("requests")) })
         }
 
+        let alpha = try doc.optional("alpha", in: "experiment").map { v -> Double in
+            let a = try v.nonNegative("alpha")
+            guard a < 1 else { throw v.error("alpha must be in [0, 1)") }
+            return a
+        } ?? 0.1
+        let setpoint = try doc.optional("setpoint", in: "experiment").map { try $0.positive("setpoint") }
+        // Experiment-wide dqoes settings apply to every dqoes variant that sets none.
+        var dqoesDefaults: [String: String] = [:]
+        if try doc.optional("alpha", in: "experiment") != nil { dqoesDefaults["alpha"] = "\(alpha)" }
+        if let setpoint { dqoesDefaults["setpoint"] = "\(setpoint)" }
         var policies: [PolicyVariant] = []
         for item in try doc.required("policies", in: "experiment").array(of: "policies") {
-            policies.append(try variant(item))
+            policies.append(try variant(item, defaults: dqoesDefaults))
         }
         guard !policies.isEmpty else { throw doc.error("policies is empty") }
         if let dup = Dictionary(grouping: policies, by: \.label).first(where: { $0.value.count > 1 }) {
@@ -109,6 +196,11 @@ public struct ExperimentSpec: Sendable {
         if let s = try doc.optional("seeds", in: "experiment") {
             if let list = try? s.array(of: "seeds") {
                 seeds = try list.map { UInt64(try $0.integer("seed", minimum: 0)) }
+            } else if (try? s.keys(of: "seeds")) != nil {
+                try s.checkKeys(allowed: ["from", "count"], in: "seeds")
+                let from = try s.required("from", in: "seeds").integer("seeds.from", minimum: 0)
+                let count = try s.required("count", in: "seeds").integer("seeds.count", minimum: 1)
+                seeds = (0..<count).map { UInt64(from + $0) }
             } else {
                 let k = try s.integer("seeds", minimum: 1)
                 seeds = (1...k).map { UInt64($0) }
@@ -128,26 +220,51 @@ public struct ExperimentSpec: Sendable {
             }
             return out
         }
-        let grid = try readGrid(try doc.optional("grid", in: "experiment"), what: "grid") { key, at in
+        func generatorKey(_ key: String, _ at: StructuredValue) throws {
             guard case .generator = scenario, generatorParameters.contains(key) else {
                 throw at.error("grid parameter '\(key)' is not a generator parameter (\(generatorParameters.joined(separator: ", ")))")
             }
         }
-        var headline: [String: String] = [:]
-        if let h = try doc.optional("headline", in: "experiment") {
-            for key in try h.keys(of: "headline") {
-                let v = try h.required(key, in: "headline")
-                guard grid.contains(where: { $0.0 == key }) else { throw v.error("headline parameter '\(key)' is not in grid") }
-                headline[key] = try scalarText(v, key)
+        var blocks: [Block] = []
+        let plainGrid = try doc.optional("grid", in: "experiment")
+        let blockList = try doc.optional("blocks", in: "experiment")
+        if plainGrid != nil && blockList != nil { throw doc.error("give either grid or blocks, not both") }
+        if let blockList {
+            for item in try blockList.array(of: "blocks") {
+                try item.checkKeys(allowed: ["name", "models", "scenario", "grid", "default"], in: "block")
+                let name = try item.required("name", in: "block").string("block name")
+                guard name != "sensitivity", !blocks.contains(where: { $0.name == name }) else {
+                    throw item.error("block name '\(name)' is used twice or reserved")
+                }
+                var overrides: [String: String] = [:]
+                if let o = try item.optional("scenario", in: "block") {
+                    for key in try o.keys(of: "block scenario") {
+                        let v = try o.required(key, in: "block scenario")
+                        try generatorKey(key, v)
+                        overrides[key] = try scalarText(v, key)
+                    }
+                }
+                let grid = try readGrid(try item.optional("grid", in: "block"), what: "grid", check: generatorKey)
+                let byDefault = try item.optional("default", in: "block").map { v -> Bool in
+                    let t = try v.string("default")
+                    guard t == "true" || t == "false" else { throw v.error("default must be true or false") }
+                    return t == "true"
+                } ?? true
+                blocks.append(Block(
+                    name: name, modelsFolder: try item.optional("models", in: "block").map { rel(try $0.string("models")) },
+                    overrides: overrides, grid: grid, runByDefault: byDefault))
             }
+            guard !blocks.isEmpty else { throw blockList.error("blocks is empty") }
+        } else {
+            blocks = [Block(name: "curve", modelsFolder: nil, overrides: [:], grid: try readGrid(plainGrid, what: "grid", check: generatorKey), runByDefault: true)]
         }
-        for (k, values) in grid where headline[k] == nil { headline[k] = values[values.count / 2] }
+        let headline = try readHeadline(try doc.optional("headline", in: "experiment"), blocks: blocks, policies: policies, doc: doc)
 
         var sensPolicy: PolicyVariant? = nil
         var sensGrid: [(String, [String])] = []
         if let s = try doc.optional("sensitivity", in: "experiment") {
             try s.checkKeys(allowed: ["policy", "grid"], in: "sensitivity")
-            sensPolicy = try variant(try s.required("policy", in: "sensitivity"))
+            sensPolicy = try variant(try s.required("policy", in: "sensitivity"), defaults: dqoesDefaults)
             sensGrid = try readGrid(try s.required("grid", in: "sensitivity"), what: "sensitivity.grid") { _, _ in }
             // Check every combination makes a valid policy now, not mid-run.
             for combo in cartesian(sensGrid) {
@@ -170,16 +287,69 @@ public struct ExperimentSpec: Sendable {
             }
         }
         let spec = ExperimentSpec(
-            path: path, name: name, modelsFolder: models, scenario: scenario, policies: policies, seeds: seeds, grid: grid,
-            headline: headline, sensitivityPolicy: sensPolicy, sensitivityGrid: sensGrid, options: options)
-        // Every grid point must make a valid generator.
+            path: path, name: name, modelsFolder: models, scenario: scenario, policies: policies, seeds: seeds, blocks: blocks,
+            headlineSpec: headline, sensitivityPolicy: sensPolicy, sensitivityGrid: sensGrid, options: options, alpha: alpha)
+        // Every point must make a valid generator, and every model it names must exist.
         if case .generator(let g) = scenario {
-            for combo in cartesian(grid) {
-                var copy = g
-                for (k, v) in combo.sorted(by: { $0.key < $1.key }) { try setGenerator(&copy, k, text: v, at: doc) }
+            for block in blocks {
+                let folder = block.modelsFolder ?? models
+                let catalog = try ModelCatalog.load(folder: folder)
+                for combo in block.points {
+                    var copy = g
+                    for (k, v) in combo.sorted(by: { $0.key < $1.key }) { try setGenerator(&copy, k, text: v, at: doc) }
+                    if let missing = copy.modelMix.first(where: { catalog.models[$0] == nil }) {
+                        throw (try doc.optional("blocks", in: "experiment") ?? scen).error(
+                            "block '\(block.name)': model '\(missing)' of model_mix is not in \(folder)")
+                    }
+                }
             }
         }
         return spec
+    }
+
+    /// The headline: either the study form {block, point, policy, baseline, rule} or, for
+    /// a plain grid, a grid point (missing parameters take their middle value).
+    static func readHeadline(_ h: StructuredValue?, blocks: [Block], policies: [PolicyVariant], doc: StructuredValue) throws -> Headline {
+        let labels = policies.map(\.label)
+        let defaultBaseline = labels.contains("fair-share") ? "fair-share" : labels[0]
+        // The compared policy: `dqoes`, else the first dqoes variant, else the first other.
+        let defaultCompared = labels.contains("dqoes") ? "dqoes"
+            : (policies.first { $0.name == "dqoes" }?.label ?? labels.first { $0 != defaultBaseline } ?? labels[0])
+        func defaultPolicy(_ preferred: [String]) -> String { preferred == ["dqoes"] ? defaultCompared : defaultBaseline }
+        if let h, try h.optional("point", in: "headline") != nil {
+            try h.checkKeys(allowed: ["block", "point", "policy", "baseline", "rule"], in: "headline")
+            let name = try h.required("block", in: "headline").string("headline.block")
+            guard let block = blocks.first(where: { $0.name == name }) else { throw h.error("headline block '\(name)' is not a block") }
+            var point = block.overrides
+            let p = try h.required("point", in: "headline")
+            for key in try p.keys(of: "headline.point") {
+                let v = try p.required(key, in: "headline.point")
+                guard let values = block.grid.first(where: { $0.0 == key })?.1 else {
+                    throw v.error("headline parameter '\(key)' is not in the grid of block '\(name)'")
+                }
+                let text = try scalarText(v, key)
+                guard values.contains(text) else { throw v.error("headline \(key)=\(text) is not a value of block '\(name)'") }
+                point[key] = text
+            }
+            for (k, values) in block.grid where point[k] == nil { point[k] = values[values.count / 2] }
+            let policy = try h.optional("policy", in: "headline")?.string("headline.policy") ?? defaultPolicy(["dqoes"])
+            let baseline = try h.optional("baseline", in: "headline")?.string("headline.baseline") ?? defaultPolicy(["fair-share"])
+            for l in [policy, baseline] where !labels.contains(l) { throw h.error("headline policy '\(l)' is not a policy label") }
+            let rule = try h.optional("rule", in: "headline")?.string("headline.rule") ?? ""
+            return Headline(block: name, point: point, policy: policy, baseline: baseline, rule: rule)
+        }
+        let block = blocks[0]
+        var point: [String: String] = block.overrides
+        if let h {
+            for key in try h.keys(of: "headline") {
+                let v = try h.required(key, in: "headline")
+                guard block.grid.contains(where: { $0.0 == key }) else { throw v.error("headline parameter '\(key)' is not in grid") }
+                point[key] = try scalarText(v, key)
+            }
+        }
+        for (k, values) in block.grid where point[k] == nil { point[k] = values[values.count / 2] }
+        return Headline(
+            block: block.name, point: point, policy: defaultPolicy(["dqoes"]), baseline: defaultPolicy(["fair-share"]), rule: "")
     }
 
     static func scalarText(_ v: StructuredValue, _ what: String) throws -> String {
@@ -189,17 +359,22 @@ public struct ExperimentSpec: Sendable {
         return try v.string(what)
     }
 
-    static func variant(_ item: StructuredValue) throws -> PolicyVariant {
+    static func variant(_ item: StructuredValue, defaults: [String: String] = [:]) throws -> PolicyVariant {
         if let name = try? item.string("policy") {
             guard PolicyRegistry.names.contains(name) else {
                 throw item.error("unknown policy '\(name)'; choose one of \(PolicyRegistry.names.joined(separator: ", "))")
             }
-            return PolicyVariant(label: name, name: name)
+            return PolicyVariant(label: name, name: name, parameters: name == "dqoes" ? defaults : [:])
         }
         let name = try item.required("name", in: "policy").string("policy name")
         let label = try item.optional("label", in: "policy")?.string("label") ?? name
-        var params: [String: String] = [:]
-        for key in try item.keys(of: "policy") where key != "name" && key != "label" {
+        let provenance = try item.optional("provenance", in: "policy").map { v -> String in
+            let t = try v.string("provenance")
+            guard t == "paper" || t == "ours" else { throw v.error("provenance must be paper or ours") }
+            return t
+        }
+        var params: [String: String] = name == "dqoes" ? defaults : [:]
+        for key in try item.keys(of: "policy") where !["name", "label", "provenance"].contains(key) {
             params[key] = try scalarText(try item.required(key, in: "policy"), key)
         }
         do {
@@ -207,7 +382,7 @@ public struct ExperimentSpec: Sendable {
         } catch let e as PolicyParameterError {
             throw item.error(e.description)
         }
-        return PolicyVariant(label: label, name: name, parameters: params)
+        return PolicyVariant(label: label, name: name, parameters: params, provenance: provenance)
     }
 
     /// Sets one generator parameter from its text form.
@@ -236,6 +411,16 @@ public struct ExperimentSpec: Sendable {
             let parts = text.split(separator: ";").compactMap { Double($0) }
             guard parts.count == 2, parts[0] > 0, parts[1] >= parts[0] else { throw at.error("target_cores must be [low, high] with 0 < low <= high") }
             g.targetCores = parts[0]...parts[1]
+        case "target_share":
+            let parts = text.split(separator: ";").compactMap { Double($0) }
+            guard parts.count == 2, parts[0] > 0, parts[1] >= parts[0] else { throw at.error("target_share must be [low, high] with 0 < low <= high") }
+            g.targetShare = parts[0]...parts[1]
+        case "share_models": g.shareModels = try int(1)
+        case "load_basis":
+            guard let b = HeterogeneousTargetsGenerator.LoadBasis(rawValue: text) else {
+                throw at.error("load_basis must be one of \(HeterogeneousTargetsGenerator.LoadBasis.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            g.loadBasis = b
         case "arrivals":
             guard let a = ArrivalProcess(rawValue: text), a != .trace else { throw at.error("arrivals must be closed or poisson") }
             g.arrivals = a

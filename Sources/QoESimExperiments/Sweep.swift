@@ -1,9 +1,10 @@
 import Foundation
 import QoESim
 
-/// One simulation of a sweep: a policy variant, a grid point and a seed.
+/// One simulation of a sweep: a policy variant, a scenario point and a seed.
 public struct SweepRun: Sendable, Hashable {
-    /// "curve" (policies x grid x seeds) or "sensitivity" (one policy's parameters at the headline).
+    /// The block it belongs to (policies x grid x seeds; "curve" for a plain grid), or
+    /// "sensitivity" (one policy's parameters at the headline).
     public var kind: String
     public var policy: ExperimentSpec.PolicyVariant
     public var scenario: [String: String]
@@ -26,6 +27,11 @@ public struct RunOutcome: Sendable {
     /// of the container's previous value (0 if none after it): how long the policy took
     /// to settle.
     public var settleSeconds: Double
+
+    /// Models within the band: measured <= (1 + alpha) x target.
+    public func satisfiedBand(alpha: Double) -> Int {
+        result.models.filter { m in m.measuredMs.map { $0 <= (1 + alpha) * m.targetMs } ?? false }.count
+    }
 }
 
 /// Records when allocations last moved by more than 10%: a policy's settling time is
@@ -64,12 +70,20 @@ public final class SettleClock: SimulationRecorder {
 /// Builds scenarios and runs sweeps of an ``ExperimentSpec``.
 public struct Sweep: Sendable {
     public let spec: ExperimentSpec
-    let catalog: ModelCatalog
+    /// Whether blocks marked `default: false` run too.
+    public let allBlocks: Bool
+    /// Model catalogs by folder.
+    let catalogs: [String: ModelCatalog]
     let fileScenario: Scenario?
 
-    public init(spec: ExperimentSpec) throws {
+    public init(spec: ExperimentSpec, allBlocks: Bool = false) throws {
         self.spec = spec
-        catalog = try ModelCatalog.load(folder: spec.modelsFolder)
+        self.allBlocks = allBlocks
+        var catalogs: [String: ModelCatalog] = [:]
+        for folder in [spec.modelsFolder] + spec.blocks.compactMap(\.modelsFolder) where catalogs[folder] == nil {
+            catalogs[folder] = try ModelCatalog.load(folder: folder)
+        }
+        self.catalogs = catalogs
         if case .files(let c, let t, let r) = spec.scenario {
             fileScenario = try Scenario.load(cluster: c, trace: t, models: spec.modelsFolder, requests: r)
         } else {
@@ -77,12 +91,17 @@ public struct Sweep: Sendable {
         }
     }
 
+    /// The blocks this sweep runs.
+    public var blocks: [ExperimentSpec.Block] { spec.blocks.filter { allBlocks || $0.runByDefault } }
+
     /// Every run of the experiment, in a fixed order.
     public func runs(includeSensitivity: Bool = true) -> [SweepRun] {
         var out: [SweepRun] = []
-        for point in cartesian(spec.grid) {
-            for p in spec.policies {
-                for seed in spec.seeds { out.append(SweepRun(kind: "curve", policy: p, scenario: point, seed: seed)) }
+        for block in blocks {
+            for point in block.points {
+                for p in spec.policies {
+                    for seed in spec.seeds { out.append(SweepRun(kind: block.name, policy: p, scenario: point, seed: seed)) }
+                }
             }
         }
         if includeSensitivity, let base = spec.sensitivityPolicy {
@@ -96,19 +115,22 @@ public struct Sweep: Sendable {
         return out
     }
 
-    /// The scenario of a grid point for a seed (generated scenarios differ by seed).
-    public func scenario(for point: [String: String], seed: UInt64) throws -> Scenario {
+    /// The scenario of a point of block `block` for a seed (generated scenarios differ by
+    /// seed; a block may have its own model folder).
+    public func scenario(for point: [String: String], block: String? = nil, seed: UInt64) throws -> Scenario {
         if let s = fileScenario { return s }
         guard case .generator(var g) = spec.scenario else { fatalError("unreachable") }
         let doc = try StructuredValue.parse("{}", file: spec.path)
         for (k, v) in point.sorted(by: { $0.key < $1.key }) { try ExperimentSpec.setGenerator(&g, k, text: v, at: doc) }
         let cluster = ClusterSpec(nodes: g.cluster().map { NodeSpec(name: $0.name, cpus: $0.cpus) })
-        return Scenario(cluster: cluster, jobs: try g.jobs(catalog: catalog, seed: seed))
+        let folder = spec.block(block ?? spec.headlineSpec.block)?.modelsFolder ?? spec.modelsFolder
+        return Scenario(cluster: cluster, jobs: try g.jobs(catalog: catalogs[folder]!, seed: seed))
     }
 
     /// Runs one simulation (optionally also recording into `recorder`).
     public func execute(_ run: SweepRun, recorder: SimulationRecorder? = nil) throws -> RunOutcome {
-        let scenario = try scenario(for: run.scenario, seed: run.seed)
+        let block = run.kind == "sensitivity" ? spec.headlineSpec.block : run.kind
+        let scenario = try scenario(for: run.scenario, block: block, seed: run.seed)
         let tracker = SettleClock()
         let sim = try Simulation(scenario: scenario, policy: run.policy.make(), options: spec.options)
         let result: SimulationResult
@@ -122,25 +144,27 @@ public struct Sweep: Sendable {
 
     /// The tidy CSV header of run rows (one row per run x model).
     public var csvHeader: String {
-        let gridCols = spec.grid.map(\.0)
-        return (["kind", "run_id", "policy", "policy_name", "policy_params"] + gridCols + [
+        return (["kind", "run_id", "policy", "policy_name", "policy_params"] + spec.pointColumns + [
             "seed", "job_id", "model", "target_ms", "metric", "requests", "mean_ms", "p95_ms", "p99_ms", "measured_ms",
-            "satisfied", "cpu_s", "run_satisfied", "run_total", "run_cpu_s", "settle_s", "events",
+            "satisfied", "satisfied_band", "cpu_s", "run_satisfied", "run_satisfied_band", "run_total", "run_cpu_s", "settle_s",
+            "events",
         ]).joined(separator: ",")
     }
 
     /// The CSV rows of one outcome.
     public func csvRows(_ o: RunOutcome) -> String {
         let params = o.run.policy.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
-        let grid = spec.grid.map { o.run.scenario[$0.0] ?? "" }
+        let grid = spec.pointColumns.map { o.run.scenario[$0] ?? "" }
         let runCPU = o.result.models.reduce(0) { $0 + $1.cpuSeconds }
+        let band = 1 + spec.alpha
         func f(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }
         var s = ""
         for m in o.result.models {
+            let inBand = m.measuredMs.map { $0 <= band * m.targetMs } ?? false
             let cells = [o.run.kind, o.run.id, o.run.policy.label, o.run.policy.name, params] + grid + [
                 "\(o.run.seed)", m.id, m.model, "\(m.targetMs)", m.metric.rawValue, "\(m.requests)", f(m.meanMs), f(m.p95Ms),
-                f(m.p99Ms), f(m.measuredMs), "\(m.satisfied)", "\(m.cpuSeconds)", "\(o.result.satisfied)", "\(o.result.total)",
-                "\(runCPU)", "\(o.settleSeconds)", "\(o.result.events)",
+                f(m.p99Ms), f(m.measuredMs), "\(m.satisfied)", "\(inBand)", "\(m.cpuSeconds)", "\(o.result.satisfied)",
+                "\(o.satisfiedBand(alpha: spec.alpha))", "\(o.result.total)", "\(runCPU)", "\(o.settleSeconds)", "\(o.result.events)",
             ]
             s += cells.map { $0.contains(",") || $0.contains(";") ? "\"\($0)\"" : $0 }.joined(separator: ",") + "\n"
         }

@@ -8,9 +8,14 @@ public struct SummaryRow: Sendable, Equatable {
     public var policyParams: String
     public var point: [String: String]
     public var satisfied: MeanCI
+    /// Models within the band (measured <= (1 + alpha) x target).
+    public var satisfiedBand: MeanCI
     public var total: Double
     public var cpuSeconds: MeanCI
     public var settleSeconds: MeanCI
+    /// Satisfied models per seed (strict, and within the band): for paired comparisons.
+    public var perSeed: [UInt64: Double]
+    public var perSeedBand: [UInt64: Double]
 }
 
 /// Reads a sweep's run files and summarizes them.
@@ -35,7 +40,7 @@ public struct SweepSummary: Sendable {
         }
         var missing: [SweepRun] = []
         var results = sweep.csvHeader + "\n"
-        struct RunFigures { var satisfied: Double, total: Double, cpu: Double, settle: Double }
+        struct RunFigures { var seed: UInt64, satisfied: Double, band: Double, total: Double, cpu: Double, settle: Double }
         var perGroup: [String: (SummaryRow, [RunFigures])] = [:]
         var order: [String] = []
         for run in all {
@@ -46,7 +51,7 @@ public struct SweepSummary: Sendable {
             let table = try CSVTable(path: path)
             let col = Dictionary(uniqueKeysWithValues: table.header.enumerated().map { ($1, $0) })
             guard let first = table.rows.first, let s = col["run_satisfied"], let t = col["run_total"], let c = col["run_cpu_s"],
-                  let st = col["settle_s"] else {
+                  let st = col["settle_s"], let b = col["run_satisfied_band"] else {
                 throw InputError(file: path, line: 1, "not a run file of this experiment (columns differ)")
             }
             let bytes = try TextFile.read(path)
@@ -57,14 +62,16 @@ public struct SweepSummary: Sendable {
                 guard let v = Double(first.fields[i]) else { throw InputError(file: path, line: first.line, "\(table.header[i]) is not a number") }
                 return v
             }
-            let figures = RunFigures(satisfied: try num(s), total: try num(t), cpu: try num(c), settle: try num(st))
+            let figures = RunFigures(
+                seed: run.seed, satisfied: try num(s), band: try num(b), total: try num(t), cpu: try num(c), settle: try num(st))
             let params = run.policy.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
             let key = "\(run.kind)|\(run.policy.label)|\(params)|\(run.scenario.sorted { $0.key < $1.key })"
             if perGroup[key] == nil {
                 order.append(key)
                 let row = SummaryRow(
                     kind: run.kind, policy: run.policy.label, policyParams: params, point: run.scenario, satisfied: MeanCI([]),
-                    total: 0, cpuSeconds: MeanCI([]), settleSeconds: MeanCI([]))
+                    satisfiedBand: MeanCI([]), total: 0, cpuSeconds: MeanCI([]), settleSeconds: MeanCI([]), perSeed: [:],
+                    perSeedBand: [:])
                 perGroup[key] = (row, [])
             }
             perGroup[key]!.1.append(figures)
@@ -72,6 +79,11 @@ public struct SweepSummary: Sendable {
         rows = order.map { key in
             var (row, figs) = perGroup[key]!
             row.satisfied = MeanCI(figs.map(\.satisfied))
+            row.satisfiedBand = MeanCI(figs.map(\.band))
+            for f in figs {
+                row.perSeed[f.seed] = f.satisfied
+                row.perSeedBand[f.seed] = f.band
+            }
             row.total = figs.map(\.total).reduce(0, +) / Double(figs.count)
             row.cpuSeconds = MeanCI(figs.map(\.cpu))
             row.settleSeconds = MeanCI(figs.map(\.settle))
@@ -83,13 +95,15 @@ public struct SweepSummary: Sendable {
 
     /// summary.csv: one row per group, means and 95% CI half-widths across seeds.
     public var csv: String {
-        let gridCols = sweep.spec.grid.map(\.0)
+        let gridCols = sweep.spec.pointColumns
         var s = (["kind", "policy", "policy_params"] + gridCols + [
-            "seeds", "satisfied_mean", "satisfied_ci95", "total", "cpu_s_mean", "cpu_s_ci95", "settle_s_mean", "settle_s_ci95",
+            "seeds", "satisfied_mean", "satisfied_ci95", "satisfied_band_mean", "satisfied_band_ci95", "total", "cpu_s_mean",
+            "cpu_s_ci95", "settle_s_mean", "settle_s_ci95",
         ]).joined(separator: ",") + "\n"
         for r in rows {
             let cells = [r.kind, r.policy, r.policyParams] + gridCols.map { r.point[$0] ?? "" } + [
-                "\(r.satisfied.n)", "\(r.satisfied.mean)", "\(r.satisfied.halfWidth)", "\(r.total)", "\(r.cpuSeconds.mean)",
+                "\(r.satisfied.n)", "\(r.satisfied.mean)", "\(r.satisfied.halfWidth)", "\(r.satisfiedBand.mean)",
+                "\(r.satisfiedBand.halfWidth)", "\(r.total)", "\(r.cpuSeconds.mean)",
                 "\(r.cpuSeconds.halfWidth)", "\(r.settleSeconds.mean)", "\(r.settleSeconds.halfWidth)",
             ]
             s += cells.map { $0.contains(",") || $0.contains(";") ? "\"\($0)\"" : $0 }.joined(separator: ",") + "\n"

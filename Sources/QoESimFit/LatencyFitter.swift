@@ -78,7 +78,8 @@ public enum LatencyFitter {
             for m in candidates {
                 let design = rows.map { r -> [Double] in
                     let c = 1 / min(r.cpus, m)
-                    return family == .amdahl ? [1, c] : [1, c, 1 / r.gpuShare]
+                    // amdahl's serial part slows below one core (LatencyModel).
+                    return family == .amdahl ? [1 / min(r.cpus, m, 1), c] : [1, c, 1 / r.gpuShare]
                 }
                 // Iteratively reweighted: weights 1/y^2 first, then 1/prediction^2 (weights
                 // from the noisy observations themselves bias the fit low).
@@ -103,7 +104,7 @@ public enum LatencyFitter {
                 keep.removeAll { $0 == bad }
                 let design = rows.map { r -> [Double] in
                     let c = 1 / min(r.cpus, m)
-                    let all = family == .amdahl ? [1, c] : [1, c, 1 / r.gpuShare]
+                    let all = family == .amdahl ? [1 / min(r.cpus, m, 1), c] : [1, c, 1 / r.gpuShare]
                     return keep.map { all[$0] }
                 }
                 var g = try WeightedLinearFit(design: design, y: y, weights: w)
@@ -131,13 +132,13 @@ public enum LatencyFitter {
             let m = maxParallelism ?? levels.last!
             let problem = NonlinearFit.Problem(
                 x: rows.map { min($0.cpus, m) }, y: y, weights: w,
-                value: { c, t in t[0] + t[1] * pow(c, -t[2]) },
-                gradient: { c, t in [1, pow(c, -t[2]), -t[1] * pow(c, -t[2]) * log(c)] })
+                value: { c, t in t[0] / min(c, 1) + t[1] * pow(c, -t[2]) },
+                gradient: { c, t in [1 / min(c, 1), pow(c, -t[2]), -t[1] * pow(c, -t[2]) * log(c)] })
             let s0 = max(start.parameters[0].value, 1e-3), p0 = max(start.parameters[1].value, 1e-3)
             var f = try NonlinearFit(problem, start: [s0, p0, 1])
             for _ in 0..<3 {
                 let t = f.coefficients
-                let pred = problem.x.map { t[0] + t[1] * pow($0, -t[2]) }
+                let pred = problem.x.map { t[0] / min($0, 1) + t[1] * pow($0, -t[2]) }
                 guard pred.allSatisfy({ $0 > 0 }) else { break }
                 var reweighted = problem
                 reweighted.weights = pred.map { 1 / ($0 * $0) }

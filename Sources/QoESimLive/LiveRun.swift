@@ -171,7 +171,8 @@ public final class LiveRun {
                 let w = WindowStats(duration: t - windowStart[i], arrivals: windowArrivals[i], completed: done.count, meanMs: mean, measuredMs: measured, cpuUsed: used)
                 list.append(ContainerObservation(
                     id: job.id, model: job.model, targetMs: job.targetMs, metric: job.metric, arrivals: job.arrivals, workers: 1,
-                    requestedCPUs: job.cpus, gpu: nil, allocation: allocation[i], outstanding: clients[i].outstanding, window: w,
+                    requestedCPUs: job.cpus, gpu: nil, allocation: allocation[i], outstanding: clients[i].outstanding,
+                    oldestOutstandingAge: clients[i].oldestOutstandingAge(now: monotonic()), window: w,
                     completedTotal: clients[i].completed.count, startedAt: job.arrival))
             }
             return NodeObservation(name: node.name, cpus: node.cpus, gpus: node.gpus, time: t, containers: list)

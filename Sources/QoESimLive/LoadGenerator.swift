@@ -36,6 +36,8 @@ final class JobClient: @unchecked Sendable {
     var arrivalsDone = false
     var failed: String? = nil
     var busy = false
+    /// Arrival time (monotonic) of the request in flight, while `busy`.
+    var inFlightArrival = 0.0
     var arrived = 0
     var arrivedTotal = 0
     var windowStart = 0
@@ -111,6 +113,7 @@ final class JobClient: @unchecked Sendable {
             }
             let arrival = queue.removeFirst()
             busy = true
+            inFlightArrival = arrival
             lock.unlock()
             let start = monotonic()
             let ok = "infer\n".withCString { write(fd, $0, 6) } == 6
@@ -162,6 +165,15 @@ final class JobClient: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return queue.count + (busy ? 1 : 0)
+    }
+
+    /// Seconds since the oldest request now in flight or queued arrived, at monotonic
+    /// time `now` (nil when none is outstanding).
+    func oldestOutstandingAge(now: Double) -> Double? {
+        lock.lock()
+        defer { lock.unlock() }
+        let oldest = [busy ? inFlightArrival : nil, queue.first].compactMap { $0 }.min()
+        return oldest.map { max(0, now - $0) }
     }
 }
 

@@ -78,6 +78,11 @@ public struct ContainerObservation: Sendable {
     public var allocation: Allocation
     /// Requests waiting or in service now.
     public var outstanding: Int
+    /// Seconds since the oldest request now waiting or in service arrived (nil when
+    /// none is outstanding, or when the monitor cannot tell). A window with no
+    /// completion still bounds the latency from below: that request will take at least
+    /// this long.
+    public var oldestOutstandingAge: Double?
     /// The last observation window.
     public var window: WindowStats
     /// Requests completed since the container started.
@@ -87,8 +92,8 @@ public struct ContainerObservation: Sendable {
 
     public init(
         id: String, model: ModelSpec, targetMs: Double, metric: QoEMetric, arrivals: ArrivalProcess, workers: Int,
-        requestedCPUs: Double?, gpu: Int?, allocation: Allocation, outstanding: Int, window: WindowStats,
-        completedTotal: Int, startedAt: Double
+        requestedCPUs: Double?, gpu: Int?, allocation: Allocation, outstanding: Int, oldestOutstandingAge: Double? = nil,
+        window: WindowStats, completedTotal: Int, startedAt: Double
     ) {
         self.id = id
         self.model = model
@@ -100,6 +105,7 @@ public struct ContainerObservation: Sendable {
         self.gpu = gpu
         self.allocation = allocation
         self.outstanding = outstanding
+        self.oldestOutstandingAge = oldestOutstandingAge
         self.window = window
         self.completedTotal = completedTotal
         self.startedAt = startedAt

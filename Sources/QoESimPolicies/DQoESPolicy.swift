@@ -1,35 +1,39 @@
 import QoESimCluster
 import QoESimWorkload
 
-/// DQoES, reconstructed from what is known of the paper (see `../shared/PAPER.md` and
-/// `Docs/POLICIES.md`): a per-node feedback loop that moves CPU from models that beat
-/// their QoE target to models that miss it, favouring tighter targets.
+/// DQoES as the paper describes it (see `../shared/PAPER.md` and `Docs/POLICIES.md`): a
+/// per-node feedback loop that moves CPU (and GPU time) from models that beat their QoE
+/// target to models that miss it, the tightest targets first.
 ///
 /// Every ``Parameters/interval`` seconds, per node:
-/// 1. Measure each container's QoE over the last ``Parameters/windowIntervals`` intervals
-///    in its target's metric (mean, p95 or p99), from completed requests only.
-/// 2. r = measured / (setpoint x target). |r - 1| <= alpha: satisfied; r > 1 + alpha:
-///    unsatisfied; r < 1 - alpha: over-satisfied.
-///    No container is given more cores than its workers can use at once (threads per
-///    request x workers, from its deployment): one already there is short for another
-///    reason (e.g. GPU-bound), asks for nothing, and keeps only what it can use.
-/// 3. Over-satisfied containers give back a share of their slack:
-///    `limit * min(maxStepDown, releaseGain * (1 - r))`. Free plus released CPU goes to
-///    unsatisfied ones in proportion to deficit x urgency, each getting at most its
-///    deficit `limit * min(r - 1, maxStepUp)` (water-filling).
-/// 4. When nothing is free or released and some are still short, the least urgent
-///    unsatisfied containers give (at most maxStepDown of their limit each interval) to
-///    the most urgent, so the tightest targets are met first rather than everyone
-///    missing a little; a short container is served only if the less urgent ones could
-///    cover its whole estimated need to reach its target (limit x (measured/target - 1),
-///    latency taken as inversely proportional to cores).
-/// 5. Limits stay in [floor, node cores] and their sum within the node; fractional.
+/// 1. **Measure** each container's QoE over the last ``Parameters/windowIntervals``
+///    intervals in its target's metric, from completed requests. A window with work
+///    outstanding and nothing completed is bounded below by the age of the oldest
+///    outstanding request (or the window's length when the monitor cannot tell): that
+///    request takes at least that long.
+/// 2. **Classify** with r = measured / (setpoint x target): |r - 1| <= alpha satisfied,
+///    above unsatisfied, below over-satisfied; no completion and nothing outstanding:
+///    idle. A short container that already holds all the cores it can use is "not
+///    CPU-bound" and asks for no CPU.
+/// 3. **Release and grant** (``ResourceStep``): over-satisfied and idle containers give
+///    back part of what they hold, never below what an open-loop container is using
+///    (its offered load); free plus released capacity goes to the short ones in
+///    proportion to deficit x urgency weight.
+/// 4. **Scarcity** (``Parameters/triage``): if some are still short, the tightest
+///    targets are served first, from the less urgent short ones, but only where those
+///    could cover the whole estimated need (no CPU poured into a target it cannot
+///    reach); or scarce CPU is divided in proportion to urgency; or (ours) smallest
+///    need first; or not at all (control).
+/// 5. **Clamp** to [floor, node]; fractional cores. Limits may sum beyond the node while
+///    it has idle CPU (as Docker allows; CFS then divides among the busy by weight),
+///    and are scaled back within the node once it is saturated.
 ///
-/// 6. GPU: on each GPU shared by several containers, each one's time-slice share is
-///    multiplied by its ratio r (bounded by the step limits) and the shares renormalized.
+/// The need estimate is feedback-only (no latency model), as in the paper: a closed
+/// loop needs r x its cores; an open-loop container using u of its L cores needs
+/// u + r x (L - u) (processor sharing: response time ~ 1 / spare capacity).
 ///
-/// In `shares` mode the same per-container CPU targets are applied as cpu.shares
-/// weights (no limits, work-conserving) instead of `--cpus` limits.
+/// GPU: the same steps over each shared GPU's time-slice fractions (capacity 1).
+/// In `shares` mode the per-container CPU targets become cpu.shares weights.
 public struct DQoESPolicy: AllocationPolicy {
     /// Every tunable of the loop, with its default and why.
     public struct Parameters: Sendable, Equatable, Codable {
@@ -37,20 +41,18 @@ public struct DQoESPolicy: AllocationPolicy {
         /// requests take milliseconds to seconds, so a few seconds already hold tens to
         /// hundreds of completions per model.
         public var interval: Double = 5
-        /// QoE is measured over this many past intervals (1: only the last one). Longer
-        /// windows are steadier but react later.
+        /// QoE is measured over this many past intervals (1: only the last one).
         public var windowIntervals: Int = 1
         /// Tolerance band around the setpoint (FlowCon used 0.03-0.05 on job progress;
         /// per-window response times are noisier, so 0.1).
         public var alpha: Double = 0.1
-        /// The loop steers each model's windowed QoE to `setpoint x target`, not to the
-        /// target itself: satisfaction is judged on the lifetime metric, and a loop that
-        /// hovers at the target misses it about half the time. 1 reproduces the paper's
-        /// description literally (r = measured / target).
+        /// The loop steers each model's windowed QoE to `setpoint x target`: satisfaction
+        /// is judged on the lifetime metric, and a loop hovering at the target misses it
+        /// about half the time. 1 is the paper's description read literally.
         public var setpoint: Double = 0.8
-        /// Largest relative increase of a limit per interval (1 = may double).
+        /// Largest relative increase of an allocation per interval (1 = may double).
         public var maxStepUp: Double = 1
-        /// Largest relative decrease of a limit per interval.
+        /// Largest relative decrease of an allocation per interval.
         public var maxStepDown: Double = 0.25
         /// Fraction of an over-satisfied container's relative slack (1 - r) it gives back
         /// per interval.
@@ -58,34 +60,47 @@ public struct DQoESPolicy: AllocationPolicy {
         /// No container's limit goes below this many cores (so none starves), unless the
         /// node cannot give every container that much.
         public var floor: Double = 0.1
-        /// Urgency weight of a container = (reference / target)^urgencyExponent; 0
-        /// ignores urgency, 1 makes it inversely proportional to the target.
+        /// No container's GPU time-slice fraction goes below this.
+        public var gpuFloor: Double = 0.05
+        /// An open-loop container giving CPU away keeps (1 + headroom) x the cores it used
+        /// in the window: below its offered load its queue would grow without bound.
+        public var headroom: Double = 0.1
+        /// Urgency weight = (reference / target)^urgencyExponent. It only weights the
+        /// grants of step 3 and the division of `triage: proportional`; the order of
+        /// `triage: urgency` is by tightness whatever the exponent.
         public var urgencyExponent: Double = 1
-        /// What a target is tight relative to. `slack`: the model's own latency on one
-        /// core (from its profile), so a 5 ms target for MobileNetV2 and a 150 ms one for
-        /// VGG-16 compare by how much speed-up each asks for. `target`: 1 ms for every
-        /// model, i.e. the literal "smaller target = more urgent", which across different
-        /// networks favours small models whatever their clients ask.
-        public var urgencyBasis: UrgencyBasis = .slack
-        /// Order in which step 4 serves short containers. `urgency` (the paper's rule):
-        /// most urgent first, taking from the least urgent. `need`: smallest estimated
-        /// need (limit x (r - 1)) first, taking from the largest: a count-maximizing
-        /// variant that still uses only feedback, no latency model.
+        /// What a target is tight relative to. `target` (the paper's examples: a vehicle
+        /// needs real time, unlocking a phone tolerates delay): the absolute target, the
+        /// smaller the more urgent. `slack` (ours): relative to the model's own latency on
+        /// one core, i.e. by how much speed-up the target asks for.
+        public var urgencyBasis: UrgencyBasis = .target
+        /// Step 4's rule when short containers remain (see ``Triage``).
         public var triage: Triage = .urgency
         /// Whether decisions are `--cpus` limits or cpu.shares weights.
         public var mode: CPUControl = .limits
+        /// Whether `--cpus` limits may sum beyond the node while the node has idle CPU.
+        public var overcommit: Bool = true
 
         public init() {}
     }
 
     /// The reference latency urgency is measured against (``Parameters/urgencyBasis``).
     public enum UrgencyBasis: String, Sendable, Codable, CaseIterable {
-        case slack, target
+        case target, slack
     }
 
-    /// Step 4's service order (``Parameters/triage``).
+    /// Step 4's rule (``Parameters/triage``).
     public enum Triage: String, Sendable, Codable, CaseIterable {
-        case urgency, need
+        /// As in the paper: most urgent first, taking from the least urgent short
+        /// containers, and only where they could cover its whole need.
+        case urgency
+        /// As in the paper: the CPU held by the short containers is divided among them
+        /// in proportion to urgency weight (up to each one's need).
+        case proportional
+        /// Ours: smallest estimated need first, taking from the largest.
+        case need
+        /// Control: no scarcity step (only release and grant).
+        case none
     }
 
     /// A container's state after classification (also written to the decision log).
@@ -128,6 +143,12 @@ public struct DQoESPolicy: AllocationPolicy {
         parameters.mode == .limits ? (c.allocation.cpuLimit ?? node.cpus) : (cores[c.id] ?? node.cpus / Double(node.containers.count))
     }
 
+    /// Tightness of a container's target: (reference / target), larger = more urgent.
+    func tightness(_ c: ContainerObservation) -> Double {
+        let reference = parameters.urgencyBasis == .slack ? 1000 * c.model.latency.latencySeconds(cpus: 1) : 1
+        return reference / c.targetMs
+    }
+
     /// On arrival: the newcomer gets its requested CPUs, else an equal share; if that
     /// overcommits the node, the others shrink in proportion (not below the floor).
     /// (Arrays in container order throughout: sums must not depend on hash order.)
@@ -159,136 +180,70 @@ public struct DQoESPolicy: AllocationPolicy {
         return "\(scaled)"
     }
 
-    /// Steps 1-5 of the loop for one node.
+    /// Step 1: the container's QoE (ms) over the window, or nil when it is idle.
+    mutating func measure(_ c: ContainerObservation) -> Double? {
+        var h = history[c.id] ?? []
+        h.append(c.window.completed > 0 ? (c.window.completed, c.window.meanMs ?? 0, c.window.measuredMs ?? 0) : (0, 0, 0))
+        if h.count > parameters.windowIntervals { h.removeFirst(h.count - parameters.windowIntervals) }
+        history[c.id] = h
+        let count = h.reduce(0) { $0 + $1.count }
+        if c.window.completed == 0 && c.outstanding > 0 {
+            // Nothing finished: the oldest outstanding request will take at least its age.
+            let bound = 1000 * (c.oldestOutstandingAge ?? c.window.duration)
+            guard count > 0 else { return bound }
+            let earlier = h.reduce(0.0) { $0 + Double($1.count) * (c.metric == .mean ? $1.mean : $1.metric) } / Double(count)
+            return max(earlier, bound)
+        }
+        guard count > 0 else { return nil }
+        // Means combine exactly; percentiles by count-weighted average (approximate).
+        return h.reduce(0.0) { $0 + Double($1.count) * (c.metric == .mean ? $1.mean : $1.metric) } / Double(count)
+    }
+
+    /// Steps 1-5 of the loop for one node, CPU then each shared GPU.
     mutating func control(_ node: NodeObservation) -> [AllocationChange] {
         let p = parameters
-        let floor = effectiveFloor(node)
         let n = node.containers.count
         guard n > 0 else { return [] }
-        var limit = [Double](repeating: 0, count: n)
-        var ratio = [Double](repeating: 1, count: n)
+        var cpu = ResourceStep(parameters: p, capacity: node.cpus, floor: effectiveFloor(node), count: n)
+        cpu.mayOvercommit = p.overcommit && p.mode == .limits
         var state = [State](repeating: .idle, count: n)
-        var urgency = [Double](repeating: 1, count: n)
-        // Cores each container can use at once: its parallelism x workers.
-        let usable = node.containers.map { min(node.cpus, $0.model.latency.maxParallelism * Double($0.workers)) }
         for (i, c) in node.containers.enumerated() {
-            limit[i] = max(floor, currentCores(c, node))
-            let reference = p.urgencyBasis == .slack ? 1000 * c.model.latency.latencySeconds(cpus: 1) : 1
-            urgency[i] = p.urgencyExponent == 0 ? 1 : _pow(reference / c.targetMs, p.urgencyExponent)
-            // Step 1: QoE over the window (completed requests only).
-            var h = history[c.id] ?? []
-            if c.window.completed > 0 {
-                h.append((c.window.completed, c.window.meanMs ?? 0, c.window.measuredMs ?? 0))
-            } else {
-                h.append((0, 0, 0))
-            }
-            if h.count > p.windowIntervals { h.removeFirst(h.count - p.windowIntervals) }
-            history[c.id] = h
-            let count = h.reduce(0) { $0 + $1.count }
-            if count > 0 {
-                // Means combine exactly; percentiles by count-weighted average (approximate).
-                let measured = h.reduce(0.0) { $0 + Double($1.count) * (c.metric == .mean ? $1.mean : $1.metric) } / Double(count)
-                ratio[i] = measured / (p.setpoint * c.targetMs)
-            } else if c.outstanding > 0 {
-                // Work is waiting but nothing finished for a whole window: far too slow.
-                ratio[i] = 1 + p.maxStepUp
-            } else {
-                state[i] = .idle
-                continue
-            }
-            // Step 2: classify.
-            if ratio[i] > 1 + p.alpha {
-                state[i] = limit[i] < usable[i] * (1 - 1e-9) ? .unsatisfied : .notCPUBound
-            } else if ratio[i] < 1 - p.alpha {
-                state[i] = .overSatisfied
-            } else {
-                state[i] = .satisfied
-            }
+            cpu.current[i] = max(cpu.floor, currentCores(c, node))
+            cpu.used[i] = c.window.cpuUsed
+            // Cores it can use at once: its parallelism x workers.
+            cpu.usable[i] = min(node.cpus, c.model.latency.maxParallelism * Double(c.workers))
+            cpu.openLoop[i] = c.arrivals != .closed
+            cpu.tightness[i] = tightness(c)
+            cpu.weight[i] = p.urgencyExponent == 0 ? 1 : _pow(cpu.tightness[i], p.urgencyExponent)
+            guard let measured = measure(c) else { continue }
+            cpu.ratio[i] = measured / (p.setpoint * c.targetMs)
+            state[i] = ResourceStep.classify(ratio: cpu.ratio[i], alpha: p.alpha)
+            if state[i] == .unsatisfied && cpu.current[i] >= cpu.usable[i] * (1 - 1e-9) { state[i] = .notCPUBound }
         }
-        var next = limit
-        // Step 3a: release slack from over-satisfied containers.
-        for i in 0..<n where state[i] == .overSatisfied {
-            let cut = min(p.maxStepDown, p.releaseGain * (1 - ratio[i]))
-            next[i] = max(floor, limit[i] * (1 - cut))
-        }
-        // A container that cannot use more cores keeps what it can use, so the rest of its
-        // limit can go to others.
-        for i in 0..<n where state[i] == .notCPUBound {
-            next[i] = max(floor, min(limit[i], usable[i]))
-        }
-        // Step 3b: free + released CPU to the unsatisfied, by deficit x urgency.
-        let short = (0..<n).filter { state[$0] == .unsatisfied }
-        var deficit = [Double](repeating: 0, count: n)
-        for i in short { deficit[i] = min(limit[i] * min(ratio[i] - 1, p.maxStepUp), usable[i] - limit[i]) }
-        var pool = max(0, node.cpus - next.reduce(0, +))
-        if !short.isEmpty && pool > 1e-9 {
-            var wf = WaterFilling()
-            let grants = wf.divide(
-                capacity: pool, caps: short.map { max(0, deficit[$0]) }, weights: short.map { max(1e-12, deficit[$0] * urgency[$0]) })
-            for (k, i) in short.enumerated() {
-                next[i] += grants[k]
-                deficit[i] -= grants[k]
-                pool -= grants[k]
-            }
-        }
-        // Step 4: scarcity. Short containers, most urgent first, take CPU from less urgent
-        // short ones, but only when those could cover the whole estimated need (limit x
-        // (r - 1), latency taken as inversely proportional to cores): CPU is not drained
-        // into a target that cannot be reached anyway.
-        // Priority: higher first. Urgency, or (triage = need) the inverse estimated need.
-        var priority = urgency
-        if p.triage == .need {
-            for i in 0..<n {
-                let estimate: Double = min(limit[i] * (ratio[i] - 1), usable[i] - limit[i])
-                priority[i] = -max(0, estimate)
-            }
-        }
-        let needy = short.filter { deficit[$0] > 1e-9 }.sorted { priority[$0] > priority[$1] || (priority[$0] == priority[$1] && $0 < $1) }
-        let donorOrder = short.sorted { priority[$0] < priority[$1] || (priority[$0] == priority[$1] && $0 > $1) }
-        var given = [Double](repeating: 0, count: n)
-        var role = [Int](repeating: 0, count: n)  // 1: received, -1: gave
-        for r in needy where role[r] == 0 {
-            let donors = donorOrder.filter { priority[$0] < priority[r] && role[$0] != 1 && $0 != r }
-            // Cores still needed to reach the target itself (not the setpoint).
-            let full = max(0, min(limit[r] * (ratio[r] * p.setpoint - 1), usable[r] - limit[r]) - (next[r] - limit[r]))
-            let supply = donors.reduce(0) { $0 + max(0, next[$1] - floor) }
-            guard full > 1e-9, supply >= full else { continue }
-            var want = deficit[r]
-            for d in donors where want > 1e-9 {
-                let g = min(max(0, min(limit[d] * p.maxStepDown - given[d], next[d] - floor)), want)
-                guard g > 0 else { continue }
-                next[d] -= g
-                given[d] += g
-                role[d] = -1
-                next[r] += g
-                want -= g
-            }
-            role[r] = 1
-            deficit[r] = want
-        }
-        // Step 5: clamp; the sum never exceeds the node.
-        for i in 0..<n { next[i] = min(max(next[i], floor), node.cpus) }
-        let total = next.reduce(0, +)
-        if total > node.cpus {
-            let over = total - node.cpus
-            let above = next.reduce(0) { $0 + ($1 - floor) }
-            for i in 0..<n { next[i] -= over * (next[i] - floor) / above }
-        }
-        // GPU: the same feedback over time-slice shares, per GPU. A container's share
-        // moves by its ratio (bounded by the step limits) and shares are renormalized
-        // to mean 1 on each GPU, so misses gain GPU time and slack gives it back.
+        cpu.state = state
+        let next = cpu.run()
+        // GPU: the same steps over each shared GPU's time-slice fractions.
         var gpuShare = node.containers.map(\.allocation.gpuShare)
         for g in Set(node.containers.compactMap(\.gpu)).sorted() {
             let members = (0..<n).filter { node.containers[$0].gpu == g }
             guard members.count > 1 else { continue }
-            for i in members where state[i] != .idle {
-                let factor = min(max(ratio[i], 1 - p.maxStepDown), 1 + p.maxStepUp)
-                gpuShare[i] *= factor
+            let total = members.reduce(0.0) { $0 + gpuShare[$1] }
+            var step = ResourceStep(parameters: p, capacity: 1, floor: min(p.gpuFloor, 1 / Double(members.count)), count: members.count)
+            for (k, i) in members.enumerated() {
+                step.current[k] = gpuShare[i] / total
+                step.used[k] = node.containers[i].window.gpuUsed
+                step.usable[k] = 1
+                step.openLoop[k] = cpu.openLoop[i]
+                step.tightness[k] = cpu.tightness[i]
+                step.weight[k] = cpu.weight[i]
+                step.ratio[k] = cpu.ratio[i]
+                step.state[k] = state[i] == .idle ? .idle : ResourceStep.classify(ratio: cpu.ratio[i], alpha: p.alpha)
             }
-            let mean = members.reduce(0.0) { $0 + gpuShare[$1] } / Double(members.count)
-            for i in members { gpuShare[i] = min(max(gpuShare[i] / mean, 0.05), 20) }
+            let fractions = step.run()
+            let mean = fractions.reduce(0, +) / Double(members.count)
+            for (k, i) in members.enumerated() { gpuShare[i] = fractions[k] / mean }
         }
-        let notes = (0..<n).map { "\(state[$0].rawValue) r=\(fmt(ratio[$0]))" }
+        let notes = (0..<n).map { "\(state[$0].rawValue) r=\(fmt(cpu.ratio[$0]))" }
         return emit(next, node, notes: notes, gpuShare: gpuShare)
     }
 
@@ -324,6 +279,8 @@ extension DQoESPolicy.Parameters: ValidatableParameters {
         if !(maxStepUp > 0) || !(maxStepDown > 0 && maxStepDown < 1) { return "max_step_up must be > 0 and max_step_down in (0, 1)" }
         if !(releaseGain >= 0) { return "release_gain must be >= 0" }
         if !(floor > 0) { return "floor must be > 0" }
+        if !(gpuFloor > 0 && gpuFloor < 1) { return "gpu_floor must be in (0, 1)" }
+        if !(headroom >= 0 && headroom < 1) { return "headroom must be in [0, 1)" }
         if !(urgencyExponent >= 0) { return "urgency_exponent must be >= 0" }
         return nil
     }

@@ -42,6 +42,14 @@ public enum PolicyRegistry {
         }
     }
 
+    /// Checks that `text` names a case of an enum parameter.
+    static func oneOf<E: CaseIterable & RawRepresentable>(_: E.Type, _ text: String, _ key: String, _ policy: String) throws
+    where E.RawValue == String {
+        guard E(rawValue: text) == nil else { return }
+        let cases = E.allCases.map(\.rawValue).joined(separator: ", ")
+        throw PolicyParameterError("policy '\(policy)': parameter '\(key)' must be one of \(cases), got '\(text)'")
+    }
+
     static func noParameters(_ name: String, _ p: [String: String]) throws {
         if let k = p.keys.sorted().first { throw PolicyParameterError("policy '\(name)' has no parameter '\(k)'") }
     }
@@ -82,19 +90,13 @@ public enum PolicyRegistry {
             let field = Mirror(reflecting: base).children.first { $0.label == key }?.value ?? current
             switch field {
             case is CPUControl:
-                guard CPUControl(rawValue: text) != nil else {
-                    throw PolicyParameterError("policy '\(policy)': parameter '\(rawKey)' must be one of \(CPUControl.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
-                }
+                try oneOf(CPUControl.self, text, rawKey, policy)
                 dict[key] = text
             case is DQoESPolicy.Triage:
-                guard DQoESPolicy.Triage(rawValue: text) != nil else {
-                    throw PolicyParameterError("policy '\(policy)': parameter '\(rawKey)' must be urgency or need, got '\(text)'")
-                }
+                try oneOf(DQoESPolicy.Triage.self, text, rawKey, policy)
                 dict[key] = text
             case is DQoESPolicy.UrgencyBasis:
-                guard DQoESPolicy.UrgencyBasis(rawValue: text) != nil else {
-                    throw PolicyParameterError("policy '\(policy)': parameter '\(rawKey)' must be slack or target, got '\(text)'")
-                }
+                try oneOf(DQoESPolicy.UrgencyBasis.self, text, rawKey, policy)
                 dict[key] = text
             case is String:
                 dict[key] = text

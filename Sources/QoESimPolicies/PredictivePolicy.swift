@@ -36,6 +36,8 @@ public struct PredictivePolicy: AllocationPolicy {
         public var distributeLeftover: Bool = true
         /// Exact subset search up to this many containers per node; greedy above.
         public var exactSearchLimit: Int = 24
+        /// On a shared GPU no container's planned time-slice fraction goes below this.
+        public var gpuFloor: Double = 0.05
         /// `shares` (default): the planned cores become cpu.shares weights and no limits
         /// are set, so under full contention each chosen model still gets at least its
         /// need, and idle CPU is not wasted. `limits`: the planned cores are hard limits.
@@ -69,10 +71,25 @@ public struct PredictivePolicy: AllocationPolicy {
         return plan(node)
     }
 
-    /// The cores each container needs (infinity: not reachable within what it can use;
-    /// nil: unknown yet, no load observed).
-    func need(_ c: ContainerObservation, usable: Double) -> Double? {
-        let goal = parameters.margin * c.targetMs / 1000
+    /// The cores each container needs with `gpuFraction` of its GPU (infinity: not
+    /// reachable within what it can use; nil: unknown yet, no load observed).
+    func need(_ c: ContainerObservation, usable: Double, gpuFraction: Double = 1) -> Double? {
+        guard let predict = predictor(c, gpuFraction: gpuFraction) else { return nil }
+        return PredictivePolicy.smallest(in: min(parameters.floor, usable)...usable, meeting: parameters.margin * c.targetMs / 1000) {
+            predict($0, gpuFraction)
+        }
+    }
+
+    /// The GPU fraction a container needs with `cores` cores (infinity: not reachable
+    /// even with the whole GPU; nil: unknown yet).
+    func gpuNeed(_ c: ContainerObservation, cores: Double, floor: Double) -> Double? {
+        guard let predict = predictor(c, gpuFraction: 1) else { return nil }
+        return PredictivePolicy.smallest(in: floor...1, meeting: parameters.margin * c.targetMs / 1000) { predict(cores, $0) }
+    }
+
+    /// The container's predicted metric as a function of (cores, GPU fraction), or nil
+    /// while its arrival rate is unknown.
+    func predictor(_ c: ContainerObservation, gpuFraction: Double) -> ((Double, Double) -> Double)? {
         let lambda: Double
         if c.arrivals == .closed {
             lambda = 0
@@ -80,15 +97,19 @@ public struct PredictivePolicy: AllocationPolicy {
             guard let r = rate[c.id] else { return nil }
             lambda = r
         }
-        let predict = { (cores: Double) -> Double in
+        return { cores, g in
             PredictivePolicy.predictedSeconds(
                 model: c.model, metric: c.metric, closedLoop: c.arrivals == .closed, rate: lambda, workers: c.workers,
-                cores: cores)
+                cores: cores, gpuFraction: g)
         }
-        let lo0 = min(parameters.floor, usable)
-        if predict(usable) > goal { return .infinity }
-        if predict(lo0) <= goal { return lo0 }
-        var lo = lo0, hi = usable
+    }
+
+    /// The smallest x in `range` whose prediction meets `goal` (predictions fall as x
+    /// grows), by bisection; infinity when even the top of the range misses it.
+    static func smallest(in range: ClosedRange<Double>, meeting goal: Double, _ predict: (Double) -> Double) -> Double {
+        if predict(range.upperBound) > goal { return .infinity }
+        if predict(range.lowerBound) <= goal { return range.lowerBound }
+        var lo = range.lowerBound, hi = range.upperBound
         for _ in 0..<50 {
             let mid = 0.5 * (lo + hi)
             if predict(mid) <= goal { hi = mid } else { lo = mid }
@@ -98,10 +119,11 @@ public struct PredictivePolicy: AllocationPolicy {
 
     /// Predicted metric (seconds) of a container with `cores` cores.
     public static func predictedSeconds(
-        model: ModelSpec, metric: QoEMetric, closedLoop: Bool, rate: Double, workers: Int, cores: Double
+        model: ModelSpec, metric: QoEMetric, closedLoop: Bool, rate: Double, workers: Int, cores: Double,
+        gpuFraction: Double = 1
     ) -> Double {
         let w = Double(workers)
-        let s = model.latency.latencySeconds(cpus: cores / w)
+        let s = model.latency.latencySeconds(cpus: cores / w, gpuFraction: gpuFraction / w)
         let q: Double? = metric == .p95 ? 0.95 : (metric == .p99 ? 0.99 : nil)
         let serviceQ = q.map { s * quantileFactor(model.variability, $0) } ?? s
         if closedLoop || rate <= 0 { return serviceQ }
@@ -213,10 +235,11 @@ public struct PredictivePolicy: AllocationPolicy {
         let floor = min(p.floor, node.cpus / Double(n))
         let usable = node.containers.map { min(node.cpus, $0.model.latency.maxParallelism * Double($0.workers)) }
         let urgency = node.containers.map { p.urgencyExponent == 0 ? 1 : Foundation.pow(1 / $0.targetMs, p.urgencyExponent) }
+        let gpuFraction = planGPUs(node, usable: usable, urgency: urgency)
         // Unknown needs (no load seen yet) get an equal share provisionally.
         let needs: [Double] = node.containers.enumerated().map { i, c in
             let fallback = min(usable[i], node.cpus / Double(n))
-            return max(floor, need(c, usable: usable[i]) ?? fallback)
+            return max(floor, need(c, usable: usable[i], gpuFraction: gpuFraction[i]) ?? fallback)
         }
         // Every container keeps at least the floor; the choice is over what needs add to it.
         let chosen = Set(PredictivePolicy.chooseSatisfiable(
@@ -241,6 +264,7 @@ public struct PredictivePolicy: AllocationPolicy {
         let meanCores = cores.reduce(0, +) / Double(n)
         for (i, c) in node.containers.enumerated() {
             var a = c.allocation
+            if c.gpu != nil { a.gpuShare = gpuShare(gpuFraction, i, node) }
             switch p.mode {
             case .limits:
                 a.cpuLimit = min(max(cores[i], floor), node.cpus)
@@ -255,6 +279,52 @@ public struct PredictivePolicy: AllocationPolicy {
     }
 }
 
+extension PredictivePolicy {
+    /// GPU fractions per container (1 for containers without a GPU, or alone on theirs):
+    /// on each shared GPU, the most models whose GPU needs (with the cores they can use)
+    /// fit are given their need, the rest share what is left by urgency, and what still
+    /// remains is spread in proportion to the plan.
+    func planGPUs(_ node: NodeObservation, usable: [Double], urgency: [Double]) -> [Double] {
+        var fraction = [Double](repeating: 1, count: node.containers.count)
+        for g in Set(node.containers.compactMap(\.gpu)).sorted() {
+            let members = node.containers.indices.filter { node.containers[$0].gpu == g }
+            guard members.count > 1 else { continue }
+            let floor = min(parameters.gpuFloor, 1 / Double(members.count))
+            let equal = 1 / Double(members.count)
+            let needs = members.map { i in
+                max(floor, gpuNeed(node.containers[i], cores: usable[i], floor: floor) ?? equal)
+            }
+            let chosen = Set(PredictivePolicy.chooseSatisfiable(
+                needs: needs.map { $0 - floor }, urgency: members.map { urgency[$0] }, capacity: 1 - floor * Double(members.count),
+                exactLimit: parameters.exactSearchLimit))
+            var plan = members.indices.map { chosen.contains($0) ? needs[$0] : floor }
+            var wf = WaterFilling()
+            let others = members.indices.filter { !chosen.contains($0) }
+            var left = 1 - plan.reduce(0, +)
+            if left > 1e-9 && !others.isEmpty {
+                let grant = wf.divide(capacity: left, caps: others.map { _ in 1.0 }, weights: others.map { urgency[members[$0]] })
+                for (k, m) in others.enumerated() { plan[m] += grant[k] }
+                left = 1 - plan.reduce(0, +)
+            }
+            if left > 1e-9 {
+                let total = plan.reduce(0, +)
+                for m in plan.indices { plan[m] += left * plan[m] / total }
+            }
+            for (k, i) in members.enumerated() { fraction[i] = plan[k] }
+        }
+        return fraction
+    }
+
+    /// A planned GPU fraction as a time-slice share: relative to the mean fraction of the
+    /// containers on the same GPU (shares divide a GPU in proportion).
+    func gpuShare(_ fraction: [Double], _ i: Int, _ node: NodeObservation) -> Double {
+        let members = node.containers.indices.filter { node.containers[$0].gpu == node.containers[i].gpu }
+        guard members.count > 1 else { return node.containers[i].allocation.gpuShare }
+        let mean = members.reduce(0.0) { $0 + fraction[$1] } / Double(members.count)
+        return fraction[i] / mean
+    }
+}
+
 extension PredictivePolicy.Parameters: ValidatableParameters {
     public var problem: String? {
         if !(interval > 0) { return "interval must be > 0" }
@@ -263,6 +333,7 @@ extension PredictivePolicy.Parameters: ValidatableParameters {
         if !(floor > 0) { return "floor must be > 0" }
         if !(urgencyExponent >= 0) { return "urgency_exponent must be >= 0" }
         if exactSearchLimit < 0 { return "exact_search_limit must be >= 0" }
+        if !(gpuFloor > 0 && gpuFloor < 1) { return "gpu_floor must be in (0, 1)" }
         return nil
     }
 }

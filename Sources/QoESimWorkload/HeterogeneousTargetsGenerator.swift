@@ -8,14 +8,17 @@ import QoESimLatency
 /// Every choice is a parameter (documented in `Experiments/paper-8x/README.md`):
 /// - Model i serves `modelMix[i mod count]` (or a seeded random pick with `shuffle`).
 /// - Its target is the latency its model has at `c*` cores, where `c*` is drawn
-///   log-uniformly from `targetCores` (seeded per model) and capped at
-///   `reachableFraction` of the model's parallelism: a client that needs near real
-///   time asks for a latency that takes many cores, a relaxed one for a latency one
-///   core or less gives. The target is stated in `metric` and multiplied by the
-///   variability's quantile for p95/p99 targets.
+///   log-uniformly (seeded per model) from `targetCores` (absolute cores), or, when
+///   `targetShare` is set, from `targetShare` x the equal share (all cores /
+///   `shareModels`, by default / `models`), and capped at `reachableFraction` of the
+///   model's parallelism: a client that needs near real time asks for a latency that
+///   takes many cores, a relaxed one for a latency one core or less gives. The target
+///   is stated in `metric` and multiplied by the variability's quantile for p95/p99.
+///   With `shareModels` fixed, model i keeps its target whatever `models` is.
 /// - Requests arrive closed-loop (each container processes a stream back to back, as
 ///   the inference jobs of DQoES/FlowCon do), or Poisson at `load` times the rate the
-///   model sustains at `c*` cores.
+///   model sustains at `c*` cores (`loadBasis: target`) or at the equal share
+///   (`loadBasis: equalShare`).
 public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
     public var nodes = 1
     public var cpusPerNode = 16.0
@@ -23,9 +26,26 @@ public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
     public var modelMix = ["resnet50", "mobilenetv2", "vgg16", "bert-base"]
     public var shuffle = true
     public var targetCores: ClosedRange<Double> = 0.75...6
+    /// When set, c* is drawn from this range times the equal share (overrides `targetCores`).
+    public var targetShare: ClosedRange<Double>? = nil
+    /// The number of models the equal share is computed for (nil: `models`).
+    public var shareModels: Int? = nil
     public var arrivals: ArrivalProcess = .closed
-    /// For Poisson arrivals: rate = load / latency(c*).
+    /// For Poisson arrivals: rate = load / latency(c*) or load / latency(equal share).
     public var load = 0.7
+    public var loadBasis: LoadBasis = .target
+
+    /// What a Poisson `load` is relative to.
+    public enum LoadBasis: String, Sendable, Equatable, CaseIterable {
+        /// The rate the model sustains at its target's c* cores.
+        case target
+        /// The rate the model sustains at the equal share of the node.
+        case equalShare = "equal_share"
+    }
+
+    /// Cores each model gets when all cores are split equally among `shareModels`
+    /// (or `models`) models.
+    public var equalShare: Double { cpusPerNode * Double(max(1, nodes)) / Double(max(1, shareModels ?? models)) }
     public var durationS = 600.0
     /// Arrivals are spread uniformly over [0, arrivalSpreadS].
     public var arrivalSpreadS = 0.0
@@ -51,11 +71,13 @@ public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
                 throw GeneratorError("model '\(name)' of model_mix is not in the model folder")
             }
             let u = rng.nextUnitInterval()
-            let lo = Foundation.log(targetCores.lowerBound), hi = Foundation.log(targetCores.upperBound)
+            let range = targetShare.map { ($0.lowerBound * equalShare)...($0.upperBound * equalShare) } ?? targetCores
+            let lo = Foundation.log(range.lowerBound), hi = Foundation.log(range.upperBound)
             // Never tighter than what 3/4 of the model's parallelism gives: every target
             // is reachable with some margin, none sits exactly at the model's best.
             let cores = min(Foundation.exp(lo + u * (hi - lo)), reachableFraction * spec.latency.maxParallelism)
             let latency = spec.latency.latencySeconds(cpus: cores)
+            let loadLatency = loadBasis == .target ? latency : spec.latency.latencySeconds(cpus: equalShare)
             var target = latency * 1000
             switch metric {
             case .mean: break
@@ -65,7 +87,7 @@ public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
             let arrival = arrivalSpreadS > 0 ? rng.nextUnitInterval() * arrivalSpreadS : 0
             jobs.append(JobSpec(
                 id: String(format: "m%02d-%@", i, name), model: spec, arrival: arrival, duration: durationS,
-                rate: arrivals == .poisson ? load / latency : 0, targetMs: (target * 1000).rounded() / 1000, metric: metric,
+                rate: arrivals == .poisson ? load / loadLatency : 0, targetMs: (target * 1000).rounded() / 1000, metric: metric,
                 arrivals: arrivals))
         }
         return jobs

@@ -125,7 +125,7 @@ struct CLITests {
         for p in list { #expect((p["models"] as? [Any])?.count == 6 && p["settle_s"] != nil && p["cpu_s"] != nil) }
     }
 
-    @Test("reproduce --json prints the headline, ratio and curve")
+    @Test("reproduce --json prints the headline comparison, its intervals and the curve")
     func reproduceJSON() throws {
         let folder = Fixture.tempFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -136,8 +136,15 @@ struct CLITests {
         let headline = obj?["headline"] as? [String: Any]
         #expect(headline?["total"] as? Double == 4)
         #expect((headline?["satisfied"] as? [String: Any])?.count == 3)
-        #expect(headline?.keys.contains("ratio_dqoes_vs_fair_share") == true)
-        #expect((obj?["curve"] as? [Any])?.count == 9)
+        #expect((headline?["satisfied_band"] as? [String: Any])?.count == 3)
+        #expect(headline?["policy"] as? String == "dqoes-fast" && headline?["baseline"] as? String == "fair-share")
+        for key in ["ratio", "ratio_ci95", "baseline_ci95", "paired_diff", "paired_diff_ci95", "regime", "seeds"] {
+            #expect(headline?.keys.contains(key) == true, "headline lacks \(key)")
+        }
+        let interval = headline?["paired_diff_ci95"] as? [Double]
+        #expect(interval?.count == 2 && interval![0] <= interval![1])
+        #expect(((obj?["blocks"] as? [String: Any])?["curve"] as? [Any])?.count == 3)
+        #expect((obj?["map"] as? [Any])?.isEmpty == true)
     }
 
     #if os(Linux)

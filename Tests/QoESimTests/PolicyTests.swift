@@ -70,7 +70,9 @@ struct PolicyTests {
     }
 
     /// DQoES (limits mode) and predictive (limits mode) never allocate more than the
-    /// node nor less than the floor, whatever the state.
+    /// node nor less than the floor, whatever the state; DQoES's limits sum within the
+    /// node unless it may overcommit and the node had idle CPU (`dqoes-overcommit` is
+    /// checked for the per-container bounds only).
     @Test("Allocations stay within [floor, capacity] and sum within the node (property-based)")
     func allocationBounds() async {
         await propertyCheck(
@@ -80,9 +82,14 @@ struct PolicyTests {
             let limits = Array(allLimits.prefix(n)), ratios = Array(allRatios.prefix(n)), targets = Array(allTargets.prefix(n))
             let obs = Self.node(cpus, limits, ratios, targets)
             var dq = DQoESPolicy()
+            dq.parameters.overcommit = false
+            var over = DQoESPolicy()
             var pr = PredictivePolicy()
             pr.parameters.mode = .limits
-            for (name, changes) in [("dqoes", dq.allocate(on: obs, because: .interval)), ("predictive", pr.allocate(on: obs, because: .interval))] {
+            for (name, changes) in [
+                ("dqoes", dq.allocate(on: obs, because: .interval)), ("dqoes-overcommit", over.allocate(on: obs, because: .interval)),
+                ("predictive", pr.allocate(on: obs, because: .interval)),
+            ] {
                 var final = Dictionary(uniqueKeysWithValues: obs.containers.map { ($0.id, $0.allocation.cpuLimit!) })
                 for c in changes { final[c.containerID] = c.allocation.cpuLimit! }
                 let floor = min(0.1, cpus / Double(limits.count))
@@ -173,13 +180,15 @@ struct DQoESGPUTests {
             name: "g", latency: LatencyModel(family: .gpu(overheadMs: 0, cpuMs: 1, gpuMs: 10), maxParallelism: 1),
             variability: .deterministic)
         // Equal shares give 1 + 10/0.5 = 21 ms each. "tight" needs <= 16 ms (g >= 0.67);
-        // "loose" is fine with 40 ms (g >= 0.26).
+        // "loose" is fine with 50 ms (g >= 0.21). The loop takes GPU time only from models
+        // below their band, so "loose" keeps what puts it at 0.72 x 50 ms (g <= 0.29),
+        // and 0.71 or more is left for "tight".
         let tight = Fixture.job("tight", model, duration: 300, target: 16, arrivals: .closed)
-        let loose = Fixture.job("loose", model, duration: 300, target: 40, arrivals: .closed)
+        let loose = Fixture.job("loose", model, duration: 300, target: 50, arrivals: .closed)
         let late = LateCompletions(after: 1e9)
         let r = try Simulation(cluster: Fixture.cluster(1, cpus: 4, gpus: 1), jobs: [tight, loose], policy: DQoESPolicy())
             .run(seed: 1, recorder: late)
         #expect(r.models[0].satisfied, "tight: \(r.models[0].measuredMs!) ms vs 16")
-        #expect(r.models[1].satisfied, "loose: \(r.models[1].measuredMs!) ms vs 40")
+        #expect(r.models[1].satisfied, "loose: \(r.models[1].measuredMs!) ms vs 50")
     }
 }
