@@ -198,8 +198,9 @@ public enum Reproduction {
                     csv += "\(r.satisfied.low),\(r.satisfied.high),\(r.satisfiedBand.mean),\(r.total)\n"
                 }
                 let controls = spec.policies[k].provenance != "paper"
+                let tag = spec.policies[k].provenance == "paper" ? "paper" : (spec.policies[k].provenance ?? "?")
                 series.append(SVGChart.Series(
-                    name: "\(label) (\(spec.policies[k].provenanceText))",
+                    name: "\(label) (\(tag))",
                     points: mine.map { SVGChart.Point(x: Double($0.point[param]!)!, y: $0.satisfied.mean, error: $0.satisfied.halfWidth) },
                     dashed: controls, colorIndex: k))
             }

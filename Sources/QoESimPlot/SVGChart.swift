@@ -103,7 +103,9 @@ public struct SVGChart: Sendable {
     /// The SVG document.
     public func render() -> String {
         let rotated = (xTickLabels?.count ?? 0) > 8
-        let left = 70.0, right = 180.0, top = 40.0, bottom = rotated ? 120.0 : 60.0
+        // The legend's column is as wide as its longest name needs (about 7 px a character).
+        let longestName = series.prefix(legendLimit).map(\.name.count).max() ?? 0
+        let left = 70.0, right = max(180.0, 7.0 * Double(longestName) + 40), top = 40.0, bottom = rotated ? 120.0 : 60.0
         let pw = width - left - right, ph = height - top - bottom
         let pts = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
         var xlo = pts.map(\.x).min() ?? 0, xhi = pts.map(\.x).max() ?? 1
