@@ -28,7 +28,8 @@ struct LiveCommand: ParsableCommand {
     @Option(name: .customLong("policy-param"), help: "A policy parameter NAME=VALUE (repeatable).") var policyParams: [String] = []
     @Option(help: "Seed of the arrival streams.") var seed: UInt64 = 1
     @Option(help: "Workload image.") var image: String = "qoesim-infer:local"
-    @Option(help: "Docker engine socket.") var dockerSocket: String = "/var/run/docker.sock"
+    @Option(help: "Docker engine: a socket path, unix:///PATH or tcp://HOST:PORT (default: DOCKER_HOST, else /var/run/docker.sock).")
+    var dockerSocket: String?
     @Option(help: "Output folder.") var out: String?
 
     func run() throws {
@@ -41,12 +42,12 @@ struct LiveCommand: ParsableCommand {
         options.image = image
         let writer = try out.map { try RunOutputWriter(folder: $0, scenario: scenario) }
         do {
-            let live = try LiveRun(scenario: scenario, policy: p, docker: DockerClient(socket: dockerSocket), options: options, log: Diagnostics.note)
+            let live = try LiveRun(scenario: scenario, policy: p, docker: DockerClient.fromEnvironment(explicitSocket: dockerSocket), options: options, log: Diagnostics.note)
                 .run(recorder: writer)
             if let writer, let out {
                 try writer.commit(result: live.result)
-                var csv = "time_s,job_id,cpu_limit,cpu_shares,api_ms\n"
-                for u in live.updates { csv += "\(u.time),\(u.job),\(u.cpus.map { "\($0)" } ?? ""),\(u.shares),\(u.apiMs)\n" }
+                var csv = "time_s,job_id,cpu_limit,cpu_shares,api_ms,error\n"
+                for u in live.updates { csv += "\(u.time),\(u.job),\(u.cpus.map { "\($0)" } ?? ""),\(u.shares),\(u.apiMs),\(csvField(u.error ?? ""))\n" }
                 try atomicWrite(csv, to: out + "/docker-updates.csv")
             }
             for f in live.failures { Diagnostics.note("live: \(f)") }
@@ -86,6 +87,8 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Policy.") var policy: String = "dqoes"
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Option(help: "Workload image.") var image: String = "qoesim-infer:local"
+    @Option(help: "Docker engine: a socket path, unix:///PATH or tcp://HOST:PORT (default: DOCKER_HOST, else /var/run/docker.sock).")
+    var dockerSocket: String?
     @Option(help: "Output folder (live/, sim/, trajectories.svg, report.json).") var out: String = "Experiments/validation/results"
     @Flag(help: "One JSON object instead of the table.") var json = false
 
@@ -98,11 +101,12 @@ struct ValidateCommand: ParsableCommand {
         let cpus = scenario.cluster.nodes[0].cpus
         let liveTrace = AllocationTrace(nodeCPUs: cpus)
         let liveWriter = try RunOutputWriter(folder: out + "/live", scenario: scenario)
-        let live = try LiveRun(scenario: scenario, policy: PolicyRegistry.make(policy)!, options: options, log: Diagnostics.note)
+        let docker = try DockerClient.fromEnvironment(explicitSocket: dockerSocket)
+        let live = try LiveRun(scenario: scenario, policy: PolicyRegistry.make(policy)!, docker: docker, options: options, log: Diagnostics.note)
             .run(recorder: RecorderFan([liveTrace, liveWriter]))
         try liveWriter.commit(result: live.result)
         // The simulation: same trace, seed, policy; actuation delay = the measured docker update latency.
-        let apiMs = live.updates.map(\.apiMs).sorted()
+        let apiMs = live.updates.filter { $0.error == nil }.map(\.apiMs).sorted()
         let delay = apiMs.isEmpty ? 0 : apiMs[apiMs.count / 2] / 1000
         let simTrace = AllocationTrace(nodeCPUs: cpus)
         let simWriter = try RunOutputWriter(folder: out + "/sim", scenario: scenario)
@@ -119,4 +123,10 @@ struct ValidateCommand: ParsableCommand {
         try atomicWrite(text + "\n", to: out + "/report.json")
         print(json ? text : report.table, terminator: json ? "\n" : "")
     }
+}
+
+/// A CSV cell: quoted (with quotes doubled) when it holds a comma, quote or line break.
+func csvField(_ s: String) -> String {
+    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }

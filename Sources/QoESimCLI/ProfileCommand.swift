@@ -59,10 +59,15 @@ struct ProfileCommand: ParsableCommand {
 
     func run() throws {
         let bin = binary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("qoesim-infer").path
-        guard FileManager.default.isExecutableFile(atPath: bin) else {
-            throw ValidationError("no workload binary at \(bin); build it with `swift build -c release --product qoesim-infer` or pass --binary")
+        // The binary is needed for the cgroup mechanism, and to build a missing image; an
+        // existing image is enough for the docker mechanism alone.
+        let imageExists = try mechanismList.contains("docker") && shell("/usr/bin/env", ["docker", "image", "inspect", image]).status == 0
+        if mechanismList.contains("cgroup") || (mechanismList.contains("docker") && !imageExists) {
+            guard FileManager.default.isExecutableFile(atPath: bin) else {
+                throw ValidationError("no workload binary at \(bin); build it with `swift build -c release --product qoesim-infer` or pass --binary")
+            }
         }
-        if mechanismList.contains("docker") { try ensureImage(from: bin) }
+        if mechanismList.contains("docker") && !imageExists { try ensureImage(from: bin) }
         if mechanismList.contains("cgroup") && !FileManager.default.isWritableFile(atPath: "/sys/fs/cgroup/cpu") {
             throw ValidationError("/sys/fs/cgroup/cpu is not writable: the cgroup mechanism needs root and cgroup v1's cpu controller")
         }

@@ -14,13 +14,52 @@ public struct DockerError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// A Docker Engine API client over the unix socket, through AsyncHTTPClient
-/// (`http+unix://`). Calls that fail for transient reasons (connection errors, HTTP 5xx)
-/// are retried with exponential backoff.
+/// A Docker Engine API client over a unix socket (`http+unix://`) or TCP, through
+/// AsyncHTTPClient. Calls that fail for transient reasons (connection errors, HTTP 5xx)
+/// are retried with exponential backoff; 4xx answers are not retried.
+///
+/// The API version is negotiated with the engine (``negotiated()``): the newest this
+/// client knows that the engine serves, never below the engine's minimum.
 public struct DockerClient: Sendable {
-    public let socket: String
+    /// Where the engine listens.
+    public enum Endpoint: Sendable, Equatable {
+        case unix(path: String)
+        case tcp(host: String, port: Int)
+
+        /// Parses `unix:///path`, `tcp://host:port` (as DOCKER_HOST is written) or a
+        /// plain socket path.
+        public static func parse(_ text: String) throws -> Endpoint {
+            if text.hasPrefix("unix://") {
+                let path = String(text.dropFirst("unix://".count))
+                guard path.hasPrefix("/") else { throw DockerError("DOCKER_HOST \(text): a unix socket needs an absolute path") }
+                return .unix(path: path)
+            }
+            if text.hasPrefix("tcp://") {
+                let rest = text.dropFirst("tcp://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+                guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), port > 0, port < 65536,
+                      colon > rest.startIndex else {
+                    throw DockerError("DOCKER_HOST \(text): expected tcp://HOST:PORT")
+                }
+                return .tcp(host: String(rest[..<colon]), port: port)
+            }
+            if text.hasPrefix("/") { return .unix(path: text) }
+            throw DockerError("DOCKER_HOST \(text): only unix:// and tcp:// are supported")
+        }
+    }
+
+    public let endpoint: Endpoint
+    /// The API version in use, e.g. `v1.41` (see ``negotiated()``).
     public let apiVersion: String
     public var retries = 4
+
+    /// The newest Engine API version this client is written against.
+    public static let newestAPIVersion = "1.47"
+
+    /// The socket path (empty for a TCP endpoint), for messages.
+    public var socket: String {
+        if case .unix(let path) = endpoint { return path }
+        return ""
+    }
 
     /// The HTTP methods the Engine API uses here.
     public enum Method: String, Sendable {
@@ -35,20 +74,73 @@ public struct DockerClient: Sendable {
     }
 
     public init(socket: String = "/var/run/docker.sock", apiVersion: String = "v1.41") {
-        self.socket = socket
+        self.init(endpoint: .unix(path: socket), apiVersion: apiVersion)
+    }
+
+    public init(endpoint: Endpoint, apiVersion: String = "v1.41") {
+        self.endpoint = endpoint
         self.apiVersion = apiVersion
     }
 
-    var base: String {
-        "http+unix://" + socket.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! + "/" + apiVersion
+    /// The client for `explicitSocket` when given (a path or unix:// / tcp:// address),
+    /// else for `DOCKER_HOST` when set, else for /var/run/docker.sock.
+    public static func fromEnvironment(explicitSocket: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> DockerClient
+    {
+        if let explicitSocket { return DockerClient(endpoint: try .parse(explicitSocket)) }
+        if let host = environment["DOCKER_HOST"], !host.isEmpty { return DockerClient(endpoint: try .parse(host)) }
+        return DockerClient()
+    }
+
+    /// The API version to use with an engine that serves up to `engine` and down to
+    /// `engineMinimum`: the newest both know, never below the engine's minimum.
+    public static func negotiate(engine: String, engineMinimum: String?, client: String = newestAPIVersion) -> String {
+        func parts(_ v: String) -> [Int] { v.split(separator: ".").map { Int($0) ?? 0 } }
+        func less(_ a: String, _ b: String) -> Bool { parts(a).lexicographicallyPrecedes(parts(b)) }
+        var chosen = less(engine, client) ? engine : client
+        if let minimum = engineMinimum, less(chosen, minimum) { chosen = minimum }
+        return chosen
+    }
+
+    /// A copy that uses the API version negotiated with the engine (`GET /version`,
+    /// which every version serves unversioned).
+    public func negotiated() async throws -> DockerClient {
+        try checkReachable()
+        let (status, data) = try await call(.GET, "/version", versioned: false)
+        guard status == 200, let v = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let engine = v["ApiVersion"] as? String else {
+            throw DockerError("GET /version: HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))", status: status)
+        }
+        var copy = DockerClient(endpoint: endpoint, apiVersion: "v" + DockerClient.negotiate(engine: engine, engineMinimum: v["MinAPIVersion"] as? String))
+        copy.retries = retries
+        return copy
+    }
+
+    /// The URL every path is appended to (with the API version unless `versioned` is false).
+    public func base(versioned: Bool = true) -> String {
+        let root: String
+        switch endpoint {
+        case .unix(let path): root = "http+unix://" + path.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        case .tcp(let host, let port): root = "http://\(host):\(port)"
+        }
+        return versioned ? root + "/" + apiVersion : root
+    }
+
+    /// A unix socket that does not exist means dockerd is not running: say so at once.
+    func checkReachable() throws {
+        if case .unix(let path) = endpoint, !FileManager.default.fileExists(atPath: path) {
+            throw DockerError("dockerd is not running: \(path) does not exist (start it: dockerd --iptables=false --bridge=none --storage-driver=vfs &)")
+        }
     }
 
     /// Sends one request; returns status and body. `body` is JSON-encoded.
-    public func call(_ method: Method, _ path: String, body: [String: Any]? = nil, timeout: Int64 = 60) async throws -> (Int, Data) {
+    public func call(_ method: Method, _ path: String, body: [String: Any]? = nil, timeout: Int64 = 60, versioned: Bool = true)
+        async throws -> (Int, Data)
+    {
         var attempt = 0
         while true {
             do {
-                var request = HTTPClientRequest(url: base + path)
+                var request = HTTPClientRequest(url: base(versioned: versioned) + path)
                 request.method = method.http
                 // dockerd rejects requests without a Host header (400 "missing required Host header").
                 request.headers.add(name: "Host", value: "docker")
@@ -66,7 +158,7 @@ public struct DockerClient: Sendable {
                 attempt += 1
                 if attempt > retries {
                     if let e = error as? DockerError { throw e }
-                    throw DockerError("cannot reach the Docker engine at \(socket): \(error)")
+                    throw DockerError("cannot reach the Docker engine at \(endpoint): \(error)")
                 }
                 try await Task.sleep(nanoseconds: UInt64(100_000_000) << UInt64(attempt - 1))  // 0.1, 0.2, 0.4, 0.8 s
             }
@@ -87,9 +179,7 @@ public struct DockerClient: Sendable {
 
     /// The engine's version (fails fast with a clear error when dockerd is not running).
     public func version() async throws -> String {
-        guard FileManager.default.fileExists(atPath: socket) else {
-            throw DockerError("dockerd is not running: \(socket) does not exist (start it: dockerd --iptables=false --bridge=none --storage-driver=vfs &)")
-        }
+        try checkReachable()
         let v = try await json(.GET, "/version")
         return v["Version"] as? String ?? "unknown"
     }
@@ -133,12 +223,27 @@ public struct DockerClient: Sendable {
     /// (cpuacct.usage, the counter `docker stats` reports) when this process can see it,
     /// which stays fast when the node is saturated; else one-shot stats through the API.
     public func cpuSeconds(_ id: String) async throws -> Double {
-        for root in ["/sys/fs/cgroup/cpuacct/docker/\(id)/cpuacct.usage", "/sys/fs/cgroup/cpu,cpuacct/docker/\(id)/cpuacct.usage"] {
-            if let text = try? String(contentsOfFile: root, encoding: .utf8), let ns = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+        if let s = DockerClient.cgroupCPUSeconds(id) { return s }
+        return try await apiCPUSeconds(id)
+    }
+
+    /// Cumulative CPU seconds of container `id` from the cgroup tree under `root`:
+    /// cgroup v1 (`cpuacct/docker/ID/cpuacct.usage`, nanoseconds) or v2 (`cpu.stat`'s
+    /// `usage_usec` under `system.slice/docker-ID.scope` with the systemd driver, or
+    /// `docker/ID` with cgroupfs); nil when none is readable.
+    public static func cgroupCPUSeconds(_ id: String, root: String = "/sys/fs/cgroup") -> Double? {
+        for path in ["\(root)/cpuacct/docker/\(id)/cpuacct.usage", "\(root)/cpu,cpuacct/docker/\(id)/cpuacct.usage"] {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8), let ns = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 return ns / 1e9
             }
         }
-        return try await apiCPUSeconds(id)
+        for path in ["\(root)/system.slice/docker-\(id).scope/cpu.stat", "\(root)/docker/\(id)/cpu.stat"] {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") where line.hasPrefix("usage_usec ") {
+                if let us = Double(line.dropFirst("usage_usec ".count)) { return us / 1e6 }
+            }
+        }
+        return nil
     }
 
     /// Cumulative CPU time through `GET /containers/{id}/stats?stream=false&one-shot=true`.

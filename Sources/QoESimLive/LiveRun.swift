@@ -75,10 +75,15 @@ public final class LiveRun {
     static let networks = ["resnet50", "mobilenetv2", "vgg16", "bert-base"]
 
     public func run(recorder: SimulationRecorder? = nil) throws -> LiveResult {
-        let docker = self.docker
+        let unnegotiated = self.docker
+        let docker = try blocking { try await unnegotiated.negotiated() }
         let version = try blocking { try await docker.version() }
-        log("Docker engine \(version)")
+        log("Docker engine \(version), API \(docker.apiVersion)")
         guard scenario.cluster.nodes.count == 1 else { throw DockerError("a live run uses this machine only: give a cluster with one node") }
+        // The load generator sends one request at a time per container.
+        for job in scenario.jobs where job.workers != 1 {
+            throw DockerError("job \(job.id): workers = \(job.workers), but live runs serve one request at a time per container (workers = 1)")
+        }
         for job in scenario.jobs where !LiveRun.networks.contains(job.model.name) {
             throw DockerError("job \(job.id): model '\(job.model.name)' is not a network of qoesim-infer (\(LiveRun.networks.joined(separator: ", ")))")
         }
@@ -191,7 +196,18 @@ public final class LiveRun {
         func consult(_ t: Double, _ trigger: PolicyTrigger) {
             let changes = policy.allocate(on: observe(t), because: trigger)
             for change in changes {
-                guard let i = scenario.jobs.firstIndex(where: { $0.id == change.containerID }), change.allocation.isValid else { continue }
+                guard let i = scenario.jobs.firstIndex(where: { $0.id == change.containerID }), state[i] == .active else {
+                    let message = "policy \(policy.name) changed '\(change.containerID)', which is not an active container"
+                    failures.append("t=\(String(format: "%.1f", t)) s: \(message)")
+                    log(message)
+                    continue
+                }
+                guard change.allocation.isValid else {
+                    let message = "policy \(policy.name) returned an invalid allocation \(change.allocation) for \(change.containerID)"
+                    failures.append("t=\(String(format: "%.1f", t)) s: \(message)")
+                    log(message)
+                    continue
+                }
                 let a = change.allocation
                 let id = ids[i]
                 let started = monotonic()
@@ -199,9 +215,17 @@ public final class LiveRun {
                     try blocking { try await docker.update(id, cpus: a.cpuLimit, shares: Int(a.cpuWeight * 1024)) }
                     allocation[i] = a
                 } catch {
-                    let message = "\(error)"
-                    failures.append("t=\(String(format: "%.1f", t)) s: docker update of \(scenario.jobs[i].id) failed: \(message)")
-                    return
+                    // Logged; the container's actual limit is read back, and the rest of
+                    // the batch is still applied.
+                    let message = "t=\(String(format: "%.1f", t)) s: docker update of \(scenario.jobs[i].id) failed: \(error)"
+                    failures.append(message)
+                    log(message + "; the run goes on")
+                    if let actual = try? blocking({ try await docker.limits(id) }) {
+                        allocation[i].cpuLimit = actual.nanoCPUs > 0 ? Double(actual.nanoCPUs) / 1e9 : nil
+                        allocation[i].cpuWeight = Double(actual.shares) / 1024
+                    }
+                    updates.append((t, scenario.jobs[i].id, a.cpuLimit, Int(a.cpuWeight * 1024), (monotonic() - started) * 1000, "\(error)"))
+                    continue
                 }
                 let apiMs = (monotonic() - started) * 1000
                 updates.append((t, scenario.jobs[i].id, a.cpuLimit, Int(a.cpuWeight * 1024), apiMs, nil))
@@ -275,7 +299,9 @@ public final class LiveRun {
                 satisfied: measured.map { $0 <= job.targetMs } ?? false, pendingS: 0, cpuSeconds: totalCPU[i]))
         }
         let result = SimulationResult(
-            policy: policy.name, seed: options.seed, models: models, events: models.reduce(0) { $0 + 2 * $1.requests },
+            // Events that happened: every arrival and every completion.
+            policy: policy.name, seed: options.seed, models: models,
+            events: clients.reduce(0) { $0 + $1.arrivedTotal + $1.completed.count },
             simulatedSeconds: monotonic() - epoch, neverPlaced: 0)
         return LiveResult(result: result, updates: updates, failures: failures)
     }

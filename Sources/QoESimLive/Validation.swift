@@ -76,7 +76,7 @@ public struct ValidationReport: Sendable, Encodable {
         return ValidationReport(
             policy: policy, medianLatencyErrorPct: median(models.compactMap(\.meanErrorPct)),
             p95LatencyErrorPct: median(models.compactMap(\.p95ErrorPct)), satisfiedSim: sim.satisfied, satisfiedLive: live.result.satisfied,
-            models: models, dockerUpdateMedianMs: median(live.updates.map(\.apiMs)), liveFailures: live.failures, figure: nil)
+            models: models, dockerUpdateMedianMs: median(live.updates.filter { $0.error == nil }.map(\.apiMs)), liveFailures: live.failures, figure: nil)
     }
 
     public var table: String {

@@ -57,6 +57,31 @@ struct DockerTests {
         try await docker.removeService(id)
     }
 
+    /// This engine (Debian's docker.io 20.10) serves API 1.41; the client knows up to
+    /// 1.47, so the negotiation must land on 1.41 and calls must work with it.
+    @Test("The API version is negotiated with the real engine")
+    func negotiation() async throws {
+        let n = try await docker.negotiated()
+        let (status, data) = try await docker.call(.GET, "/version", versioned: false)
+        let engine = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["ApiVersion"] as? String)
+        #expect(status == 200 && n.apiVersion == "v" + DockerClient.negotiate(engine: engine, engineMinimum: "1.12"), "\(n.apiVersion) for engine \(engine)")
+        #expect(try await !n.version().isEmpty)
+    }
+
+    /// A `docker update` the engine rejects (4xx) is not retried: one call, one answer.
+    @Test("A rejected update (4xx) is not retried")
+    func rejectedNotRetried() async throws {
+        let started = Date()
+        do {
+            try await docker.update("no-such-container-\(getpid())", cpus: 1)
+            Issue.record("no error")
+        } catch let e as DockerError {
+            #expect(e.status == 404)
+        }
+        // Retries back off 0.1 + 0.2 + 0.4 + 0.8 s: a retried call would take 1.5 s or more.
+        #expect(Date().timeIntervalSince(started) < 1.5)
+    }
+
     @Test("API errors carry the engine's message (unknown container)")
     func apiError() async throws {
         do {
@@ -70,6 +95,49 @@ struct DockerTests {
 
 @Suite("Live adapter without an engine")
 struct LiveWithoutEngineTests {
+    /// Docker Engine 29 serves 1.44-1.52, 20.10 serves 1.12-1.41; the client knows 1.47.
+    @Test("API version negotiation: the newest both know, never below the engine's minimum")
+    func negotiate() {
+        #expect(DockerClient.negotiate(engine: "1.41", engineMinimum: "1.12", client: "1.47") == "1.41")
+        #expect(DockerClient.negotiate(engine: "1.52", engineMinimum: "1.44", client: "1.47") == "1.47")
+        #expect(DockerClient.negotiate(engine: "1.52", engineMinimum: "1.50", client: "1.47") == "1.50")
+        #expect(DockerClient.negotiate(engine: "1.9", engineMinimum: nil, client: "1.10") == "1.9")
+        #expect(DockerClient.negotiate(engine: "1.47", engineMinimum: nil, client: "1.47") == "1.47")
+    }
+
+    @Test("DOCKER_HOST: unix:// and tcp:// are honoured, an explicit socket wins")
+    func dockerHost() throws {
+        #expect(try DockerClient.fromEnvironment(environment: [:]).endpoint == .unix(path: "/var/run/docker.sock"))
+        #expect(try DockerClient.fromEnvironment(environment: ["DOCKER_HOST": "unix:///run/user/0/docker.sock"]).endpoint
+            == .unix(path: "/run/user/0/docker.sock"))
+        #expect(try DockerClient.fromEnvironment(environment: ["DOCKER_HOST": "tcp://127.0.0.1:2375"]).endpoint
+            == .tcp(host: "127.0.0.1", port: 2375))
+        #expect(try DockerClient.fromEnvironment(explicitSocket: "/tmp/d.sock", environment: ["DOCKER_HOST": "tcp://127.0.0.1:2375"]).endpoint
+            == .unix(path: "/tmp/d.sock"))
+        #expect(DockerClient(endpoint: .tcp(host: "127.0.0.1", port: 2375), apiVersion: "v1.41").base() == "http://127.0.0.1:2375/v1.41")
+        #expect(throws: DockerError.self) { try DockerClient.Endpoint.parse("ssh://host") }
+        #expect(throws: DockerError.self) { try DockerClient.Endpoint.parse("tcp://nohost") }
+    }
+
+    /// These machines run cgroup v1; v2 is checked on a fixture tree laid out as the
+    /// systemd and cgroupfs drivers lay it out.
+    @Test("Container CPU time from cgroup v1 and v2 trees (fixture)")
+    func cgroupTrees() throws {
+        let root = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        func put(_ path: String, _ text: String) throws {
+            try FileManager.default.createDirectory(atPath: root + "/" + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: root + "/" + path, atomically: true, encoding: .utf8)
+        }
+        try put("cpuacct/docker/v1id/cpuacct.usage", "2500000000\n")
+        try put("system.slice/docker-v2sd.scope/cpu.stat", "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n")
+        try put("docker/v2fs/cpu.stat", "usage_usec 250000\n")
+        #expect(DockerClient.cgroupCPUSeconds("v1id", root: root) == 2.5)
+        #expect(DockerClient.cgroupCPUSeconds("v2sd", root: root) == 1.5)
+        #expect(DockerClient.cgroupCPUSeconds("v2fs", root: root) == 0.25)
+        #expect(DockerClient.cgroupCPUSeconds("absent", root: root) == nil)
+    }
+
     @Test("dockerd not running: a clear error before anything starts")
     func noEngine() async throws {
         let docker = DockerClient(socket: "/nonexistent/docker.sock")

@@ -30,7 +30,7 @@ struct FitTests {
 
     @Test("amdahl: noise-free data are recovered within 0.1%, including max_parallelism")
     func amdahlExact() throws {
-        let rows = SyntheticProfile.rows(cv: 0) { c, _ in 12 + 180 / min(c, 3) }
+        let rows = SyntheticProfile.rows(cv: 0) { c, _ in 12 / min(c, 1) + 180 / min(c, 3) }
         let r = try LatencyFitter.fit(rows, family: .amdahl)
         #expect(abs(value(r, "serial_ms").value - 12) / 12 < 1e-3)
         #expect(abs(value(r, "parallel_ms").value - 180) / 180 < 1e-3)
@@ -47,7 +47,7 @@ struct FitTests {
     func amdahlNoisy() throws {
         var covered = 0, estimates: [Double] = []
         for seed in UInt64(1)...40 {
-            let rows = SyntheticProfile.rows(cv: 0.05, seed: seed) { c, _ in 12 + 180 / min(c, 3) }
+            let rows = SyntheticProfile.rows(cv: 0.05, seed: seed) { c, _ in 12 / min(c, 1) + 180 / min(c, 3) }
             let r = try LatencyFitter.fit(rows, family: .amdahl)
             let p = value(r, "parallel_ms")
             #expect(abs(p.value - 180) / 180 < 0.02, "seed \(seed): parallel \(p.value)")
@@ -62,11 +62,11 @@ struct FitTests {
 
     @Test("power (nonlinear, trust region): noise-free recovery within 0.1%; noisy within CI")
     func power() throws {
-        let exact = try LatencyFitter.fit(SyntheticProfile.rows(cv: 0) { c, _ in 20 + 150 * pow(c, -0.8) }, family: .power)
+        let exact = try LatencyFitter.fit(SyntheticProfile.rows(cv: 0) { c, _ in 20 / min(c, 1) + 150 * pow(c, -0.8) }, family: .power)
         #expect(abs(value(exact, "a_ms").value - 20) / 20 < 1e-3)
         #expect(abs(value(exact, "b_ms").value - 150) / 150 < 1e-3)
         #expect(abs(value(exact, "k").value - 0.8) / 0.8 < 1e-3)
-        let noisy = try LatencyFitter.fit(SyntheticProfile.rows(cv: 0.05, seed: 9) { c, _ in 20 + 150 * pow(c, -0.8) }, family: .power)
+        let noisy = try LatencyFitter.fit(SyntheticProfile.rows(cv: 0.05, seed: 9) { c, _ in 20 / min(c, 1) + 150 * pow(c, -0.8) }, family: .power)
         let k = value(noisy, "k")
         #expect(k.ci95[0] <= 0.8 && 0.8 <= k.ci95[1], "k CI \(k.ci95)")
     }
@@ -85,7 +85,7 @@ struct FitTests {
 
     @Test("auto picks the family that generated the data (k-fold held-out error)")
     func auto() throws {
-        let (a, _) = try LatencyFitter.auto(SyntheticProfile.rows(cv: 0.03) { c, _ in 12 + 180 / min(c, 3) })
+        let (a, _) = try LatencyFitter.auto(SyntheticProfile.rows(cv: 0.03) { c, _ in 12 / min(c, 1) + 180 / min(c, 3) })
         #expect(a.family == .amdahl)
         let (p, scores) = try LatencyFitter.auto(SyntheticProfile.rows(cv: 0.03) { c, _ in 5 + 200 * pow(c, -0.6) })
         #expect(p.family == .power, "\(scores)")
@@ -93,7 +93,7 @@ struct FitTests {
 
     @Test("Fitting is deterministic: the same profile gives the same model file")
     func deterministic() throws {
-        let rows = SyntheticProfile.rows(cv: 0.05) { c, _ in 12 + 180 / min(c, 3) }
+        let rows = SyntheticProfile.rows(cv: 0.05) { c, _ in 12 / min(c, 1) + 180 / min(c, 3) }
         let a = LatencyFitter.modelJSON(try LatencyFitter.fit(rows, family: .amdahl), name: "m", source: "s")
         let b = LatencyFitter.modelJSON(try LatencyFitter.fit(rows, family: .amdahl), name: "m", source: "s")
         #expect(a == b)
@@ -101,7 +101,7 @@ struct FitTests {
 
     @Test("A fitted model file loads in the simulator and reproduces the profile's means")
     func fittedModelSimulates() throws {
-        let rows = SyntheticProfile.rows(cv: 0.05) { c, _ in 12 + 180 / min(c, 3) }
+        let rows = SyntheticProfile.rows(cv: 0.05) { c, _ in 12 / min(c, 1) + 180 / min(c, 3) }
         let r = try LatencyFitter.fit(rows, family: .amdahl)
         let folder = Fixture.tempFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -79,14 +79,15 @@ struct QueueingTheoryTests {
 
     /// Amdahl scaling on a multi-core node: serial 10 ms + parallel 90 ms over up to 4
     /// cores. A closed-loop job with deterministic service takes exactly
-    /// 10 + 90 / min(c, 4) ms per request at a limit of c cores; without a limit on an
-    /// 8-core node it uses 4 cores (its parallelism), not 8. Tolerance 0.1%.
-    @Test("Multi-core amdahl scaling matches s + p / min(c, m) within 0.1%", arguments: [0.5, 1, 2, 3, 4, 6])
+    /// 10 / min(c, 1) + 90 / min(c, 4) ms per request at a limit of c cores (below one
+    /// core the serial part slows too); without a limit on an 8-core node it uses 4 cores
+    /// (its parallelism), not 8. Tolerance 0.1%.
+    @Test("Multi-core amdahl scaling matches s / min(c, 1) + p / min(c, m) within 0.1%", arguments: [0.5, 1, 2, 3, 4, 6])
     func amdahlScaling(cpus: Double) throws {
         let model = Fixture.model(serialMs: 10, parallelMs: 90, maxParallelism: 4, variability: .deterministic)
         let job = Fixture.job("c", model, duration: 100, arrivals: .closed, cpus: cpus)
         let r = try Simulation(cluster: Fixture.cluster(1, cpus: 8), jobs: [job], policy: StaticPolicy()).run(seed: 1)
-        let expected = 10 + 90 / min(cpus, 4)
+        let expected = 10 / min(cpus, 1) + 90 / min(cpus, 4)
         #expect(Fixture.rel(r.models[0].meanMs!, expected) < 0.001, "latency at \(cpus) cpus: \(r.models[0].meanMs!) vs \(expected)")
         let used = r.models[0].cpuSeconds / r.simulatedSeconds
         #expect(Fixture.rel(used, min(cpus, 4)) < 0.001, "cores used \(used) vs \(min(cpus, 4))")
