@@ -45,11 +45,14 @@ public struct Simulation: Sendable {
     /// - Parameters:
     ///   - recorder: receives per-request and allocation records (nil: none kept).
     ///   - progress: called about every 2^18 events.
+    /// - Throws: ``PolicyChangeError`` when the policy answers with a change that names no
+    ///   container of the node or an invalid allocation (the live adapter stops the same way).
     public func run(
         seed: UInt64, recorder: SimulationRecorder? = nil, progress: ((Progress) -> Void)? = nil
-    ) -> SimulationResult {
+    ) throws -> SimulationResult {
         var state = SimulationState(simulation: self, seed: seed, recorder: recorder)
         state.run(progress: progress)
+        if let failure = state.policyFailure { throw failure }
         return state.result()
     }
 }

@@ -28,12 +28,8 @@ struct ContainerState {
     var cap = 0.0
     var lastUsage = 0.0
     var cpuSeconds = 0.0
-    var responseSum = 0.0
-    var arrived = 0
-    var completed = 0
-    var windowArrivals = 0
-    var windowCompleted = 0
-    var windowSum = 0.0
+    /// The monitor's counters (shared type with the live adapter; see ContainerMonitor).
+    var counters = MonitorCounters()
     var pendingResponses = 0
     var gpuFraction = 0.0
     var gpuSeconds = 0.0
@@ -50,10 +46,6 @@ struct ContainerState {
     var decided = Allocation()
     var decidedNote = ""
     var startTime = 0.0
-    // Monitoring window.
-    var windowStart = 0.0
-    var windowCPU0 = 0.0
-    var windowGPU0 = 0.0
     // Usage sampling for the recorder.
     var sampleStart = 0.0
     var sampleCPU0 = 0.0
@@ -88,10 +80,11 @@ struct SimulationState: ~Copyable {
     var waiting: FixedArray<Deque<Request>>
     var arrivalStream: FixedArray<RandomStream>
     var serviceStream: FixedArray<RandomStream>
-    var histogram: FixedArray<Histogram<UInt32>>
+    /// The monitor's response-time histograms per container (with `c[j].counters`, what
+    /// the live adapter keeps in a ContainerMonitor).
+    var histograms: FixedArray<ResponseHistograms>
     /// Response times (µs) not yet in the histograms: `responseBatch` per container.
     var pendingMicros: FixedArray<UInt64>
-    var windowHistogram: FixedArray<Histogram<UInt32>?>
 
     // Nodes.
     var placement: PlacementState
@@ -101,6 +94,8 @@ struct SimulationState: ~Copyable {
     var nodeContainers: [[Int]]
     var pending: [Int] = []
     var unfinishedJobs: Int
+    /// Set when the policy answers with a change that cannot be applied: the run stops.
+    var policyFailure: PolicyChangeError?
     /// Sampling ticks fired (bookkeeping for the recorder, not part of the model: they
     /// are left out of the event count and the simulated time).
     var sampleTicks = 0
@@ -142,10 +137,9 @@ struct SimulationState: ~Copyable {
         waiting = FixedArray(repeating: Deque(), count: n)
         arrivalStream = FixedArray(jobs.map { RandomStream(seed: seed, key: $0.id, purpose: .arrivals) })
         serviceStream = FixedArray(jobs.map { RandomStream(seed: seed, key: $0.id, purpose: .service) })
-        let digits: SignificantDigits = options.histogramDigits <= 2 ? .two : (options.histogramDigits >= 4 ? .four : .three)
         pendingMicros = FixedArray(repeating: 0, count: n * SimulationState.responseBatch)
-        histogram = FixedArray(repeating: SimulationState.responseHistogram(digits), count: n)
-        windowHistogram = FixedArray(jobs.map { $0.metric == .mean ? nil : SimulationState.responseHistogram(digits) })
+        let digits = options.histogramDigits
+        histograms = FixedArray(jobs.map { ResponseHistograms(metric: $0.metric, digits: digits) })
 
         placement = PlacementState(cluster: scenario.cluster)
         nodeBusy = Array(repeating: [], count: nodes.count)
@@ -197,6 +191,7 @@ struct SimulationState: ~Copyable {
                 }
             }
             lastModelEvent = t
+            if policyFailure != nil { return }
             if let report = progress, loop.eventsProcessed >= nextReport {
                 nextReport += 1 << 18
                 report(Simulation.Progress(simulatedSeconds: t, events: loop.eventsProcessed, activeJobs: unfinishedJobs))
@@ -252,8 +247,7 @@ struct SimulationState: ~Copyable {
     mutating func arrive(_ j: Int, _ t: Double, size: Double) {
         let factor = variability[j].sample(&serviceStream[j])
         let request = Request(arrival: t, start: t, work: size * factor, size: size)
-        c[j].arrived += 1
-        c[j].windowArrivals += 1
+        c[j].counters.recordArrival()
         if c[j].busy < jobs[j].workers {
             advance(j, t)
             account(j, t)
@@ -277,8 +271,7 @@ struct SimulationState: ~Copyable {
         if jobs[j].arrivals == .closed && c[j].phase == .active {
             let factor = variability[j].sample(&serviceStream[j])
             waiting[j].append(Request(arrival: t, start: t, work: factor, size: 1))
-            c[j].arrived += 1
-            c[j].windowArrivals += 1
+            c[j].counters.recordArrival()
         }
         if var next = waiting[j].popFirst() {
             next.start = t
@@ -294,28 +287,14 @@ struct SimulationState: ~Copyable {
 
     @inline(__always) mutating func record(_ j: Int, arrival: Double, start: Double, size: Double, _ t: Double) {
         let response = t - arrival
-        c[j].completed += 1
-        c[j].responseSum += response
-        c[j].windowCompleted += 1
-        c[j].windowSum += response
-        // Rounded to the nearest microsecond (response >= 0; no libm call on the hot path).
-        let micros = UInt64(max(0, response * 1e6 + 0.5))
+        c[j].counters.countCompletion(seconds: response)
+        let micros = ContainerMonitor.micros(response)
         // Response times reach the histograms in batches (see `flushResponses`).
         let k = c[j].pendingResponses
         pendingMicros[j &* SimulationState.responseBatch &+ k] = micros
         c[j].pendingResponses = k + 1
         if k + 1 == SimulationState.responseBatch { flushResponses(j) }
         if let recorder { recorder.requestCompleted(job: j, arrival: arrival, start: start, completion: t, size: size) }
-    }
-
-    /// An empty response-time histogram (µs). Sized up front for 10 s: growing one
-    /// later goes through the histogram library's unspecialized resize path, which
-    /// costs far more than the counters (it took 60% of a 10,000-container run).
-    /// Longer responses still fit: the histogram then grows as needed.
-    static func responseHistogram(_ digits: SignificantDigits) -> Histogram<UInt32> {
-        var h = Histogram<UInt32>(highestTrackableValue: 10_000_000, numberOfSignificantValueDigits: digits)
-        h.autoResize = true
-        return h
     }
 
     /// Response times buffered per container before they are added to its histograms.
@@ -330,10 +309,7 @@ struct SimulationState: ~Copyable {
         let count = c[j].pendingResponses
         guard count > 0 else { return }
         let base = j &* SimulationState.responseBatch
-        for k in base..<(base + count) { _ = histogram[j].record(pendingMicros[k]) }
-        if windowHistogram[j] != nil {
-            for k in base..<(base + count) { _ = windowHistogram[j]!.record(pendingMicros[k]) }
-        }
+        for k in base..<(base + count) { histograms[j].record(micros: pendingMicros[k]) }
         c[j].pendingResponses = 0
     }
 
@@ -464,7 +440,7 @@ struct SimulationState: ~Copyable {
         c[j].endTime = t + job.duration
         c[j].lastProgress = t
         c[j].lastUsage = t
-        c[j].windowStart = t
+        ContainerMonitor.startWindow(&c[j].counters, &histograms[j], at: t, cpuSeconds: c[j].cpuSeconds, gpuSeconds: c[j].gpuSeconds)
         c[j].sampleStart = t
         c[j].allocation = Allocation(cpuLimit: job.cpus, cpuWeight: job.weight, gpuShare: job.gpuShare ?? 1)
         c[j].decided = c[j].allocation
@@ -559,13 +535,7 @@ struct SimulationState: ~Copyable {
     mutating func resetWindow(_ j: Int, _ t: Double) {
         flushResponses(j)
         account(j, t)
-        c[j].windowStart = t
-        c[j].windowArrivals = 0
-        c[j].windowCompleted = 0
-        c[j].windowSum = 0
-        c[j].windowCPU0 = c[j].cpuSeconds
-        c[j].windowGPU0 = c[j].gpuSeconds
-        if windowHistogram[j] != nil { windowHistogram[j]!.reset() }
+        ContainerMonitor.startWindow(&c[j].counters, &histograms[j], at: t, cpuSeconds: c[j].cpuSeconds, gpuSeconds: c[j].gpuSeconds)
     }
 
     func observe(_ n: Int, _ t: Double) -> NodeObservation {
@@ -573,28 +543,17 @@ struct SimulationState: ~Copyable {
         list.reserveCapacity(nodeContainers[n].count)
         for j in nodeContainers[n] {
             let s = c[j]
-            let dt = t - s.windowStart
             // Usage up to now (the stored totals stop at lastUsage).
             let cpuNow = s.cpuSeconds + s.cpu * (t - s.lastUsage)
             let gpuNow = s.gpuSeconds + s.gpuFraction * (t - s.lastUsage)
-            let mean = s.windowCompleted > 0 ? 1000 * s.windowSum / Double(s.windowCompleted) : nil
-            var measured = mean
-            if s.windowCompleted > 0, let h = windowHistogram[j] {
-                measured = Double(h.valueAtPercentile(jobs[j].metric == .p95 ? 95 : 99)) / 1000
-            }
-            let window = WindowStats(
-                duration: dt, arrivals: s.windowArrivals, completed: s.windowCompleted, meanMs: mean,
-                measuredMs: measured, cpuUsed: dt > 0 ? (cpuNow - s.windowCPU0) / dt : 0,
-                gpuUsed: dt > 0 ? (gpuNow - s.windowGPU0) / dt : 0)
-            let job = jobs[j]
             // The oldest outstanding request: in service (any slot) or first in the FIFO queue.
             var oldest = waiting[j].first?.arrival ?? Double.infinity
             for k in slotBase[j]..<(slotBase[j] + s.busy) { oldest = min(oldest, slots[k].arrival) }
             list.append(ContainerObservation(
-                id: job.id, model: job.model, targetMs: job.targetMs, metric: job.metric, arrivals: job.arrivals,
-                workers: job.workers, requestedCPUs: job.cpus, gpu: s.gpu >= 0 ? s.gpu : nil, allocation: s.decided,
-                outstanding: s.busy + waiting[j].count, oldestOutstandingAge: oldest.isFinite ? t - oldest : nil,
-                window: window, completedTotal: s.completed,
+                job: jobs[j], gpu: s.gpu >= 0 ? s.gpu : nil, allocation: s.decided, outstanding: s.busy + waiting[j].count,
+                oldestOutstandingAge: oldest.isFinite ? t - oldest : nil,
+                window: ContainerMonitor.window(s.counters, histograms[j], metric: jobs[j].metric, at: t, cpuSeconds: cpuNow, gpuSeconds: gpuNow),
+                completedTotal: s.counters.completed,
                 startedAt: s.startTime))
         }
         return NodeObservation(name: nodes[n].name, cpus: nodes[n].cpus, gpus: nodes[n].gpus, time: t, containers: list)
@@ -604,7 +563,14 @@ struct SimulationState: ~Copyable {
     /// actuation delay.
     mutating func consult(_ n: Int, _ t: Double, _ trigger: PolicyTrigger) {
         for j in nodeContainers[n] { flushResponses(j) }
-        let changes = policy.allocate(on: observe(n, t), because: trigger)
+        let changes: [AllocationChange]
+        do {
+            changes = try policy.decide(on: observe(n, t), because: trigger)
+        } catch {
+            // The run stops at this event and `Simulation.run` throws it.
+            policyFailure = error as? PolicyChangeError
+            return
+        }
         guard !changes.isEmpty else { return }
         let reason: String
         switch trigger {
@@ -615,11 +581,8 @@ struct SimulationState: ~Copyable {
         let delay = options.actuationDelay
         var changedNow = false
         for change in changes {
-            guard let j = idIndex[change.containerID], c[j].node == n,
-                  c[j].phase == .active || c[j].phase == .draining else {
-                preconditionFailure("policy \(policy.name) changed '\(change.containerID)', which is not a container of node \(nodes[n].name)")
-            }
-            precondition(change.allocation.isValid, "policy \(policy.name) returned an invalid allocation \(change.allocation)")
+            // `decide` checked that the container is one of the node's.
+            let j = idIndex[change.containerID]!
             guard change.allocation != c[j].decided else { continue }
             c[j].decided = change.allocation
             c[j].decidedNote = change.note.isEmpty ? reason : "\(reason): \(change.note)"
@@ -662,25 +625,13 @@ struct SimulationState: ~Copyable {
         var neverPlaced = 0
         for (j, job) in jobs.enumerated() {
             let s = c[j]
-            let h = histogram[j]
-            let n = s.completed
-            func pct(_ p: Double) -> Double? { n > 0 ? Double(h.valueAtPercentile(p)) / 1000 : nil }
-            let mean = n > 0 ? 1000 * s.responseSum / Double(n) : nil
-            let measured: Double?
-            switch job.metric {
-            case .mean: measured = mean
-            case .p95: measured = pct(95)
-            case .p99: measured = pct(99)
-            }
             let placed = s.node >= 0
             if !placed { neverPlaced += 1 }
             let cpuUsed = s.cpuSeconds + s.cpu * (max(lastModelEvent, s.lastUsage) - s.lastUsage)
-            models.append(ModelResult(
-                id: job.id, model: job.model.name, node: placed ? nodes[s.node].name : nil, targetMs: job.targetMs,
-                metric: job.metric, requests: n, unfinished: s.arrived - n, meanMs: mean, p50Ms: pct(50),
-                p95Ms: pct(95), p99Ms: pct(99), measuredMs: measured,
-                satisfied: measured.map { $0 <= job.targetMs } ?? false,
-                pendingS: placed ? s.startTime - job.arrival : nil, cpuSeconds: placed ? cpuUsed : 0))
+            models.append(ContainerMonitor.result(
+                s.counters, histograms[j], job: job, node: placed ? nodes[s.node].name : nil,
+                unfinished: s.counters.arrived - s.counters.completed, pendingS: placed ? s.startTime - job.arrival : nil,
+                cpuSeconds: placed ? cpuUsed : 0))
         }
         return SimulationResult(
             policy: policy.name, seed: seed, models: models, events: loop.eventsProcessed - sampleTicks,

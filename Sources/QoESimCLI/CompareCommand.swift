@@ -50,7 +50,7 @@ struct CompareCommand: ParsableCommand {
         for name in policyList {
             let tracker = SettleClock()
             let sim = try Simulation(scenario: scenario, policy: PolicyRegistry.make(name)!, options: SimulationOptions(actuationDelay: actuationDelay))
-            let r = sim.run(seed: seed, recorder: tracker)
+            let r = try sim.run(seed: seed, recorder: tracker)
             entries.append(Entry(policy: name, satisfied: r.satisfied, total: r.total, cpuS: r.models.reduce(0) { $0 + $1.cpuSeconds },
                                  settleS: tracker.settle, models: r.models))
         }

@@ -135,9 +135,9 @@ public struct Sweep: Sendable {
         let sim = try Simulation(scenario: scenario, policy: run.policy.make(), options: spec.options)
         let result: SimulationResult
         if let recorder {
-            result = sim.run(seed: run.seed, recorder: RecorderFan([tracker, recorder]))
+            result = try sim.run(seed: run.seed, recorder: RecorderFan([tracker, recorder]))
         } else {
-            result = sim.run(seed: run.seed, recorder: tracker)
+            result = try sim.run(seed: run.seed, recorder: tracker)
         }
         return RunOutcome(run: run, result: result, settleSeconds: tracker.settle)
     }

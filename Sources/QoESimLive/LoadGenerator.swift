@@ -21,6 +21,13 @@ public struct LiveRequest: Sendable {
     public var completion: Double
     /// Compute time the server reported.
     public var serverMs: Double
+
+    public init(arrival: Double, start: Double, completion: Double, serverMs: Double) {
+        self.arrival = arrival
+        self.start = start
+        self.completion = completion
+        self.serverMs = serverMs
+    }
 }
 
 /// Drives one job's requests against its container over the line protocol, from two
@@ -168,7 +175,7 @@ final class JobClient: @unchecked Sendable {
     }
 
     /// Seconds since the oldest request now in flight or queued arrived, at monotonic
-    /// time `now` (nil when none is outstanding).
+    /// time `now` (nil when none is outstanding). (Queue times are monotonic.)
     func oldestOutstandingAge(now: Double) -> Double? {
         lock.lock()
         defer { lock.unlock() }
@@ -215,4 +222,19 @@ func connectLoopback(_ port: Int) -> Int32 {
     var one: Int32 = 1
     setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     return fd
+}
+
+extension JobClient: RequestMonitor {
+    func takeNew() -> (arrivals: Int, completed: [LiveRequest]) {
+        let w = takeWindow()
+        return (w.arrivals, Array(w.done))
+    }
+
+    func oldestOutstandingAge(at t: Double) -> Double? { oldestOutstandingAge(now: epoch + t) }
+
+    var failure: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return failed
+    }
 }

@@ -94,7 +94,11 @@ struct PolicyTests {
                 for c in changes { final[c.containerID] = c.allocation.cpuLimit! }
                 let floor = min(0.1, cpus / Double(limits.count))
                 let total = final.values.reduce(0, +)
-                if changes.count == obs.containers.count || name == "dqoes" {
+                // Overcommit is allowed only while the node had idle CPU in the window (P1).
+                let idle = cpus - obs.containers.reduce(0) { $0 + min($1.window.cpuUsed, max(floor, $1.allocation.cpuLimit!)) }
+                let sumBound = name == "dqoes" || (name == "dqoes-overcommit" && idle <= 1e-3 * cpus)
+                    || (name == "predictive" && changes.count == obs.containers.count)
+                if sumBound {
                     #expect(total <= cpus * (1 + 1e-9) + 1e-9, "\(name): total \(total) > \(cpus)")
                 }
                 for c in changes {

@@ -16,7 +16,7 @@ struct QueueingTheoryTests {
         let model = Fixture.model(parallelMs: 100)
         let jobs = (0..<replicas).map { Fixture.job("q\($0)", model, rate: 8, duration: 20_000, node: "n\($0)") }
         let sim = try Simulation(cluster: Fixture.cluster(replicas, cpus: 1), jobs: jobs, policy: FairSharePolicy())
-        let r = sim.run(seed: 11)
+        let r = try sim.run(seed: 11)
         let mean = Fixture.pooledMean(r) / 1000
         let p95 = r.models.map { $0.p95Ms! / 1000 }.reduce(0, +) / Double(replicas)
         #expect(Fixture.rel(mean, 0.5) < 0.03, "M/M/1 mean \(mean) s vs 0.5 s")

@@ -39,7 +39,7 @@ let benchmarks: @Sendable () -> Void = {
         let simulation = try Fixtures.mm1(queues: 100, seconds: 100)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            blackHole(simulation.run(seed: 1).events)
+            blackHole(try simulation.run(seed: 1).events)
         }
     }
 

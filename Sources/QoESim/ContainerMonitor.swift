@@ -1,0 +1,210 @@
+import Histogram
+
+/// The monitor's counters for one container: plain numbers, touched on every request
+/// (the simulator keeps them with the rest of a container's hot state).
+public struct MonitorCounters: Sendable, Equatable {
+    public internal(set) var arrived = 0
+    public internal(set) var completed = 0
+    public internal(set) var responseSum = 0.0
+    public internal(set) var windowArrivals = 0
+    public internal(set) var windowCompleted = 0
+    public internal(set) var windowSum = 0.0
+    public internal(set) var windowStart = 0.0
+    var windowCPU0 = 0.0
+    var windowGPU0 = 0.0
+
+    public init() {}
+
+    @inline(__always) public mutating func recordArrival() {
+        arrived += 1
+        windowArrivals += 1
+    }
+
+    /// Counts one completion with its response time (the histograms are separate).
+    @inline(__always) public mutating func countCompletion(seconds r: Double) {
+        completed += 1
+        responseSum += r
+        windowCompleted += 1
+        windowSum += r
+    }
+
+    mutating func startWindow(at t: Double, cpuSeconds: Double, gpuSeconds: Double) {
+        windowStart = t
+        windowArrivals = 0
+        windowCompleted = 0
+        windowSum = 0
+        windowCPU0 = cpuSeconds
+        windowGPU0 = gpuSeconds
+    }
+}
+
+/// The monitor's response-time histograms for one container (µs): the lifetime one, and
+/// for p95/p99 targets the window's.
+public struct ResponseHistograms: Sendable {
+    var lifetime: Histogram<UInt32>
+    var window: Histogram<UInt32>?
+
+    /// - Parameter digits: significant digits (2: within 1%).
+    public init(metric: QoEMetric, digits: Int = 2) {
+        let d: SignificantDigits = digits <= 2 ? .two : (digits >= 4 ? .four : .three)
+        lifetime = ResponseHistograms.empty(d)
+        window = metric == .mean ? nil : ResponseHistograms.empty(d)
+    }
+
+    /// An empty response-time histogram (µs). Sized up front for 10 s: growing one later
+    /// goes through the histogram library's unspecialized resize path, which costs far
+    /// more than the counters (it took 60% of a 10,000-container run). Longer responses
+    /// still fit: the histogram then grows as needed.
+    static func empty(_ digits: SignificantDigits) -> Histogram<UInt32> {
+        var h = Histogram<UInt32>(highestTrackableValue: 10_000_000, numberOfSignificantValueDigits: digits)
+        h.autoResize = true
+        return h
+    }
+
+    /// Adds one response time (µs) to the lifetime and window histograms.
+    public mutating func record(micros: UInt64) {
+        _ = lifetime.record(micros)
+        if window != nil { _ = window!.record(micros) }
+    }
+
+    mutating func resetWindow() {
+        if window != nil { window!.reset() }
+    }
+}
+
+/// What the monitor knows of one container: lifetime response-time statistics and the
+/// current observation window.
+///
+/// The simulator and the live adapter measure QoE with this one type (the simulator keeps
+/// its ``MonitorCounters`` with its hot per-container state and its
+/// ``ResponseHistograms`` apart, and uses the same static functions): exact means,
+/// percentiles from HDR histograms of response times in microseconds, the same
+/// ``WindowStats`` and ``ModelResult``. A completion is counted at once; its response
+/// time may reach the histograms later (the simulator batches them), always before they
+/// are read.
+public struct ContainerMonitor: Sendable {
+    public private(set) var counters = MonitorCounters()
+    var histograms: ResponseHistograms
+    /// The metric of the container's target.
+    public let metric: QoEMetric
+
+    public init(metric: QoEMetric, digits: Int = 2) {
+        self.metric = metric
+        histograms = ResponseHistograms(metric: metric, digits: digits)
+    }
+
+    /// A response time in whole microseconds, rounded to the nearest (no libm call).
+    @inline(__always) public static func micros(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds * 1e6 + 0.5)) }
+
+    public var completed: Int { counters.completed }
+    public var arrived: Int { counters.arrived }
+
+    public mutating func recordArrival() { counters.recordArrival() }
+
+    /// Counts a completion and records its response time.
+    public mutating func recordCompletion(seconds r: Double) {
+        counters.countCompletion(seconds: r)
+        histograms.record(micros: ContainerMonitor.micros(r))
+    }
+
+    public func window(at t: Double, cpuSeconds: Double, gpuSeconds: Double) -> WindowStats {
+        ContainerMonitor.window(counters, histograms, metric: metric, at: t, cpuSeconds: cpuSeconds, gpuSeconds: gpuSeconds)
+    }
+
+    public mutating func startWindow(at t: Double, cpuSeconds: Double, gpuSeconds: Double) {
+        ContainerMonitor.startWindow(&counters, &histograms, at: t, cpuSeconds: cpuSeconds, gpuSeconds: gpuSeconds)
+    }
+
+    public func result(job: JobSpec, node: String?, unfinished: Int, pendingS: Double?, cpuSeconds: Double) -> ModelResult {
+        ContainerMonitor.result(counters, histograms, job: job, node: node, unfinished: unfinished, pendingS: pendingS, cpuSeconds: cpuSeconds)
+    }
+
+    // The shared code path, on the two parts wherever they are kept.
+
+    /// The window so far, as a policy sees it at time `t`, given the container's
+    /// cumulative CPU and GPU seconds now.
+    public static func window(
+        _ c: MonitorCounters, _ h: ResponseHistograms, metric: QoEMetric, at t: Double, cpuSeconds: Double, gpuSeconds: Double
+    ) -> WindowStats {
+        let dt = t - c.windowStart
+        let mean = c.windowCompleted > 0 ? 1000 * c.windowSum / Double(c.windowCompleted) : nil
+        var measured = mean
+        if c.windowCompleted > 0, let w = h.window {
+            measured = Double(w.valueAtPercentile(metric == .p95 ? 95 : 99)) / 1000
+        }
+        return WindowStats(
+            duration: dt, arrivals: c.windowArrivals, completed: c.windowCompleted, meanMs: mean, measuredMs: measured,
+            cpuUsed: dt > 0 ? (cpuSeconds - c.windowCPU0) / dt : 0, gpuUsed: dt > 0 ? (gpuSeconds - c.windowGPU0) / dt : 0)
+    }
+
+    /// Starts a new window at `t` (the container's cumulative CPU and GPU seconds now).
+    public static func startWindow(
+        _ c: inout MonitorCounters, _ h: inout ResponseHistograms, at t: Double, cpuSeconds: Double, gpuSeconds: Double
+    ) {
+        c.startWindow(at: t, cpuSeconds: cpuSeconds, gpuSeconds: gpuSeconds)
+        h.resetWindow()
+    }
+
+    /// The job's outcome: lifetime statistics in the target's metric, satisfied when it
+    /// is within the target.
+    public static func result(
+        _ c: MonitorCounters, _ h: ResponseHistograms, job: JobSpec, node: String?, unfinished: Int, pendingS: Double?,
+        cpuSeconds: Double
+    ) -> ModelResult {
+        let n = c.completed
+        func pct(_ p: Double) -> Double? { n > 0 ? Double(h.lifetime.valueAtPercentile(p)) / 1000 : nil }
+        let mean = n > 0 ? 1000 * c.responseSum / Double(n) : nil
+        let measured: Double?
+        switch job.metric {
+        case .mean: measured = mean
+        case .p95: measured = pct(95)
+        case .p99: measured = pct(99)
+        }
+        return ModelResult(
+            id: job.id, model: job.model.name, node: node, targetMs: job.targetMs, metric: job.metric, requests: n,
+            unfinished: unfinished, meanMs: mean, p50Ms: pct(50), p95Ms: pct(95), p99Ms: pct(99), measuredMs: measured,
+            satisfied: measured.map { $0 <= job.targetMs } ?? false, pendingS: pendingS, cpuSeconds: cpuSeconds)
+    }
+}
+
+extension ContainerObservation {
+    /// A container as a policy sees it: the job's declared fields, its allocation, what
+    /// is outstanding now, and the monitor's window.
+    public init(
+        job: JobSpec, gpu: Int?, allocation: Allocation, outstanding: Int, oldestOutstandingAge: Double?, window: WindowStats,
+        completedTotal: Int, startedAt: Double
+    ) {
+        self.init(
+            id: job.id, model: job.model, targetMs: job.targetMs, metric: job.metric, arrivals: job.arrivals, workers: job.workers,
+            requestedCPUs: job.cpus, gpu: gpu, allocation: allocation, outstanding: outstanding,
+            oldestOutstandingAge: oldestOutstandingAge, window: window, completedTotal: completedTotal, startedAt: startedAt)
+    }
+}
+
+/// A policy answered with a change the loop cannot apply: it names no container of the
+/// node, or its allocation is invalid. The simulator and the live adapter both stop the
+/// run with it.
+public struct PolicyChangeError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let policy: String
+    public let container: String
+    public let problem: String
+
+    public var description: String { "policy \(policy): change for '\(container)' \(problem)" }
+}
+
+extension AllocationPolicy {
+    /// Asks the policy about `node` and checks its answer: every change must name a
+    /// container of the node and carry a valid allocation (``Allocation/isValid``).
+    public mutating func decide(on node: NodeObservation, because trigger: PolicyTrigger) throws -> [AllocationChange] {
+        let changes = allocate(on: node, because: trigger)
+        for change in changes {
+            guard node.containers.contains(where: { $0.id == change.containerID }) else {
+                throw PolicyChangeError(policy: name, container: change.containerID, problem: "names no container of node \(node.name)")
+            }
+            guard change.allocation.isValid else {
+                throw PolicyChangeError(policy: name, container: change.containerID, problem: "is invalid: \(change.allocation)")
+            }
+        }
+        return changes
+    }
+}
