@@ -96,6 +96,9 @@ struct SimulationState: ~Copyable {
     var unfinishedJobs: Int
     /// Set when the policy answers with a change that cannot be applied: the run stops.
     var policyFailure: PolicyChangeError?
+    /// `policyFailure != nil`, as a plain flag: the main loop checks it on every event,
+    /// and testing the optional there copied it through its value witness each time.
+    var stopped = false
     /// Sampling ticks fired (bookkeeping for the recorder, not part of the model: they
     /// are left out of the event count and the simulated time).
     var sampleTicks = 0
@@ -122,6 +125,7 @@ struct SimulationState: ~Copyable {
         idIndex = index
 
         let n = jobs.count
+        precondition(TimerKind.allCases.count == SimulationState.timersPerJob)
         loop = EventLoop(timerCount: SimulationState.timersPerJob * n + 2)
         controlTimer = TimerHandle(SimulationState.timersPerJob * n)
         sampleTimer = TimerHandle(SimulationState.timersPerJob * n + 1)
@@ -152,13 +156,33 @@ struct SimulationState: ~Copyable {
 
     // MARK: Timers
 
-    /// Timer slots per job: lifecycle (start, end of window), next arrival, next
-    /// completion, delayed actuation of a policy decision.
+    /// What a job's timer slot is for. Job j owns slots `timersPerJob * j + kind`.
+    enum TimerKind: UInt8, CaseIterable {
+        /// Start of the job's window (placement), then its end.
+        case lifecycle
+        /// The next request arrival.
+        case arrival
+        /// The next completion among its in-service requests.
+        case completion
+        /// A policy decision taking effect after the actuation delay.
+        case actuation
+    }
+
+    /// A literal, so that slot arithmetic compiles to shifts (checked against the kinds
+    /// in `init`).
     static let timersPerJob = 4
-    @inline(__always) func lifecycleTimer(_ j: Int) -> TimerHandle { TimerHandle(4 * j) }
-    @inline(__always) func arrivalTimer(_ j: Int) -> TimerHandle { TimerHandle(4 * j + 1) }
-    @inline(__always) func completionTimer(_ j: Int) -> TimerHandle { TimerHandle(4 * j + 2) }
-    @inline(__always) func actuationTimer(_ j: Int) -> TimerHandle { TimerHandle(4 * j + 3) }
+    @inline(__always) static func timer(_ kind: TimerKind, _ j: Int) -> TimerHandle {
+        TimerHandle(timersPerJob * j + Int(kind.rawValue))
+    }
+    /// The job and kind of a job's timer slot.
+    @inline(__always) static func decode(_ index: Int) -> (job: Int, kind: TimerKind) {
+        // timersPerJob is 4: a shift and a mask.
+        (index &>> 2, unsafeBitCast(UInt8(truncatingIfNeeded: index & 3), to: TimerKind.self))
+    }
+    @inline(__always) func lifecycleTimer(_ j: Int) -> TimerHandle { SimulationState.timer(.lifecycle, j) }
+    @inline(__always) func arrivalTimer(_ j: Int) -> TimerHandle { SimulationState.timer(.arrival, j) }
+    @inline(__always) func completionTimer(_ j: Int) -> TimerHandle { SimulationState.timer(.completion, j) }
+    @inline(__always) func actuationTimer(_ j: Int) -> TimerHandle { SimulationState.timer(.actuation, j) }
 
     // MARK: Main loop
 
@@ -182,16 +206,16 @@ struct SimulationState: ~Copyable {
                 sampleTicks += 1
                 continue
             } else {
-                let j = index >> 2
-                switch index & 3 {
-                case 0: lifecycle(j, t)
-                case 1: arrivalDue(j, t)
-                case 2: completion(j, t)
-                default: actuate(j, t)
+                let (j, kind) = SimulationState.decode(index)
+                switch kind {
+                case .lifecycle: lifecycle(j, t)
+                case .arrival: arrivalDue(j, t)
+                case .completion: completion(j, t)
+                case .actuation: actuate(j, t)
                 }
             }
             lastModelEvent = t
-            if policyFailure != nil { return }
+            if stopped { return }
             if let report = progress, loop.eventsProcessed >= nextReport {
                 nextReport += 1 << 18
                 report(Simulation.Progress(simulatedSeconds: t, events: loop.eventsProcessed, activeJobs: unfinishedJobs))
@@ -309,7 +333,7 @@ struct SimulationState: ~Copyable {
         let count = c[j].pendingResponses
         guard count > 0 else { return }
         let base = j &* SimulationState.responseBatch
-        for k in base..<(base + count) { histograms[j].record(micros: pendingMicros[k]) }
+        histograms[j].record(pendingMicros.buffer(base..<(base + count)))
         c[j].pendingResponses = 0
     }
 
@@ -569,6 +593,7 @@ struct SimulationState: ~Copyable {
         } catch {
             // The run stops at this event and `Simulation.run` throws it.
             policyFailure = error as? PolicyChangeError
+            stopped = true
             return
         }
         guard !changes.isEmpty else { return }

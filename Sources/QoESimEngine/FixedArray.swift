@@ -47,6 +47,13 @@ public struct FixedArray<Element>: ~Copyable {
         }
     }
 
+    /// Elements `range` as a buffer. It points into this array: use it only while the
+    /// array lives and those elements are not written.
+    @inlinable public func buffer(_ range: Range<Int>) -> UnsafeBufferPointer<Element> {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "FixedArray range \(range) outside 0..<\(count)")
+        return UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+
     /// Whether any element satisfies `predicate`.
     @inlinable public func contains(where predicate: (Element) throws -> Bool) rethrows -> Bool {
         for i in 0..<count where try predicate(base[i]) { return true }
