@@ -74,54 +74,86 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Measure the simulation's fidelity: run a trace live on Docker and in the simulator, compare.",
         discussion: """
-        Runs `qoesim live` on the trace, then simulates the same trace, seed and policy with the
-        models fitted from profiles of the same workload on this machine, and reports per-model
-        mean and p95 latency errors, both satisfied counts and the CPU-limit trajectories side by
-        side (table, and an SVG figure with --out). With no arguments: the bundled validation
-        trace (3 models, 2 cores, 150 s) under dqoes.
+        Fits belong to the machine they were measured on, so by default the workload's networks are first profiled on this machine through Docker (`docker run --cpus` at --profile-cpus, --profile-requests each) and fitted (power family), or taken from the cache of this machine's fits (keyed by CPU model, core count, OpenBLAS settings and the SHA-256 of the qoesim-infer binary in the image). Then, --repeats times: `qoesim live` on the trace, and the simulator on the same trace, seed and policy with those fits (actuation delay = the measured median `docker update` latency). Reports per model and overall the median error of the mean and p95 latency over the repeats, with their range, and both satisfied counts (table, report.json, an SVG of the CPU-limit trajectories of the first repeat). With no arguments: the bundled validation trace (3 models, 2 cores, 150 s) under dqoes, 3 repeats (about 10 minutes, plus profiling the first time).
         """)
 
     @Option(help: "Job trace CSV.") var trace: String = "Traces/validation/jobs.csv"
     @Option(help: "Cluster file with one node: this machine.") var cluster: String = "Traces/validation/cluster.json"
-    @Option(help: "Fitted model folder.") var models: String = "Traces/models-fitted"
+    @Option(help: "Fitted model folder (default: fits made on this machine, see above).") var models: String?
+    @Option(help: "Cache of this machine's profiles and fits.") var profileCache: String =
+        (ProcessInfo.processInfo.environment["HOME"] ?? "/tmp") + "/.cache/qoesim/profiles"
+    @Option(help: "CPU limits to profile at.") var profileCpus: String = "0.25,0.5,1,2"
+    @Option(help: "Timed requests per limit when profiling.") var profileRequests: Int = 5
     @Option(help: "Policy.") var policy: String = "dqoes"
+    @Option(name: .customLong("policy-param"), help: "A policy parameter NAME=VALUE (repeatable).") var policyParams: [String] = []
     @Option(help: "Seed.") var seed: UInt64 = 1
+    @Option(help: "Live and simulated runs to make; the report gives medians and ranges.") var repeats: Int = 3
     @Option(help: "Workload image.") var image: String = "qoesim-infer:local"
     @Option(help: "Docker engine: a socket path, unix:///PATH or tcp://HOST:PORT (default: DOCKER_HOST, else /var/run/docker.sock).")
     var dockerSocket: String?
-    @Option(help: "Output folder (live/, sim/, trajectories.svg, report.json).") var out: String = "Experiments/validation/results"
+    @Option(help: "Output folder (repeat-N/{live,sim}/, trajectories.svg, report.json).") var out: String = "Experiments/validation/results"
     @Flag(help: "One JSON object instead of the table.") var json = false
 
+    func validate() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be >= 1") }
+        guard profileRequests >= 2 else { throw ValidationError("--profile-requests must be >= 2") }
+        let limits = profileCpus.split(separator: ",").compactMap { Double($0) }
+        guard limits.count >= 2, limits.allSatisfy({ $0 > 0 }) else { throw ValidationError("--profile-cpus needs two or more positive limits") }
+    }
+
     func run() throws {
-        let scenario = try Scenario.load(cluster: cluster, trace: trace, models: models)
+        let params = try parsePolicyParams(policyParams)
+        _ = try PolicyRegistry.make(policy, parameters: params)
+        let jobs = try Scenario.load(cluster: cluster, trace: trace, models: models ?? "Traces/models-fitted")
+        let folder = try models ?? LocalFits.folder(
+            networks: jobs.jobs.map(\.model.name), cache: profileCache, image: image,
+            limits: profileCpus.split(separator: ",").compactMap { Double($0) }, requests: profileRequests, log: Diagnostics.note)
+        let scenario = try Scenario.load(cluster: cluster, trace: trace, models: folder)
         if NVML.load() == nil { Diagnostics.note("NVML: \(NVML.unavailableReason)") }
         var options = LiveOptions()
         options.seed = seed
         options.image = image
         let cpus = scenario.cluster.nodes[0].cpus
-        let liveTrace = AllocationTrace(nodeCPUs: cpus)
-        let liveWriter = try RunOutputWriter(folder: out + "/live", scenario: scenario)
         let docker = try DockerClient.fromEnvironment(explicitSocket: dockerSocket)
-        let live = try LiveRun(scenario: scenario, policy: PolicyRegistry.make(policy)!, docker: docker, options: options, log: Diagnostics.note)
-            .run(recorder: RecorderFan([liveTrace, liveWriter]))
-        try liveWriter.commit(result: live.result)
-        // The simulation: same trace, seed, policy; actuation delay = the measured docker update latency.
-        let apiMs = live.updates.filter { $0.error == nil }.map(\.apiMs).sorted()
-        let delay = apiMs.isEmpty ? 0 : apiMs[apiMs.count / 2] / 1000
-        let simTrace = AllocationTrace(nodeCPUs: cpus)
-        let simWriter = try RunOutputWriter(folder: out + "/sim", scenario: scenario)
-        let sim = try Simulation(scenario: scenario, policy: PolicyRegistry.make(policy)!, options: SimulationOptions(sampleInterval: 1, actuationDelay: delay))
-            .run(seed: seed, recorder: RecorderFan([simTrace, simWriter]))
-        try simWriter.commit(result: sim)
-        var report = ValidationReport.compare(live: live, sim: sim, policy: policy)
-        let figure = out + "/trajectories.svg"
-        try atomicWrite(ValidationReport.trajectories(live: liveTrace, sim: simTrace, ids: scenario.jobs.map(\.id), title: "CPU limits under \(policy): live (solid) vs simulated (dashed)").render(), to: figure)
-        report.figure = figure
+        var reports: [ValidationReport] = []
+        for k in 1...repeats {
+            Diagnostics.note("repeat \(k) of \(repeats): live, then simulated")
+            let dir = out + "/repeat-\(k)"
+            let liveTrace = AllocationTrace(nodeCPUs: cpus)
+            let liveWriter = try RunOutputWriter(folder: dir + "/live", scenario: scenario)
+            let live = try LiveRun(
+                scenario: scenario, policy: PolicyRegistry.make(policy, parameters: params), docker: docker, options: options,
+                log: Diagnostics.note
+            ).run(recorder: RecorderFan([liveTrace, liveWriter]))
+            try liveWriter.commit(result: live.result)
+            // The simulation: same trace, seed, policy; actuation delay = the measured docker update latency.
+            let apiMs = live.updates.filter { $0.error == nil }.map(\.apiMs).sorted()
+            let delay = apiMs.isEmpty ? 0 : apiMs[apiMs.count / 2] / 1000
+            let simTrace = AllocationTrace(nodeCPUs: cpus)
+            let simWriter = try RunOutputWriter(folder: dir + "/sim", scenario: scenario)
+            let sim = try Simulation(
+                scenario: scenario, policy: PolicyRegistry.make(policy, parameters: params),
+                options: SimulationOptions(sampleInterval: 1, actuationDelay: delay)
+            ).run(seed: seed, recorder: RecorderFan([simTrace, simWriter]))
+            try simWriter.commit(result: sim)
+            var report = ValidationReport.compare(live: live, sim: sim, policy: policy)
+            if k == 1 {
+                let figure = out + "/trajectories.svg"
+                try atomicWrite(
+                    ValidationReport.trajectories(
+                        live: liveTrace, sim: simTrace, ids: scenario.jobs.map(\.id),
+                        title: "CPU limits under \(policy): live (solid) vs simulated (dashed), repeat 1"
+                    ).render(), to: figure)
+                report.figure = figure
+            }
+            reports.append(report)
+        }
+        let summary = RepeatedValidation(reports: reports, fits: folder)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let text = String(decoding: try enc.encode(report), as: UTF8.self)
+        let text = String(decoding: try enc.encode(summary), as: UTF8.self)
         try atomicWrite(text + "\n", to: out + "/report.json")
-        print(json ? text : report.table, terminator: json ? "\n" : "")
+        print(json ? text : summary.table, terminator: json ? "\n" : "")
     }
 }
 

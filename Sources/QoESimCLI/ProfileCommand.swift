@@ -71,8 +71,18 @@ struct ProfileCommand: ParsableCommand {
         if mechanismList.contains("cgroup") && !FileManager.default.isWritableFile(atPath: "/sys/fs/cgroup/cpu") {
             throw ValidationError("/sys/fs/cgroup/cpu is not writable: the cgroup mechanism needs root and cgroup v1's cpu controller")
         }
+        let rows = try ProfileCommand.measure(
+            workload: workload, limits: limits, requests: requests, warmup: warmup, mechanisms: mechanismList, binary: bin, image: image)
+        try ProfileCommand.write(rows: rows, workload: workload, requests: requests, warmup: warmup, to: output)
+        Diagnostics.note("wrote \(rows.count) measurements to \(output)")
+    }
+
+    /// Measures `workload` at each limit through each mechanism; returns profile CSV rows.
+    static func measure(
+        workload: String, limits: [Double], requests: Int, warmup: Int, mechanisms: [String], binary bin: String, image: String
+    ) throws -> [String] {
         var rows: [String] = []
-        for mechanism in mechanismList {
+        for mechanism in mechanisms {
             for c in limits {
                 Diagnostics.note("profiling \(workload) at \(c) cpus via \(mechanism) (\(requests) requests)")
                 let args = ["bench", "--model", workload, "--requests", "\(requests)", "--warmup", "\(warmup)"]
@@ -92,8 +102,17 @@ struct ProfileCommand: ParsableCommand {
                 }
             }
         }
-        let cpuModel = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        return rows
+    }
+
+    /// This machine's CPU model, as /proc/cpuinfo names it.
+    static var cpuModel: String {
+        (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown"
+    }
+
+    /// Writes a profile CSV (with the machine and date in its header) atomically.
+    static func write(rows: [String], workload: String, requests: Int, warmup: Int, to output: String) throws {
         let date = ISO8601DateFormatter().string(from: Date())
         var text = "# qoesim profile of \(workload): \(requests) requests per limit after \(warmup) warm-up; OpenBLAS threads: all cores\n"
         text += "# machine: \(cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores; measured \(date)\n"
@@ -104,11 +123,10 @@ struct ProfileCommand: ParsableCommand {
         guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)), rename(tmp, output) == 0 else {
             throw RunOutputError.cannotWrite(output)
         }
-        Diagnostics.note("wrote \(rows.count) measurements to \(output)")
     }
 
     /// Runs `command` inside a fresh cgroup-v1 CPU group limited to `cpus` cores.
-    func inCgroup(cpus: Double, command: [String]) throws -> (status: Int32, out: String, err: String) {
+    static func inCgroup(cpus: Double, command: [String]) throws -> (status: Int32, out: String, err: String) {
         let group = "/sys/fs/cgroup/cpu/qoesim-profile-\(getpid())"
         try? FileManager.default.removeItem(atPath: group)
         try FileManager.default.createDirectory(atPath: group, withIntermediateDirectories: false)

@@ -109,3 +109,87 @@ public struct ValidationReport: Sendable, Encodable {
         return SVGChart(title: title, xLabel: "time (s)", yLabel: "CPU limit (cores)", series: series)
     }
 }
+
+/// Several live-vs-simulated repeats of one validation: per model and overall, the
+/// median error over the repeats and its range.
+public struct RepeatedValidation: Sendable, Encodable {
+    public struct ModelSummary: Sendable, Encodable {
+        public var id: String
+        public var meanErrorPctMedian: Double?
+        public var meanErrorPctRange: [Double]?
+        public var p95ErrorPctMedian: Double?
+        public var p95ErrorPctRange: [Double]?
+        enum CodingKeys: String, CodingKey {
+            case id
+            case meanErrorPctMedian = "mean_error_pct_median", meanErrorPctRange = "mean_error_pct_range"
+            case p95ErrorPctMedian = "p95_error_pct_median", p95ErrorPctRange = "p95_error_pct_range"
+        }
+    }
+
+    public var policy: String
+    public var repeats: Int
+    /// Median over repeats of the median (over models) mean-latency error, percent.
+    public var medianLatencyErrorPct: Double?
+    public var medianLatencyErrorRange: [Double]?
+    public var p95LatencyErrorPct: Double?
+    public var p95LatencyErrorRange: [Double]?
+    public var satisfiedLive: [Int]
+    public var satisfiedSim: [Int]
+    public var models: [ModelSummary]
+    /// The model folder the simulation used.
+    public var fits: String
+    public var runs: [ValidationReport]
+
+    enum CodingKeys: String, CodingKey {
+        case policy, repeats, models, fits, runs
+        case medianLatencyErrorPct = "median_latency_error_pct", medianLatencyErrorRange = "median_latency_error_range"
+        case p95LatencyErrorPct = "p95_latency_error_pct", p95LatencyErrorRange = "p95_latency_error_range"
+        case satisfiedLive = "satisfied_live", satisfiedSim = "satisfied_sim"
+    }
+
+    static func median(_ xs: [Double]) -> Double? {
+        let s = xs.sorted()
+        guard !s.isEmpty else { return nil }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    static func range(_ xs: [Double]) -> [Double]? { xs.isEmpty ? nil : [xs.min()!, xs.max()!] }
+
+    public init(reports: [ValidationReport], fits: String) {
+        policy = reports.first?.policy ?? ""
+        repeats = reports.count
+        self.fits = fits
+        runs = reports
+        let overall = reports.compactMap(\.medianLatencyErrorPct), overallP95 = reports.compactMap(\.p95LatencyErrorPct)
+        medianLatencyErrorPct = Self.median(overall)
+        medianLatencyErrorRange = Self.range(overall)
+        p95LatencyErrorPct = Self.median(overallP95)
+        p95LatencyErrorRange = Self.range(overallP95)
+        satisfiedLive = reports.map(\.satisfiedLive)
+        satisfiedSim = reports.map(\.satisfiedSim)
+        models = (reports.first?.models ?? []).enumerated().map { k, m in
+            let means = reports.compactMap { $0.models[k].meanErrorPct }, p95s = reports.compactMap { $0.models[k].p95ErrorPct }
+            return ModelSummary(
+                id: m.id, meanErrorPctMedian: Self.median(means), meanErrorPctRange: Self.range(means),
+                p95ErrorPctMedian: Self.median(p95s), p95ErrorPctRange: Self.range(p95s))
+        }
+    }
+
+    public var table: String {
+        func f(_ v: Double?, _ d: Int = 1) -> String { v.map { String(format: "%.\(d)f", $0) } ?? "-" }
+        func r(_ v: [Double]?) -> String { v.map { "[\(f($0[0])), \(f($0[1]))]" } ?? "-" }
+        var s = ""
+        for (k, run) in runs.enumerated() { s += "repeat \(k + 1):\n" + run.table + "\n" }
+        s += "policy \(policy), \(repeats) repeats, fits from \(fits)\n"
+        s += "job              mean err% median [range]      p95 err% median [range]\n"
+        for m in models {
+            s += m.id.padding(toLength: 17, withPad: " ", startingAt: 0)
+            s += "\(f(m.meanErrorPctMedian)) \(r(m.meanErrorPctRange))".padding(toLength: 29, withPad: " ", startingAt: 0)
+            s += "\(f(m.p95ErrorPctMedian)) \(r(m.p95ErrorPctRange))\n"
+        }
+        s += "median mean-latency error \(f(medianLatencyErrorPct))% \(r(medianLatencyErrorRange)), "
+        s += "median p95 error \(f(p95LatencyErrorPct))% \(r(p95LatencyErrorRange)); "
+        s += "satisfied live \(satisfiedLive.map(String.init).joined(separator: "/")), sim \(satisfiedSim.map(String.init).joined(separator: "/"))\n"
+        return s
+    }
+}
