@@ -15,28 +15,6 @@ public final class UsageSeriesRecorder: SimulationRecorder {
 
 /// The figures an experiment writes.
 public enum ExperimentFigures {
-    /// Satisfied models vs a numeric grid parameter, one line per policy, 95% CI bars.
-    public static func satisfiedCurve(_ summary: SweepSummary, parameter: String, title: String) -> SVGChart {
-        let curve = summary.rows.filter { $0.kind == "curve" }
-        var order: [String] = []
-        for r in curve where !order.contains(r.policy) { order.append(r.policy) }
-        var series = order.map { p in
-            SVGChart.Series(
-                name: p == "static" ? "static (dashed)" : p,
-                points: curve.filter { $0.policy == p }.compactMap { r in
-                    Double(r.point[parameter] ?? "").map { SVGChart.Point(x: $0, y: r.satisfied.mean, error: r.satisfied.halfWidth) }
-                }.sorted { $0.x < $1.x }, dashed: p == "static")
-        }
-        // The number of models deployed, for scale.
-        if let first = order.first {
-            let totals = curve.filter { $0.policy == first }.compactMap { r in
-                Double(r.point[parameter] ?? "").map { SVGChart.Point(x: $0, y: r.total) }
-            }.sorted { $0.x < $1.x }
-            series.append(SVGChart.Series(name: "models deployed", points: totals, markers: false, dashed: true))
-        }
-        return SVGChart(title: title, xLabel: parameter.replacingOccurrences(of: "_", with: " "), yLabel: "satisfied models (mean, 95% CI)", series: series)
-    }
-
     /// Each model's measured metric / target under each policy (log scale; below 1 = met).
     public static func latencyVsTarget(_ outcomes: [(String, SimulationResult)], title: String) -> SVGChart {
         guard let first = outcomes.first?.1 else { return SVGChart(title: title, xLabel: "", yLabel: "", series: []) }
