@@ -35,6 +35,20 @@ public enum Variability: Sendable, Equatable {
         }
     }
 
+    /// The factor's `q` quantile (0.95 or 0.99; other values are rounded to the nearer
+    /// of the two), i.e. how much a p95/p99 exceeds the mean for this distribution.
+    public func quantileFactor(_ q: Double) -> Double {
+        switch self {
+        case .deterministic: return 1
+        case .exponential: return -Foundation.log(1 - q)
+        case .lognormal(let cv):
+            // Standard normal quantiles for the two percentiles targets use.
+            let s2 = Foundation.log1p(cv * cv)
+            let z = q >= 0.97 ? 2.3263478740408408 : 1.6448536269514722
+            return Foundation.exp(-0.5 * s2 + s2.squareRoot() * z)
+        }
+    }
+
     /// Name as written in model files.
     public var distributionName: String {
         switch self {

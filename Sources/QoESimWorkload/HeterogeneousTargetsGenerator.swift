@@ -81,8 +81,8 @@ public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
             var target = latency * 1000
             switch metric {
             case .mean: break
-            case .p95: target *= quantile(spec.variability, 0.95)
-            case .p99: target *= quantile(spec.variability, 0.99)
+            case .p95: target *= spec.variability.quantileFactor(0.95)
+            case .p99: target *= spec.variability.quantileFactor(0.99)
             }
             let arrival = arrivalSpreadS > 0 ? rng.nextUnitInterval() * arrivalSpreadS : 0
             jobs.append(JobSpec(
@@ -91,18 +91,6 @@ public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
                 arrivals: arrivals))
         }
         return jobs
-    }
-
-    func quantile(_ v: Variability, _ q: Double) -> Double {
-        switch v {
-        case .deterministic: return 1
-        case .exponential: return -Foundation.log(1 - q)
-        case .lognormal(let cv):
-            // Standard normal quantiles for the two percentiles targets use.
-            let s2 = Foundation.log1p(cv * cv)
-            let z = q >= 0.99 ? 2.3263478740408408 : 1.6448536269514722
-            return Foundation.exp(-0.5 * s2 + s2.squareRoot() * z)
-        }
     }
 }
 

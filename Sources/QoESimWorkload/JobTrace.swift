@@ -3,19 +3,30 @@ import QoESimLatency
 
 /// Reads job trace CSV files.
 ///
-/// Required columns: `job_id,model,arrival_s,duration_s,rate_rps,target_ms`.
+/// Required columns: `job_id,model,arrival_s,duration_s`, and for each job either an
+/// absolute target and rate or ones relative to the model's fit:
+/// - `target_ms`, or `target_cpus`: the target is the latency (in the job's `metric`)
+///   the model's latency model gives at that many cores, so the same trace asks the same
+///   of every machine its models were fitted on;
+/// - `rate_rps`, or `load`: a Poisson rate of `load` / the model's mean latency at
+///   `target_cpus` (else at `cpus`), so a machine 3x faster gets 3x the rate.
+/// `rate_rps`/`load` must be > 0 for Poisson jobs and may be empty for closed and trace jobs.
 /// Optional: `metric` (mean|p95|p99), `arrivals` (poisson|closed|trace), `cpus`,
 /// `gpu_share`, `node`, `workers`, `weight`. Empty optional cells take defaults.
-/// `rate_rps` must be > 0 for Poisson jobs and may be empty for closed and trace jobs.
 public enum JobTrace {
-    public static let requiredColumns = ["job_id", "model", "arrival_s", "duration_s", "rate_rps", "target_ms"]
-    public static let optionalColumns = ["metric", "arrivals", "cpus", "gpu_share", "node", "workers", "weight"]
+    public static let requiredColumns = ["job_id", "model", "arrival_s", "duration_s"]
+    public static let optionalColumns = [
+        "rate_rps", "target_ms", "target_cpus", "load", "metric", "arrivals", "cpus", "gpu_share", "node", "workers", "weight",
+    ]
 
     /// Loads and validates a job trace against the model catalog and the node names.
     public static func load(_ path: String, models: ModelCatalog, nodeNames: [String]) throws -> [JobSpec] {
         let table = try CSVTable(path: path)
         let col = try table.columnIndex(required: requiredColumns, optional: optionalColumns)
         guard !table.rows.isEmpty else { throw InputError(file: path, line: table.headerLine, "job trace has no jobs") }
+        for (absolute, relative) in [("target_ms", "target_cpus"), ("rate_rps", "load")] where col[absolute] == nil && col[relative] == nil {
+            throw InputError(file: path, line: table.headerLine, "needs a column \(absolute) or \(relative)")
+        }
         let nodes = Set(nodeNames)
         var firstLine: [String: Int] = [:]
         var jobs: [JobSpec] = []
@@ -36,21 +47,49 @@ public enum JobTrace {
             }
             let arrival = try ctx("arrival_s").nonNegative(cell("arrival_s"))
             let duration = try ctx("duration_s").positive(cell("duration_s"))
-            let target = try ctx("target_ms").positive(cell("target_ms"))
             let metric = cell("metric").isEmpty
                 ? QoEMetric.mean
                 : QoEMetric(rawValue: try ctx("metric").choice(cell("metric"), among: QoEMetric.allCases.map(\.rawValue)))!
+            let cpus = cell("cpus").isEmpty ? nil : try ctx("cpus").positive(cell("cpus"))
+            let targetCPUs: Double?
+            let target: Double
+            switch (cell("target_ms").isEmpty, cell("target_cpus").isEmpty) {
+            case (false, true):
+                target = try ctx("target_ms").positive(cell("target_ms"))
+                targetCPUs = nil
+            case (true, false):
+                let c = try ctx("target_cpus").positive(cell("target_cpus"))
+                targetCPUs = c
+                var t = model.latency.latencySeconds(cpus: c) * 1000
+                switch metric {
+                case .mean: break
+                case .p95: t *= model.variability.quantileFactor(0.95)
+                case .p99: t *= model.variability.quantileFactor(0.99)
+                }
+                guard t.isFinite, t > 0 else { throw ctx("target_cpus").error("model '\(modelName)' gives no finite latency at \(c) cores") }
+                target = (t * 1000).rounded() / 1000
+            case (false, false): throw ctx("target_ms").error("give target_ms or target_cpus, not both")
+            case (true, true): throw ctx("target_ms").error("value is missing (give target_ms or target_cpus)")
+            }
             let arrivals = cell("arrivals").isEmpty
                 ? ArrivalProcess.poisson
                 : ArrivalProcess(rawValue: try ctx("arrivals").choice(
                     cell("arrivals"), among: ArrivalProcess.allCases.map(\.rawValue)))!
             var rate = 0.0
-            if arrivals == .poisson || !cell("rate_rps").isEmpty {
+            if !cell("rate_rps").isEmpty && !cell("load").isEmpty { throw ctx("rate_rps").error("give rate_rps or load, not both") }
+            if !cell("load").isEmpty {
+                let load = arrivals == .poisson ? try ctx("load").positive(cell("load")) : try ctx("load").nonNegative(cell("load"))
+                guard let basis = targetCPUs ?? cpus else {
+                    throw ctx("load").error("a load needs target_cpus or cpus: the cores whose latency it is relative to")
+                }
+                let latency = model.latency.latencySeconds(cpus: basis)
+                guard latency.isFinite, latency > 0 else { throw ctx("load").error("model '\(modelName)' gives no finite latency at \(basis) cores") }
+                rate = load / latency
+            } else if arrivals == .poisson || !cell("rate_rps").isEmpty {
                 rate = arrivals == .poisson
                     ? try ctx("rate_rps").positive(cell("rate_rps"))
                     : try ctx("rate_rps").nonNegative(cell("rate_rps"))
             }
-            let cpus = cell("cpus").isEmpty ? nil : try ctx("cpus").positive(cell("cpus"))
             let share: Double?
             if cell("gpu_share").isEmpty {
                 share = nil

@@ -30,7 +30,15 @@ struct InputErrorTests {
     static let header = "job_id,model,arrival_s,duration_s,rate_rps,target_ms"
 
     @Test("Job trace errors name file, line and problem", arguments: [
-        ("job_id,model,arrival_s,duration_s,rate_rps\nj,resnet50,0,10,1\n", 1, "missing required column"),
+        ("job_id,model,arrival_s,rate_rps,target_ms\nj,resnet50,0,1,100\n", 1, "missing required column(s) duration_s"),
+        ("job_id,model,arrival_s,duration_s,rate_rps\nj,resnet50,0,10,1\n", 1, "needs a column target_ms or target_cpus"),
+        ("job_id,model,arrival_s,duration_s,target_ms\nj,resnet50,0,10,100\n", 1, "needs a column rate_rps or load"),
+        ("\(header),target_cpus\nj,resnet50,0,10,1,100,2\n", 2, "give target_ms or target_cpus, not both"),
+        ("\(header),target_cpus\nj,resnet50,0,10,1,,\n", 2, "target_ms: value is missing (give target_ms or target_cpus)"),
+        ("\(header),target_cpus\nj,resnet50,0,10,1,,-1\n", 2, "target_cpus: must be > 0"),
+        ("\(header),load\nj,resnet50,0,10,1,100,0.5\n", 2, "give rate_rps or load, not both"),
+        ("\(header),load\nj,resnet50,0,10,,100,0.5\n", 2, "load: a load needs target_cpus or cpus"),
+        ("\(header),load,cpus\nj,resnet50,0,10,,100,0,1\n", 2, "load: must be > 0"),
         ("\(header),colour\nj,resnet50,0,10,1,100,red\n", 1, "unknown column"),
         ("\(header)\nj,resnet50,0,10,1\n", 2, "expected 6 fields"),
         ("\(header)\nj,resnet50,zero,10,1,100\n", 2, "arrival_s: 'zero' is not a number"),
@@ -60,6 +68,27 @@ struct InputErrorTests {
         #expect(e?.file == path)
         #expect(e?.line == line, "line \(String(describing: e?.line)) for \(message): \(String(describing: e))")
         #expect(e?.problem.contains(message) == true, "'\(e?.problem ?? "")' lacks '\(message)'")
+    }
+
+    @Test("Targets and loads relative to the fit: target = latency at target_cpus, rate = load / latency there")
+    func relativeTargetsAndLoads() throws {
+        let path = write("""
+            job_id,model,arrival_s,duration_s,target_cpus,load,metric,arrivals,cpus
+            a,resnet50,0,10,2,0.5,mean,poisson,
+            b,resnet50,0,10,,0.25,mean,poisson,4
+            c,resnet50,0,10,3,,p95,closed,
+            """)
+        let s = try Scenario.load(cluster: cluster, trace: path, models: models)
+        let m = s.jobs[0].model
+        let at2 = m.latency.latencySeconds(cpus: 2)
+        #expect(abs(s.jobs[0].targetMs - at2 * 1000) < 1e-3)
+        #expect(abs(s.jobs[0].rate - 0.5 / at2) < 1e-9)
+        // Without target_cpus the load is relative to the job's cpus.
+        #expect(abs(s.jobs[1].rate - 0.25 / m.latency.latencySeconds(cpus: 4)) < 1e-9)
+        // A p95 target is the latency at c* times the variability's 95% quantile.
+        let p95 = m.latency.latencySeconds(cpus: 3) * 1000 * m.variability.quantileFactor(0.95)
+        #expect(abs(s.jobs[2].targetMs - p95) < 1e-3 && s.jobs[2].targetMs > m.latency.latencySeconds(cpus: 3) * 1000)
+        #expect(s.jobs[2].rate == 0)
     }
 
     @Test("Invalid UTF-8 is reported as binary with its line")
