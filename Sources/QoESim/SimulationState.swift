@@ -37,6 +37,8 @@ struct ContainerState {
     var node = -1
     var endTime = 0.0
     var nextTraced = 0
+    /// When the container last became idle (nothing in service), for cold starts.
+    var idleSince = 0.0
     var phase = Phase.future
     // Per control step or lifecycle change.
     var gpu = -1
@@ -58,8 +60,15 @@ struct SimulationState: ~Copyable {
     // Inputs.
     let nodes: [NodeSpec]
     let jobs: [JobSpec]
+    /// Latency under a binding CPU quota (the profile's), per job.
     let latency: [LatencyModel]
+    /// Latency when the CPU is set by contention, not by a quota (ModelSpec.sharedLatency),
+    /// per job; nil where the model has none (then `latency` serves both).
+    let sharedLatency: [LatencyModel?]
     let variability: [Variability]
+    /// Per job: service factor of a request that starts on a container idle for at
+    /// least `afterS` (factor 1: none).
+    let coldStart: [(factor: Double, afterS: Double)]
     let traced: [[TracedRequest]]
     let options: SimulationOptions
     let seed: UInt64
@@ -114,7 +123,9 @@ struct SimulationState: ~Copyable {
         nodes = scenario.cluster.nodes
         jobs = scenario.jobs
         latency = jobs.map(\.model.latency)
+        sharedLatency = jobs.map(\.model.sharedLatency)
         variability = jobs.map(\.model.variability)
+        coldStart = jobs.map { ($0.model.coldStart.factor, $0.model.coldStart.afterMs / 1000) }
         traced = jobs.map { scenario.requests[$0.id] ?? [] }
         options = simulation.options
         self.seed = seed
@@ -260,7 +271,14 @@ struct SimulationState: ~Copyable {
             return
         }
         let k = Double(busy)
-        let rate = 1 / latency[j].latencySeconds(cpus: c[j].cpu / k, gpuFraction: c[j].gpuFraction / k)
+        let rate: Double
+        // Below its cap (limit, parallelism, node) a container's CPU is set by contention,
+        // and the shared-cores latency applies if known; at its cap, the profile's.
+        if let shared = sharedLatency[j], c[j].cpu < c[j].cap * (1 - 1e-9) {
+            rate = 1 / shared.latencySeconds(cpus: c[j].cpu / k, gpuFraction: c[j].gpuFraction / k)
+        } else {
+            rate = 1 / latency[j].latencySeconds(cpus: c[j].cpu / k, gpuFraction: c[j].gpuFraction / k)
+        }
         c[j].rate = rate
         let b = slotBase[j]
         var least = slots[b].work
@@ -269,7 +287,8 @@ struct SimulationState: ~Copyable {
     }
 
     mutating func arrive(_ j: Int, _ t: Double, size: Double) {
-        let factor = variability[j].sample(&serviceStream[j])
+        var factor = variability[j].sample(&serviceStream[j])
+        if c[j].busy == 0 && coldStart[j].factor != 1 && t - c[j].idleSince >= coldStart[j].afterS { factor *= coldStart[j].factor }
         let request = Request(arrival: t, start: t, work: size * factor, size: size)
         c[j].counters.recordArrival()
         if c[j].busy < jobs[j].workers {
@@ -304,6 +323,7 @@ struct SimulationState: ~Copyable {
         } else {
             slots[done] = slots[b + busy - 1]
             c[j].busy = busy - 1
+            if busy == 1 { c[j].idleSince = t }
             loadChanged(j, t)
         }
         if c[j].phase == .draining { departIfIdle(j, t) }
@@ -461,6 +481,7 @@ struct SimulationState: ~Copyable {
         c[j].gpu = gpu ?? -1
         c[j].phase = .active
         c[j].startTime = t
+        c[j].idleSince = t
         c[j].endTime = t + job.duration
         c[j].lastProgress = t
         c[j].lastUsage = t

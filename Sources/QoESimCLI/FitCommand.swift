@@ -15,6 +15,11 @@ struct FitCommand: ParsableCommand {
         (overhead + cpu / min(c, m) + gpu / g), or auto (the lowest k-fold held-out MAPE).
         Prints each parameter with its standard error and 95% interval, R^2, RMSE and MAPE;
         the variability (lognormal cv) comes from the spread of requests around each level.
+        Rows of containers profiled together (`qoesim profile --colocate K`) are not used for
+        `latency`; those without a limit are fitted (power family) as `latency_shared`, the
+        latency while contention holds a container below its cap; rows with `gap_ms` > 0
+        (`qoesim profile --gap-ms`) give `cold_start`, the factor on a request that starts on
+        an idle container (README: "How close the simulation is to real Docker").
 
         Example:
           qoesim fit Traces/profiles/resnet50.csv --family auto -o Traces/models-fitted/resnet50.json
@@ -52,6 +57,11 @@ struct FitCommand: ParsableCommand {
         if let b = batch { rows = rows.filter { $0.batch == b } } else if batches.count > 1 {
             throw ValidationError("the profile has batch sizes \(batches.sorted()); fit one at a time with --batch")
         }
+        // Rows of co-located containers feed latency_shared; `latency` is fitted on the
+        // rows measured alone.
+        let allRows = rows
+        rows = LatencyFitter.soloRows(rows)
+        guard rows.count >= 4 else { throw ValidationError("the profile has \(rows.count) rows measured alone; the fit needs 4 or more") }
         var scores: [FitFamily: Double] = [:]
         let result: FitResult
         do {
@@ -79,7 +89,19 @@ struct FitCommand: ParsableCommand {
             try atomicWrite(FitFigure.chart(rows: rows, fit: result, model: name).render(), to: figure)
             Diagnostics.note("wrote \(figure)")
         }
-        let json = LatencyFitter.modelJSON(result, name: name, source: "fitted by qoesim fit from \(profile)", crossValidation: scores)
+        var shared: FitResult? = nil
+        do { shared = try LatencyFitter.fitShared(allRows, family: result.family == .gpu ? .gpu : .power) } catch {
+            Diagnostics.note("no shared-cores latency: the co-located rows do not fit (\(error))")
+        }
+        if let shared {
+            Diagnostics.note(String(format: "shared-cores latency (co-located rows without a limit): R^2 %.3f, MAPE %.1f%%, n %d", shared.r2, shared.mapePct, shared.n))
+        }
+        let cold = try LatencyFitter.fitColdStart(allRows, warm: result)
+        if let cold {
+            Diagnostics.note(String(format: "cold start after %.0f ms idle: factor %.3f [%.3f, %.3f], n %d", cold.gapMs, cold.factor, cold.ci95[0], cold.ci95[1], cold.n))
+        }
+        let json = LatencyFitter.modelJSON(
+            result, name: name, source: "fitted by qoesim fit from \(profile)", crossValidation: scores, shared: shared, coldStart: cold)
         if let output {
             try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent.isEmpty ? "." : (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let tmp = output + ".partial-\(getpid())"

@@ -93,6 +93,8 @@ struct ValidateCommand: ParsableCommand {
     var dockerSocket: String?
     @Option(help: "Output folder (repeat-N/{live,sim}/, trajectories.svg, report.json).") var out: String = "Experiments/validation/results"
     @Flag(help: "One JSON object instead of the table.") var json = false
+    @Option(help: "Compare with the live runs recorded in this earlier --out folder (repeat-N/live/recorded.json) instead of running live again; only the simulation is made (e.g. after changing the simulator or the fits). Give --models to fix the fits.")
+    var reuseLive: String?
 
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be >= 1") }
@@ -114,30 +116,51 @@ struct ValidateCommand: ParsableCommand {
         options.seed = seed
         options.image = image
         let cpus = scenario.cluster.nodes[0].cpus
-        let docker = try DockerClient.fromEnvironment(explicitSocket: dockerSocket)
+        let docker = reuseLive == nil ? try DockerClient.fromEnvironment(explicitSocket: dockerSocket) : nil
         var reports: [ValidationReport] = []
         for k in 1...repeats {
-            Diagnostics.note("repeat \(k) of \(repeats): live, then simulated")
             let dir = out + "/repeat-\(k)"
             let liveTrace = AllocationTrace(nodeCPUs: cpus)
-            let liveWriter = try RunOutputWriter(folder: dir + "/live", scenario: scenario)
-            let live = try LiveRun(
-                scenario: scenario, policy: PolicyRegistry.make(policy, parameters: params), docker: docker, options: options,
-                log: Diagnostics.note
-            ).run(recorder: RecorderFan([liveTrace, liveWriter]))
-            try liveWriter.commit(result: live.result)
+            let recorded: RecordedLiveRun
+            if let reuse = reuseLive {
+                // A live run recorded before: only the simulation is made again.
+                let file = reuse + "/repeat-\(k)/live/recorded.json"
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw ValidationError("--reuse-live: \(file) does not exist (recorded by an earlier `qoesim validate --out \(reuse)`)")
+                }
+                do { recorded = try JSONDecoder().decode(RecordedLiveRun.self, from: data) } catch {
+                    throw ValidationError("--reuse-live: \(file) is not a recorded live run: \(error)")
+                }
+                guard recorded.models.map(\.id) == scenario.jobs.map(\.id) else {
+                    throw ValidationError("--reuse-live: \(file) was recorded for jobs \(recorded.models.map(\.id)), not this trace's")
+                }
+                Diagnostics.note("repeat \(k) of \(repeats): the live run recorded in \(file), simulated again")
+            } else {
+                Diagnostics.note("repeat \(k) of \(repeats): live, then simulated")
+                let liveWriter = try RunOutputWriter(folder: dir + "/live", scenario: scenario)
+                let liveLog = RequestLog(jobs: scenario.jobs.count)
+                let live = try LiveRun(
+                    scenario: scenario, policy: PolicyRegistry.make(policy, parameters: params), docker: docker!, options: options,
+                    log: Diagnostics.note
+                ).run(recorder: RecorderFan([liveTrace, liveWriter, liveLog]))
+                try liveWriter.commit(result: live.result)
+                recorded = RecordedLiveRun(live: live, requests: liveLog)
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.sortedKeys]
+                try atomicWrite(String(decoding: try enc.encode(recorded), as: UTF8.self) + "\n", to: dir + "/live/recorded.json")
+            }
             // The simulation: same trace, seed, policy; actuation delay = the measured docker update latency.
-            let apiMs = live.updates.filter { $0.error == nil }.map(\.apiMs).sorted()
-            let delay = apiMs.isEmpty ? 0 : apiMs[apiMs.count / 2] / 1000
+            let delay = (recorded.dockerUpdateMedianMs ?? 0) / 1000
             let simTrace = AllocationTrace(nodeCPUs: cpus)
             let simWriter = try RunOutputWriter(folder: dir + "/sim", scenario: scenario)
+            let simLog = RequestLog(jobs: scenario.jobs.count)
             let sim = try Simulation(
                 scenario: scenario, policy: PolicyRegistry.make(policy, parameters: params),
                 options: SimulationOptions(sampleInterval: 1, actuationDelay: delay)
-            ).run(seed: seed, recorder: RecorderFan([simTrace, simWriter]))
+            ).run(seed: seed, recorder: RecorderFan([simTrace, simWriter, simLog]))
             try simWriter.commit(result: sim)
-            var report = ValidationReport.compare(live: live, sim: sim, policy: policy)
-            if k == 1 {
+            var report = ValidationReport.compare(live: recorded, sim: sim, simRequests: simLog, jobs: scenario.jobs, policy: policy)
+            if k == 1 && reuseLive == nil {
                 let figure = out + "/trajectories.svg"
                 try atomicWrite(
                     ValidationReport.trajectories(
@@ -148,7 +171,8 @@ struct ValidateCommand: ParsableCommand {
             }
             reports.append(report)
         }
-        let summary = RepeatedValidation(reports: reports, fits: folder)
+        var summary = RepeatedValidation(reports: reports, fits: folder)
+        summary.liveRecordedIn = reuseLive
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let text = String(decoding: try enc.encode(summary), as: UTF8.self)

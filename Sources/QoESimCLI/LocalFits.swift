@@ -50,9 +50,18 @@ enum LocalFits {
         return try sha256(file: file)
     }
 
+    /// Containers run at once, without limits, for the shared-cores latency: shares of
+    /// cores / 2, / 3 and / 6.
+    static let colocations = [2, 3, 6]
+    /// Idle time before each request of the cold-start profile, ms.
+    static let coldGapMs = 200
+
     /// A folder of models for `networks` fitted on this machine: profiled through Docker
-    /// (`docker run --cpus`) at `limits` and fitted (power family) unless the cache holds
-    /// them for this key already. Returns the folder.
+    /// alone (`docker run --cpus`) at `limits`, and `colocations` containers at once
+    /// without limits, and alone after `coldGapMs` of idle at the two largest limits, then
+    /// fitted (power family; `latency` on the first, `latency_shared` on the second, the
+    /// cold-start factor on the third) unless the cache holds them for this key already.
+    /// Returns the folder.
     static func folder(
         networks: [String], cache: String, image: String, limits: [Double], requests: Int, log: (String) -> Void
     ) throws -> String {
@@ -72,12 +81,44 @@ enum LocalFits {
                     workload: net, limits: limits, requests: requests, warmup: 1, mechanisms: ["docker"], binary: "", image: image)
                 try ProfileCommand.write(rows: rows, workload: net, requests: requests, warmup: 1, to: profile)
             }
+            var colocated: [ProfileRow] = []
+            for k in colocations {
+                let file = (dir as NSString).appendingPathComponent("\(net)-colocated-\(k).csv")
+                if !FileManager.default.fileExists(atPath: file) {
+                    let rows = try ColocatedProfile.measure(
+                        workload: net, limits: [nil], containers: k, requests: max(requests, 2 * k), warmup: 1, image: image,
+                        cores: Double(ProcessInfo.processInfo.activeProcessorCount))
+                    try ProfileCommand.write(rows: rows, workload: net, requests: max(requests, 2 * k), warmup: 1, to: file, colocated: k)
+                }
+                colocated += try Profile.load(file)
+            }
+            let coldFile = (dir as NSString).appendingPathComponent("\(net)-cold.csv")
+            let coldLimits = Array(limits.sorted().suffix(2)), coldRequests = max(requests, 8)
+            if !FileManager.default.fileExists(atPath: coldFile) {
+                let rows = try ProfileCommand.measure(
+                    workload: net, limits: coldLimits, requests: coldRequests, warmup: 1, mechanisms: ["docker"], binary: "", image: image,
+                    gapMs: coldGapMs)
+                try ProfileCommand.write(rows: rows, workload: net, requests: coldRequests, warmup: 1, to: coldFile, gapMs: coldGapMs)
+            }
             let rows = try Profile.load(profile)
             let fit = try LatencyFitter.fit(rows, family: .power)
+            // The co-located data can be too noisy for a curve: then the model has none.
+            var shared: FitResult? = nil
+            do { shared = try LatencyFitter.fitShared(colocated, family: .power) } catch {
+                log("  no shared-cores latency for \(net): \(error)")
+            }
+            let cold = try LatencyFitter.fitColdStart(try Profile.load(coldFile), warm: fit)
             let json = LatencyFitter.modelJSON(
-                fit, name: net, source: "fitted on this machine (\(ProfileCommand.cpuModel)) by qoesim validate from \(profile)")
+                fit, name: net, source: "fitted on this machine (\(ProfileCommand.cpuModel)) by qoesim validate from \(profile)", shared: shared,
+                coldStart: cold)
             try atomicWrite(json, to: model)
             log(String(format: "fitted %@ on this machine: R^2 %.3f, MAPE %.1f%% (%@)", net, fit.r2, fit.mapePct, model))
+            if let cold {
+                log(String(format: "  cold start of %@ after %.0f ms idle: factor %.3f [%.3f, %.3f] (%d requests)", net, cold.gapMs, cold.factor, cold.ci95[0], cold.ci95[1], cold.n))
+            }
+            if let shared {
+                log(String(format: "  shared-cores latency of %@ (%d co-located requests): R^2 %.3f, MAPE %.1f%%", net, shared.n, shared.r2, shared.mapePct))
+            }
         }
         return dir
     }

@@ -33,25 +33,41 @@ struct ProfileCommand: ParsableCommand {
         """)
 
     @Option(help: "Network: resnet50, mobilenetv2, vgg16, bert-base.") var workload: String
-    @Option(help: "Comma-separated CPU limits.") var cpus: String = "0.25,0.5,0.75,1,1.5,2"
+    @Option(help: "Comma-separated CPU limits; with --colocate, `none` is a run without a limit (Docker's default sharing).")
+    var cpus: String = "0.25,0.5,0.75,1,1.5,2"
+    @Option(help: "Containers of the workload to run at once per limit (docker mechanism only); 1 profiles one at a time.")
+    var colocate: Int = 1
     @Option(help: "Timed requests per limit and mechanism.") var requests: Int = 10
     @Option(help: "Untimed warm-up requests per run.") var warmup: Int = 1
+    @Option(help: "Idle time before each timed request, ms (0: back to back); profiles the cold start of a request on an idle container.")
+    var gapMs: Int = 0
     @Option(help: "Comma-separated mechanisms: cgroup, docker.") var mechanisms: String = "cgroup,docker"
     @Option(help: "The qoesim-infer binary (default: next to this qoesim).") var binary: String?
     @Option(help: "Docker image holding /qoesim-infer.") var image: String = "qoesim-infer:local"
     @Option(name: [.short, .customLong("output")], help: "Profile CSV to write.") var output: String
 
     var limits: [Double] { cpus.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+    /// The limits with `none` (no limit) as nil, for co-located runs.
+    var colocatedLimits: [Double?] {
+        cpus.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { $0 == "none" ? nil : Double($0) }
+    }
     var mechanismList: [String] { mechanisms.split(separator: ",").map { String($0) } }
 
     func validate() throws {
         guard ["resnet50", "mobilenetv2", "vgg16", "bert-base"].contains(workload) else {
             throw ValidationError("--workload must be resnet50, mobilenetv2, vgg16 or bert-base")
         }
-        guard !limits.isEmpty, limits.count == cpus.split(separator: ",").count, limits.allSatisfy({ $0 > 0 && $0 <= 64 }) else {
-            throw ValidationError("--cpus must be a comma-separated list of limits in (0, 64]")
+        guard (1...16).contains(colocate) else { throw ValidationError("--colocate must be 1 to 16") }
+        if colocate > 1 && mechanismList != ["docker"] { throw ValidationError("--colocate needs --mechanisms docker") }
+        let tokens = cpus.split(separator: ",").count
+        let given = colocate > 1 ? colocatedLimits.compactMap { $0 } : limits
+        let unlimited = colocate > 1 ? colocatedLimits.filter { $0 == nil }.count : 0
+        guard tokens > 0, given.count + unlimited == tokens, given.allSatisfy({ $0 > 0 && $0 <= 64 }) else {
+            throw ValidationError("--cpus must be a comma-separated list of limits in (0, 64]\(colocate > 1 ? " or none" : "")")
         }
         guard requests >= 2 else { throw ValidationError("--requests must be >= 2") }
+        guard (0...60_000).contains(gapMs) else { throw ValidationError("--gap-ms must be 0 to 60000") }
+        if gapMs > 0 && colocate > 1 { throw ValidationError("--gap-ms profiles one container at a time; drop --colocate") }
         for m in mechanismList where m != "cgroup" && m != "docker" {
             throw ValidationError("unknown mechanism '\(m)'; use cgroup and/or docker")
         }
@@ -71,21 +87,33 @@ struct ProfileCommand: ParsableCommand {
         if mechanismList.contains("cgroup") && !FileManager.default.isWritableFile(atPath: "/sys/fs/cgroup/cpu") {
             throw ValidationError("/sys/fs/cgroup/cpu is not writable: the cgroup mechanism needs root and cgroup v1's cpu controller")
         }
+        if colocate > 1 {
+            let rows = try ColocatedProfile.measure(
+                workload: workload, limits: colocatedLimits, containers: colocate, requests: requests, warmup: warmup, image: image,
+                cores: Double(ProcessInfo.processInfo.activeProcessorCount))
+            try ProfileCommand.write(
+                rows: rows, workload: workload, requests: requests, warmup: warmup, to: output, colocated: colocate)
+            Diagnostics.note("wrote \(rows.count) measurements to \(output)")
+            return
+        }
         let rows = try ProfileCommand.measure(
-            workload: workload, limits: limits, requests: requests, warmup: warmup, mechanisms: mechanismList, binary: bin, image: image)
-        try ProfileCommand.write(rows: rows, workload: workload, requests: requests, warmup: warmup, to: output)
+            workload: workload, limits: limits, requests: requests, warmup: warmup, mechanisms: mechanismList, binary: bin, image: image,
+            gapMs: gapMs)
+        try ProfileCommand.write(rows: rows, workload: workload, requests: requests, warmup: warmup, to: output, gapMs: gapMs)
         Diagnostics.note("wrote \(rows.count) measurements to \(output)")
     }
 
     /// Measures `workload` at each limit through each mechanism; returns profile CSV rows.
     static func measure(
-        workload: String, limits: [Double], requests: Int, warmup: Int, mechanisms: [String], binary bin: String, image: String
+        workload: String, limits: [Double], requests: Int, warmup: Int, mechanisms: [String], binary bin: String, image: String,
+        gapMs: Int = 0
     ) throws -> [String] {
         var rows: [String] = []
         for mechanism in mechanisms {
             for c in limits {
                 Diagnostics.note("profiling \(workload) at \(c) cpus via \(mechanism) (\(requests) requests)")
                 let args = ["bench", "--model", workload, "--requests", "\(requests)", "--warmup", "\(warmup)"]
+                    + (gapMs > 0 ? ["--gap-ms", "\(gapMs)"] : [])
                 let result: (status: Int32, out: String, err: String)
                 if mechanism == "cgroup" {
                     result = try inCgroup(cpus: c, command: [bin] + args)
@@ -97,8 +125,8 @@ struct ProfileCommand: ParsableCommand {
                 }
                 for line in result.out.split(separator: "\n").dropFirst() {
                     let parts = line.split(separator: ",")
-                    guard parts.count == 2, let ms = Double(parts[1]) else { continue }
-                    rows.append("\(workload),cpu,\(c),1,1,\(ms),\(mechanism),\(parts[0])")
+                    guard parts.count >= 2, let ms = Double(parts[1]) else { continue }
+                    rows.append("\(workload),cpu,\(c),1,1,\(ms),\(mechanism),\(parts[0])" + (gapMs > 0 ? ",\(gapMs)" : ""))
                 }
             }
         }
@@ -112,11 +140,23 @@ struct ProfileCommand: ParsableCommand {
     }
 
     /// Writes a profile CSV (with the machine and date in its header) atomically.
-    static func write(rows: [String], workload: String, requests: Int, warmup: Int, to output: String) throws {
+    static func write(
+        rows: [String], workload: String, requests: Int, warmup: Int, to output: String, colocated: Int = 1, gapMs: Int = 0
+    ) throws {
         let date = ISO8601DateFormatter().string(from: Date())
         var text = "# qoesim profile of \(workload): \(requests) requests per limit after \(warmup) warm-up; OpenBLAS threads: all cores\n"
         text += "# machine: \(cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores; measured \(date)\n"
-        text += "model,device,cpus,gpu_share,batch,latency_ms,mechanism,request\n" + rows.joined(separator: "\n") + "\n"
+        if colocated > 1 {
+            text += "# \(colocated) containers at once per limit; kept: requests run while all were measuring; cpus: the share the\n"
+            text += "# simulator gives each (min(limit, cores / \(colocated))); limit: the docker --cpus (empty: none)\n"
+            text += "model,device,cpus,gpu_share,batch,latency_ms,mechanism,request,colocated,limit\n"
+        } else if gapMs > 0 {
+            text += "# each timed request after \(gapMs) ms idle (cold start)\n"
+            text += "model,device,cpus,gpu_share,batch,latency_ms,mechanism,request,gap_ms\n"
+        } else {
+            text += "model,device,cpus,gpu_share,batch,latency_ms,mechanism,request\n"
+        }
+        text += rows.joined(separator: "\n") + "\n"
         let dir = (output as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let tmp = output + ".partial-\(getpid())"

@@ -227,36 +227,95 @@ public enum LatencyFitter {
     }
 
     /// The model file the simulator loads, with the fit statistics under "fit".
-    public static func modelJSON(_ r: FitResult, name: String, source: String, crossValidation: [FitFamily: Double] = [:]) -> String {
+    /// Fits ``ModelSpec/sharedLatency``: the latency when the CPU is set by contention
+    /// rather than by a quota. Uses the rows of containers co-located without a limit
+    /// (`colocated` > 1, no `limit`; their `cpus` is the share each got). Alone on the
+    /// machine a container is not short of CPU, so these rows are the whole domain
+    /// of the curve (the simulator uses it only while contention holds a container below
+    /// its cap). Returns nil when the profile has no such rows.
+    public static func fitShared(_ rows: [ProfileRow], family: FitFamily) throws -> FitResult? {
+        let colocated = rows.filter { $0.colocated > 1 && $0.limit == nil }
+        guard !colocated.isEmpty else { return nil }
+        return try fit(colocated, family: family)
+    }
+
+    /// The rows measured alone and back to back (the data of `latency`).
+    public static func soloRows(_ rows: [ProfileRow]) -> [ProfileRow] { rows.filter { $0.colocated == 1 && $0.gapMs == 0 } }
+
+    /// A cold-start factor fitted by GSL (weighted least squares through the origin of the
+    /// requests measured after an idle gap against `warm`'s prediction at their limit).
+    public struct ColdStartFit: Sendable {
+        public var factor: Double
+        public var standardError: Double
+        public var ci95: [Double]
+        public var n: Int
+        /// The idle gap the requests were measured after, ms.
+        public var gapMs: Double
+    }
+
+    /// Fits the cold-start factor from rows measured alone after an idle gap (`gap_ms` > 0).
+    /// Returns nil when there are fewer than 2 such rows.
+    public static func fitColdStart(_ rows: [ProfileRow], warm: FitResult) throws -> ColdStartFit? {
+        let cold = rows.filter { $0.colocated == 1 && $0.gapMs > 0 }
+        guard cold.count >= 2 else { return nil }
+        let pred = cold.map { warm.latencyModel.latencySeconds(cpus: $0.cpus) * 1000 }
+        let f = try WeightedLinearFit(design: pred.map { [$0] }, y: cold.map(\.latencyMs), weights: pred.map { 1 / ($0 * $0) })
+        let se = f.covariance[0][0].squareRoot(), t = tQuantile(0.975, df: cold.count - 1)
+        return ColdStartFit(
+            factor: f.coefficients[0], standardError: se, ci95: [f.coefficients[0] - t * se, f.coefficients[0] + t * se], n: cold.count,
+            gapMs: cold.map(\.gapMs).min()!)
+    }
+
+    public static func modelJSON(
+        _ r: FitResult, name: String, source: String, crossValidation: [FitFamily: Double] = [:], shared: FitResult? = nil,
+        coldStart: ColdStartFit? = nil
+    ) -> String {
         func num(_ v: Double) -> String {
             if v.isInfinite { return "1e9" }
             return String(format: "%.6g", v)
         }
-        var lat: [String] = ["\"family\": \"\(r.family.rawValue)\""]
-        lat += r.parameters.map { "\"\($0.name)\": \(num($0.value))" }
-        lat.append("\"max_parallelism\": \(num(r.maxParallelism))")
-        let params = r.parameters.map {
-            "      \"\($0.name)\": {\"value\": \(num($0.value)), \"se\": \(num($0.standardError)), \"ci95\": [\(num($0.ci95[0])), \(num($0.ci95[1]))]}"
-        }.joined(separator: ",\n")
+        func latency(_ r: FitResult) -> String {
+            var lat: [String] = ["\"family\": \"\(r.family.rawValue)\""]
+            lat += r.parameters.map { "\"\($0.name)\": \(num($0.value))" }
+            lat.append("\"max_parallelism\": \(num(r.maxParallelism))")
+            return "{" + lat.joined(separator: ", ") + "}"
+        }
+        func fitStats(_ r: FitResult, cv: String) -> String {
+            let params = r.parameters.map {
+                "      \"\($0.name)\": {\"value\": \(num($0.value)), \"se\": \(num($0.standardError)), \"ci95\": [\(num($0.ci95[0])), \(num($0.ci95[1]))]}"
+            }.joined(separator: ",\n")
+            return """
+            {
+                "n": \(r.n), "r2": \(num(r.r2)), "rmse_ms": \(num(r.rmseMs)), "mape_pct": \(num(r.mapePct)),
+                "max_parallelism_identified": \(r.maxParallelismIdentified),
+                "cv_mape_pct": {\(cv)},
+                "parameters": {
+            \(params)
+                }
+              }
+            """
+        }
         let cv = crossValidation.keys.sorted { $0.rawValue < $1.rawValue }.map { "\"\($0.rawValue)\": \(num(crossValidation[$0]!))" }.joined(separator: ", ")
         let variability = r.variabilityCV > 1e-6
             ? "{\"distribution\": \"lognormal\", \"cv\": \(num(r.variabilityCV))}" : "{\"distribution\": \"deterministic\"}"
-        return """
+        var text = """
         {
           "name": "\(name)",
-          "latency": {\(lat.joined(separator: ", "))},
+          "latency": \(latency(r)),
           "variability": \(variability),
           "source": "\(source.replacingOccurrences(of: "\"", with: "'"))",
-          "fit": {
-            "n": \(r.n), "r2": \(num(r.r2)), "rmse_ms": \(num(r.rmseMs)), "mape_pct": \(num(r.mapePct)),
-            "max_parallelism_identified": \(r.maxParallelismIdentified),
-            "cv_mape_pct": {\(cv)},
-            "parameters": {
-        \(params)
-            }
-          }
-        }
-
+          "fit": \(fitStats(r, cv: cv))
         """
+        if let shared {
+            text += ",\n  \"latency_shared\": \(latency(shared)),\n  \"fit_shared\": \(fitStats(shared, cv: ""))"
+        }
+        if let c = coldStart {
+            // A container is taken as cold after half the measured gap (an assumption, ours:
+            // only one gap is measured).
+            text += ",\n  \"cold_start\": {\"factor\": \(num(c.factor)), \"after_ms\": \(num(c.gapMs / 2))}"
+            text += ",\n  \"fit_cold_start\": {\"n\": \(c.n), \"gap_ms\": \(num(c.gapMs)), \"se\": \(num(c.standardError)), "
+            text += "\"ci95\": [\(num(c.ci95[0])), \(num(c.ci95[1]))]}"
+        }
+        return text + "\n}\n"
     }
 }

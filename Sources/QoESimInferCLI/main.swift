@@ -10,10 +10,12 @@ import QoESimInference
 func usage() -> Never {
     let text = """
     usage: qoesim-infer list
-           qoesim-infer bench --model NAME [--requests N] [--warmup W] [--threads T]
+           qoesim-infer bench --model NAME [--requests N] [--warmup W] [--threads T] [--gap-ms G]
            qoesim-infer serve --model NAME [--port P] [--threads T]
 
-    bench prints `request,latency_ms` for N timed forward passes (after W untimed ones).
+    bench prints `request,latency_ms,start_s` for N timed forward passes (after W untimed
+    ones), idle for G ms before each (default 0: back to back); start_s is CLOCK_MONOTONIC,
+    which all containers on a machine share.
     serve listens on 127.0.0.1:P (default 9000); send "infer\\n", get "ok <ms>\\n"; "quit\\n" closes.
     models: \(NetworkCatalog.names.joined(separator: ", "))
 
@@ -65,13 +67,14 @@ if let t = options["threads"] { openblas_set_num_threads(Int32(intOption("thread
 fputs("\(net.name): \(Double(net.macs) / 1e9) GMAC per inference\n", stderr)
 
 if mode == "bench" {
-    let n = intOption("requests", 10), warm = intOption("warmup", 1)
+    let n = intOption("requests", 10), warm = intOption("warmup", 1), gap = intOption("gap-ms", 0)
     for _ in 0..<warm { net.infer() }
-    print("request,latency_ms")
+    print("request,latency_ms,start_s")
     for i in 0..<n {
+        if gap > 0 { usleep(UInt32(min(gap, 60_000)) * 1000) }
         let t0 = now()
         net.infer()
-        print("\(i),\((now() - t0) * 1000)")
+        print("\(i),\((now() - t0) * 1000),\(t0)")
         fflush(stdout)
     }
     exit(0)

@@ -8,13 +8,42 @@ public struct ModelSpec: Sendable, Equatable {
     public var variability: Variability
     /// Free-form provenance (e.g. "fitted from Traces/profiles/resnet50.csv").
     public var source: String?
+    /// The latency when the container's CPU is set by other containers competing for the
+    /// cores (no quota binds: CFS fair scheduling), where that differs from `latency`,
+    /// which is measured under a CPU quota (CFS bandwidth control). Multi-threaded
+    /// inference under a quota loses time to throttling (its threads run in parallel,
+    /// exhaust the quota early in each period and wait), which time-slicing does not
+    /// cost. nil: `latency` is used in both cases.
+    public var sharedLatency: LatencyModel?
+    /// How much slower a request is that starts on a container idle for at least
+    /// `afterMs` (its threads asleep, its caches cold) than one that follows another.
+    public var coldStart: ColdStart
 
-    public init(name: String, latency: LatencyModel, variability: Variability, source: String? = nil) {
+    public init(
+        name: String, latency: LatencyModel, variability: Variability, source: String? = nil, sharedLatency: LatencyModel? = nil,
+        coldStart: ColdStart = .none
+    ) {
         self.name = name
         self.latency = latency
         self.variability = variability
         self.source = source
+        self.sharedLatency = sharedLatency
+        self.coldStart = coldStart
     }
+}
+
+/// The service-time factor of a request that starts on an idle container (model file:
+/// `"cold_start": {"factor": 1.15, "after_ms": 100}`).
+public struct ColdStart: Sendable, Equatable {
+    /// Multiplies the service demand of such a request (>= 0; 1: no effect).
+    public var factor: Double
+    /// Idle time after which a container is cold, ms.
+    public var afterMs: Double
+    public init(factor: Double, afterMs: Double) {
+        self.factor = factor
+        self.afterMs = afterMs
+    }
+    public static let none = ColdStart(factor: 1, afterMs: 0)
 }
 
 /// The set of models a simulation can deploy, loaded from one JSON file per model.
@@ -26,7 +55,10 @@ public struct ModelSpec: Sendable, Equatable {
 ///  "variability": {"distribution": "lognormal", "cv": 0.1},
 ///  "source": "where the numbers come from"}
 /// ```
-/// `variability` may be omitted (deterministic). Unknown fields are errors.
+/// `variability` may be omitted (deterministic). Optional `latency_shared` (same
+/// schema as `latency`) is ``ModelSpec/sharedLatency``, `cold_start` is
+/// ``ModelSpec/coldStart``; `fit`, `fit_shared` and `fit_cold_start` hold fit statistics
+/// and are not read. Unknown fields are errors.
 public struct ModelCatalog: Sendable {
     /// Models by name.
     public private(set) var models: [String: ModelSpec] = [:]
@@ -63,39 +95,16 @@ public struct ModelCatalog: Sendable {
     /// Loads one model file; returns the spec and the line of its name.
     public static func loadModel(_ path: String) throws -> (ModelSpec, Int) {
         let doc = try StructuredValue.load(path)
-        try doc.checkKeys(allowed: ["name", "latency", "variability", "source", "fit"], in: "model")
+        try doc.checkKeys(allowed: [
+            "name", "latency", "variability", "source", "fit", "latency_shared", "fit_shared", "cold_start", "fit_cold_start",
+        ], in: "model")
         let nameValue = try doc.required("name", in: "model")
         let name = try nameValue.string("name")
         guard !name.isEmpty else { throw nameValue.error("name must not be empty") }
-        let lat = try doc.required("latency", in: "model")
-        let family = try lat.required("family", in: "latency").string("latency.family")
-        let model: LatencyModel
-        func num(_ key: String) throws -> Double { try lat.required(key, in: "latency").nonNegative("latency.\(key)") }
-        func maxPar(default d: Double) throws -> Double {
-            guard let v = try lat.optional("max_parallelism", in: "latency") else { return d }
-            let m = try v.positive("latency.max_parallelism")
-            return m
-        }
-        switch family {
-        case "amdahl":
-            try lat.checkKeys(allowed: ["family", "serial_ms", "parallel_ms", "max_parallelism"], in: "latency")
-            let s = try num("serial_ms"), p = try num("parallel_ms")
-            let m = try lat.required("max_parallelism", in: "latency").positive("latency.max_parallelism")
-            guard s + p > 0 else { throw lat.error("latency: serial_ms + parallel_ms must be > 0") }
-            model = LatencyModel(family: .amdahl(serialMs: s, parallelMs: p), maxParallelism: m)
-        case "power":
-            try lat.checkKeys(allowed: ["family", "a_ms", "b_ms", "k", "max_parallelism"], in: "latency")
-            let a = try num("a_ms"), b = try num("b_ms"), k = try num("k")
-            guard a + b > 0 else { throw lat.error("latency: a_ms + b_ms must be > 0") }
-            model = LatencyModel(family: .power(aMs: a, bMs: b, k: k), maxParallelism: try maxPar(default: .infinity))
-        case "gpu":
-            try lat.checkKeys(allowed: ["family", "overhead_ms", "cpu_ms", "gpu_ms", "max_parallelism"], in: "latency")
-            let o = try lat.optional("overhead_ms", in: "latency")?.nonNegative("latency.overhead_ms") ?? 0
-            let c = try num("cpu_ms"), g = try num("gpu_ms")
-            guard o + c + g > 0 else { throw lat.error("latency: overhead_ms + cpu_ms + gpu_ms must be > 0") }
-            model = LatencyModel(family: .gpu(overheadMs: o, cpuMs: c, gpuMs: g), maxParallelism: try maxPar(default: 1))
-        default:
-            throw lat.error("latency.family '\(family)' is not one of amdahl, power, gpu")
+        let model = try parseLatency(try doc.required("latency", in: "model"), key: "latency")
+        let shared = try doc.optional("latency_shared", in: "model").map { try parseLatency($0, key: "latency_shared") }
+        if let shared, shared.usesGPU != model.usesGPU {
+            throw try doc.required("latency_shared", in: "model").error("latency_shared must be of a CPU family when latency is, and gpu when it is")
         }
         var variability = Variability.deterministic
         if let v = try doc.optional("variability", in: "model") {
@@ -112,6 +121,47 @@ public struct ModelCatalog: Sendable {
             }
         }
         let source = try doc.optional("source", in: "model")?.string("source")
-        return (ModelSpec(name: name, latency: model, variability: variability, source: source), nameValue.line)
+        var cold = ColdStart.none
+        if let v = try doc.optional("cold_start", in: "model") {
+            try v.checkKeys(allowed: ["factor", "after_ms"], in: "cold_start")
+            let f = try v.required("factor", in: "cold_start").positive("cold_start.factor")
+            guard f <= 100 else { throw v.error("cold_start.factor must be <= 100, got \(f)") }
+            cold = ColdStart(factor: f, afterMs: try v.required("after_ms", in: "cold_start").nonNegative("cold_start.after_ms"))
+        }
+        return (
+            ModelSpec(name: name, latency: model, variability: variability, source: source, sharedLatency: shared, coldStart: cold),
+            nameValue.line
+        )
+    }
+
+    /// Parses a latency object (`latency` or `latency_shared`).
+    static func parseLatency(_ lat: StructuredValue, key: String) throws -> LatencyModel {
+        let family = try lat.required("family", in: key).string("\(key).family")
+        func num(_ name: String) throws -> Double { try lat.required(name, in: key).nonNegative("\(key).\(name)") }
+        func maxPar(default d: Double) throws -> Double {
+            guard let v = try lat.optional("max_parallelism", in: key) else { return d }
+            return try v.positive("\(key).max_parallelism")
+        }
+        switch family {
+        case "amdahl":
+            try lat.checkKeys(allowed: ["family", "serial_ms", "parallel_ms", "max_parallelism"], in: key)
+            let s = try num("serial_ms"), p = try num("parallel_ms")
+            let m = try lat.required("max_parallelism", in: key).positive("\(key).max_parallelism")
+            guard s + p > 0 else { throw lat.error("\(key): serial_ms + parallel_ms must be > 0") }
+            return LatencyModel(family: .amdahl(serialMs: s, parallelMs: p), maxParallelism: m)
+        case "power":
+            try lat.checkKeys(allowed: ["family", "a_ms", "b_ms", "k", "max_parallelism"], in: key)
+            let a = try num("a_ms"), b = try num("b_ms"), k = try num("k")
+            guard a + b > 0 else { throw lat.error("\(key): a_ms + b_ms must be > 0") }
+            return LatencyModel(family: .power(aMs: a, bMs: b, k: k), maxParallelism: try maxPar(default: .infinity))
+        case "gpu":
+            try lat.checkKeys(allowed: ["family", "overhead_ms", "cpu_ms", "gpu_ms", "max_parallelism"], in: key)
+            let o = try lat.optional("overhead_ms", in: key)?.nonNegative("\(key).overhead_ms") ?? 0
+            let c = try num("cpu_ms"), g = try num("gpu_ms")
+            guard o + c + g > 0 else { throw lat.error("\(key): overhead_ms + cpu_ms + gpu_ms must be > 0") }
+            return LatencyModel(family: .gpu(overheadMs: o, cpuMs: c, gpuMs: g), maxParallelism: try maxPar(default: 1))
+        default:
+            throw lat.error("\(key).family '\(family)' is not one of amdahl, power, gpu")
+        }
     }
 }

@@ -14,6 +14,103 @@ public final class AllocationTrace: SimulationRecorder, @unchecked Sendable {
     }
 }
 
+/// Every completed request of a run, per job: arrival, start of service and completion
+/// (seconds from the run's start), for pairing live and simulated requests.
+public final class RequestLog: SimulationRecorder, @unchecked Sendable {
+    public private(set) var requests: [[[Double]]]
+    public init(jobs: Int) { requests = Array(repeating: [], count: jobs) }
+    public init(requests: [[[Double]]]) { self.requests = requests }
+    public func requestCompleted(job: Int, arrival: Double, start: Double, completion: Double, size: Double) {
+        requests[job].append([arrival, start, completion])
+    }
+    public func allocationChanged(time: Double, job: Int, node: Int, allocation: Allocation, reason: String) {}
+}
+
+/// Live and simulated requests paired one to one: open-loop jobs release the same
+/// arrivals in both (same seed and streams), so the k-th arrival of a job live is the
+/// k-th simulated. Errors are (sim - live) / live of each request's response time, and
+/// of its service time (completion - start), which separates service from queueing.
+public struct PairedRequests: Sendable, Encodable, Equatable {
+    public struct Distribution: Sendable, Encodable, Equatable {
+        public var pairs: Int
+        /// Percentiles 10, 50, 90 of the signed response-time error, percent.
+        public var responseErrorPct: [Double]
+        /// Median of the absolute response-time error, percent.
+        public var medianAbsResponseErrorPct: Double
+        /// Percentiles 10, 50, 90 of the signed service-time error, percent.
+        public var serviceErrorPct: [Double]
+        /// Largest |live arrival - simulated arrival| of a pair, ms (the pairing's check).
+        public var maxArrivalGapMs: Double
+        enum CodingKeys: String, CodingKey {
+            case pairs
+            case responseErrorPct = "response_error_pct_p10_p50_p90", medianAbsResponseErrorPct = "median_abs_response_error_pct"
+            case serviceErrorPct = "service_error_pct_p10_p50_p90", maxArrivalGapMs = "max_arrival_gap_ms"
+        }
+    }
+
+    /// Per job id (open-loop jobs only).
+    public var jobs: [String: Distribution]
+    /// All pairs of all open-loop jobs pooled.
+    public var pooled: Distribution?
+
+    static func percentile(_ sorted: [Double], _ q: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        let x = q * Double(sorted.count - 1)
+        let i = Int(x), f = x - Double(i)
+        return i + 1 < sorted.count ? sorted[i] * (1 - f) + sorted[i + 1] * f : sorted[i]
+    }
+
+    public init(live: [[[Double]]], sim: [[[Double]]], jobs specs: [JobSpec]) {
+        var all: [(Double, Double, Double)] = []
+        var perJob: [String: Distribution] = [:]
+        func distribution(_ xs: [(response: Double, service: Double, gap: Double)]) -> Distribution {
+            let r = xs.map(\.response).sorted(), sv = xs.map(\.service).sorted()
+            return Distribution(
+                pairs: xs.count, responseErrorPct: [0.1, 0.5, 0.9].map { Self.percentile(r, $0) },
+                medianAbsResponseErrorPct: Self.percentile(r.map(abs).sorted(), 0.5),
+                serviceErrorPct: [0.1, 0.5, 0.9].map { Self.percentile(sv, $0) }, maxArrivalGapMs: xs.map(\.gap).max() ?? 0)
+        }
+        for (j, spec) in specs.enumerated() where spec.arrivals != .closed && j < live.count && j < sim.count {
+            let l = live[j].sorted { $0[0] < $1[0] }, s = sim[j].sorted { $0[0] < $1[0] }
+            var xs: [(response: Double, service: Double, gap: Double)] = []
+            for (a, b) in zip(l, s) {
+                let lr = a[2] - a[0], sr = b[2] - b[0], ls = a[2] - a[1], ss = b[2] - b[1]
+                guard lr > 0, ls > 0 else { continue }
+                xs.append((100 * (sr - lr) / lr, 100 * (ss - ls) / ls, 1000 * abs(a[0] - b[0])))
+            }
+            guard !xs.isEmpty else { continue }
+            perJob[spec.id] = distribution(xs)
+            all += xs.map { ($0.response, $0.service, $0.gap) }
+        }
+        jobs = perJob
+        pooled = all.isEmpty ? nil : distribution(all.map { (response: $0.0, service: $0.1, gap: $0.2) })
+    }
+}
+
+/// What a live run left for validation: enough to compare a simulation with it again
+/// without rerunning it (`qoesim validate --reuse-live`).
+public struct RecordedLiveRun: Sendable, Codable {
+    public var models: [ModelResult]
+    public var satisfied: Int
+    public var dockerUpdateMedianMs: Double?
+    public var failures: [String]
+    /// Per job, each completed request's [arrival, start, completion] in seconds.
+    public var requests: [[[Double]]]
+    enum CodingKeys: String, CodingKey {
+        case models, satisfied, failures, requests
+        case dockerUpdateMedianMs = "docker_update_median_ms"
+    }
+
+    public init(live: LiveResult, requests: RequestLog) {
+        models = live.result.models
+        satisfied = live.result.satisfied
+        let ms = live.updates.filter { $0.error == nil }.map(\.apiMs).sorted()
+        dockerUpdateMedianMs = ms.isEmpty ? nil : ms[ms.count / 2]
+        failures = live.failures
+        self.requests = requests.requests
+    }
+}
+
 /// Live vs simulated, per model.
 public struct ValidationReport: Sendable, Encodable {
     public struct Model: Sendable, Encodable {
@@ -49,16 +146,20 @@ public struct ValidationReport: Sendable, Encodable {
     /// Median latency of the `docker update` calls, ms.
     public var dockerUpdateMedianMs: Double?
     public var liveFailures: [String]
+    /// Live and simulated requests of open-loop jobs paired one to one.
+    public var paired: PairedRequests?
     public var figure: String?
 
     enum CodingKeys: String, CodingKey {
-        case policy, models, figure
+        case policy, models, figure, paired
         case medianLatencyErrorPct = "median_latency_error_pct", p95LatencyErrorPct = "p95_latency_error_pct"
         case satisfiedSim = "satisfied_sim", satisfiedLive = "satisfied_live", dockerUpdateMedianMs = "docker_update_median_ms"
         case liveFailures = "live_failures"
     }
 
-    public static func compare(live: LiveResult, sim: SimulationResult, policy: String) -> ValidationReport {
+    public static func compare(
+        live: RecordedLiveRun, sim: SimulationResult, simRequests: RequestLog, jobs: [JobSpec], policy: String
+    ) -> ValidationReport {
         func err(_ a: Double?, _ b: Double?) -> Double? {
             guard let a, let b, b > 0 else { return nil }
             return 100 * abs(a - b) / b
@@ -68,15 +169,16 @@ public struct ValidationReport: Sendable, Encodable {
             guard !s.isEmpty else { return nil }
             return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
         }
-        let models = zip(live.result.models, sim.models).map { l, s in
+        let models = zip(live.models, sim.models).map { l, s in
             Model(id: l.id, model: l.model, targetMs: l.targetMs, liveMeanMs: l.meanMs, simMeanMs: s.meanMs, meanErrorPct: err(s.meanMs, l.meanMs),
                   liveP95Ms: l.p95Ms, simP95Ms: s.p95Ms, p95ErrorPct: err(s.p95Ms, l.p95Ms), liveRequests: l.requests, simRequests: s.requests,
                   liveSatisfied: l.satisfied, simSatisfied: s.satisfied)
         }
         return ValidationReport(
             policy: policy, medianLatencyErrorPct: median(models.compactMap(\.meanErrorPct)),
-            p95LatencyErrorPct: median(models.compactMap(\.p95ErrorPct)), satisfiedSim: sim.satisfied, satisfiedLive: live.result.satisfied,
-            models: models, dockerUpdateMedianMs: median(live.updates.filter { $0.error == nil }.map(\.apiMs)), liveFailures: live.failures, figure: nil)
+            p95LatencyErrorPct: median(models.compactMap(\.p95ErrorPct)), satisfiedSim: sim.satisfied, satisfiedLive: live.satisfied,
+            models: models, dockerUpdateMedianMs: live.dockerUpdateMedianMs, liveFailures: live.failures,
+            paired: PairedRequests(live: live.requests, sim: simRequests.requests, jobs: jobs), figure: nil)
     }
 
     public var table: String {
@@ -94,6 +196,16 @@ public struct ValidationReport: Sendable, Encodable {
         }
         s += "median mean-latency error \(f(medianLatencyErrorPct))%, median p95 error \(f(p95LatencyErrorPct))%; satisfied live \(satisfiedLive), sim \(satisfiedSim)"
         s += "; docker update median \(f(dockerUpdateMedianMs)) ms\n"
+        if let paired {
+            s += "paired requests (open-loop jobs, same arrivals), error (sim - live) / live, p10/p50/p90 %:\n"
+            func dist(_ name: String, _ d: PairedRequests.Distribution) -> String {
+                let r = d.responseErrorPct.map { f($0) }.joined(separator: "/"), sv = d.serviceErrorPct.map { f($0) }.joined(separator: "/")
+                return "  " + name.padding(toLength: 15, withPad: " ", startingAt: 0)
+                    + " \(d.pairs) pairs; response \(r), median |err| \(f(d.medianAbsResponseErrorPct)); service \(sv); arrival gap <= \(f(d.maxArrivalGapMs)) ms\n"
+            }
+            for m in models { if let d = paired.jobs[m.id] { s += dist(m.id, d) } }
+            if let p = paired.pooled { s += dist("all", p) }
+        }
         for x in liveFailures { s += "live: \(x)\n" }
         if let figure { s += "figure: \(figure)\n" }
         return s
@@ -138,10 +250,13 @@ public struct RepeatedValidation: Sendable, Encodable {
     public var models: [ModelSummary]
     /// The model folder the simulation used.
     public var fits: String
+    /// Where the live runs were recorded, when they were reused rather than made now.
+    public var liveRecordedIn: String?
     public var runs: [ValidationReport]
 
     enum CodingKeys: String, CodingKey {
         case policy, repeats, models, fits, runs
+        case liveRecordedIn = "live_recorded_in"
         case medianLatencyErrorPct = "median_latency_error_pct", medianLatencyErrorRange = "median_latency_error_range"
         case p95LatencyErrorPct = "p95_latency_error_pct", p95LatencyErrorRange = "p95_latency_error_range"
         case satisfiedLive = "satisfied_live", satisfiedSim = "satisfied_sim"
@@ -181,6 +296,7 @@ public struct RepeatedValidation: Sendable, Encodable {
         var s = ""
         for (k, run) in runs.enumerated() { s += "repeat \(k + 1):\n" + run.table + "\n" }
         s += "policy \(policy), \(repeats) repeats, fits from \(fits)\n"
+        if let liveRecordedIn { s += "live runs reused from \(liveRecordedIn) (recorded earlier; only the simulations are new)\n" }
         s += "job              mean err% median [range]      p95 err% median [range]\n"
         for m in models {
             s += m.id.padding(toLength: 17, withPad: " ", startingAt: 0)
