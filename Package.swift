@@ -7,9 +7,14 @@ let package = Package(
     name: "QoESim",
     platforms: [.macOS(.v13)],
     products: [
-        // The library others import: `import QoESim` brings in the simulator and policies;
-        // `import QoESimExperiments` adds sweeps, summaries and figures, `QoESimFit` fitting.
-        .library(name: "QoESim", targets: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit"]),
+        // The library others import: `import QoESim` brings in the engine, cluster, workload,
+        // latency models, policies and the simulation, and builds with Yams, swift-collections
+        // and hdrhistogram-swift only (no GSL, OpenBLAS, SwiftNIO or swift-crypto).
+        .library(name: "QoESim", targets: ["QoESim"]),
+        // Sweeps, studies, summaries (GSL's t quantile), manifests (swift-crypto), figures.
+        .library(name: "QoESimExperiments", targets: ["QoESimExperiments", "QoESimPlot"]),
+        // Fitting latency models to profiles with GSL (libgsl-dev, libopenblas-dev).
+        .library(name: "QoESimFit", targets: ["QoESimFit"]),
         // The live adapter (Docker Engine API, NVML) as its own product: it brings SwiftNIO
         // and AsyncHTTPClient, which simulation-only users need not build.
         .library(name: "QoESimLive", targets: ["QoESimLive"]),
@@ -25,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // The kernel: simulated clock, future-event list, seeded random streams. Knows
@@ -74,10 +81,15 @@ let package = Package(
         .target(name: "QoESimPlot"),
         // Policy comparison, parameter sweeps (parallel, resumable, sharded), summaries
         // with confidence intervals, figures, the paper-8x reproduction.
-        .target(name: "QoESimExperiments", dependencies: ["QoESim", "QoESimEngine", "QoESimPlot", "QoESimFit"]),
+        .target(
+            name: "QoESimExperiments",
+            dependencies: ["QoESim", "QoESimEngine", "QoESimPlot", "QoESimFit", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "QoESimCLI",
-            dependencies: ["QoESim", "QoESimExperiments", "QoESimFit", "QoESimPlot", "QoESimLive", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "QoESim", "QoESimExperiments", "QoESimFit", "QoESimPlot", "QoESimLive",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "QoESimTests",

@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
-// A package outside QoESim that imports the library, defines its own policy and runs it
-// against the built-in ones:  swift run --package-path Examples/CustomPolicy
+// A package outside QoESim that imports the library, defines its own policy, runs it
+// against the built-in ones, registers it in the policy catalog and sweeps its parameter
+// from an experiment file:  swift run --package-path Examples/CustomPolicy
 import Foundation
 import PackageDescription
 
@@ -14,7 +15,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "CustomPolicyExample",
-            dependencies: [.product(name: "QoESim", package: qoesimRoot.lastPathComponent)]
+            dependencies: [
+                .product(name: "QoESim", package: qoesimRoot.lastPathComponent),
+                .product(name: "QoESimExperiments", package: qoesimRoot.lastPathComponent),
+            ]
         )
     ]
 )

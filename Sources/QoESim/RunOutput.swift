@@ -40,6 +40,19 @@ public enum RunOutputError: Error, CustomStringConvertible {
     }
 }
 
+/// What identifies a run in each row of its CSV files (`run_id,policy,seed` first), so
+/// that the files of several runs can be concatenated and still told apart.
+public struct RunKeys: Sendable, Equatable {
+    public var runID: String
+    public var policy: String
+    public var seed: UInt64
+    public init(runID: String, policy: String, seed: UInt64) {
+        self.runID = runID
+        self.policy = policy
+        self.seed = seed
+    }
+}
+
 /// Writes a run's tidy CSV files into a folder, all or nothing.
 ///
 /// Files (one row per observation, ready for `pandas.read_csv`):
@@ -60,9 +73,18 @@ public final class RunOutputWriter: SimulationRecorder {
     private let requests: BufferedFile
     private let allocations: BufferedFile
     private let usage: BufferedFile
+    /// The run keys' cells with a trailing comma, or "" (and the header's).
+    private let keyCells: String
+    private let keyHeader: String
 
-    /// Prepares to write into `folder` (created if missing) for the given scenario.
-    public init(folder: String, scenario: Scenario) throws {
+    /// Prepares to write into `folder` (created if missing) for the given scenario; with
+    /// `keys`, every row of every file starts with them.
+    public init(folder: String, scenario: Scenario, keys: RunKeys? = nil) throws {
+        func cell(_ s: String) -> String {
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        keyCells = keys.map { "\(cell($0.runID)),\(cell($0.policy)),\($0.seed)," } ?? ""
+        keyHeader = keys == nil ? "" : "run_id,policy,seed,"
         destination = folder
         let fm = FileManager.default
         do {
@@ -82,26 +104,26 @@ public final class RunOutputWriter: SimulationRecorder {
         requests = try BufferedFile(path: (staging as NSString).appendingPathComponent("requests.csv"))
         allocations = try BufferedFile(path: (staging as NSString).appendingPathComponent("allocations.csv"))
         usage = try BufferedFile(path: (staging as NSString).appendingPathComponent("usage.csv"))
-        requests.write("job_id,arrival_s,start_s,completion_s,response_ms,size\n")
-        usage.write("time_s,job_id,node,cpu_limit,cpu_weight,gpu_share,cpu_used,gpu_used,outstanding\n")
-        allocations.write("time_s,job_id,node,cpu_limit,cpu_weight,gpu_share,reason\n")
+        requests.write(keyHeader + "job_id,arrival_s,start_s,completion_s,response_ms,size\n")
+        usage.write(keyHeader + "time_s,job_id,node,cpu_limit,cpu_weight,gpu_share,cpu_used,gpu_used,outstanding\n")
+        allocations.write(keyHeader + "time_s,job_id,node,cpu_limit,cpu_weight,gpu_share,reason\n")
     }
 
     public func requestCompleted(job: Int, arrival: Double, start: Double, completion: Double, size: Double) {
-        requests.write("\(jobIDs[job]),\(arrival),\(start),\(completion),\((completion - arrival) * 1000),\(size)\n")
+        requests.write(keyCells + "\(jobIDs[job]),\(arrival),\(start),\(completion),\((completion - arrival) * 1000),\(size)\n")
     }
 
     public func allocationChanged(time: Double, job: Int, node: Int, allocation: Allocation, reason: String) {
         let limit = allocation.cpuLimit.map { "\($0)" } ?? ""
         let why = reason.contains(",") || reason.contains("\"") ? "\"\(reason.replacingOccurrences(of: "\"", with: "\"\""))\"" : reason
-        allocations.write("\(time),\(jobIDs[job]),\(nodeNames[node]),\(limit),\(allocation.cpuWeight),\(allocation.gpuShare),\(why)\n")
+        allocations.write(keyCells + "\(time),\(jobIDs[job]),\(nodeNames[node]),\(limit),\(allocation.cpuWeight),\(allocation.gpuShare),\(why)\n")
     }
 
     public func usageSampled(
         time: Double, job: Int, node: Int, allocation: Allocation, cpuUsed: Double, gpuUsed: Double, outstanding: Int
     ) {
         let limit = allocation.cpuLimit.map { "\($0)" } ?? ""
-        usage.write("\(time),\(jobIDs[job]),\(nodeNames[node]),\(limit),\(allocation.cpuWeight),\(allocation.gpuShare),\(cpuUsed),\(gpuUsed),\(outstanding)\n")
+        usage.write(keyCells + "\(time),\(jobIDs[job]),\(nodeNames[node]),\(limit),\(allocation.cpuWeight),\(allocation.gpuShare),\(cpuUsed),\(gpuUsed),\(outstanding)\n")
     }
 
     /// Writes `models.csv` and moves every file into the destination.
@@ -110,7 +132,14 @@ public final class RunOutputWriter: SimulationRecorder {
         try allocations.close()
         try usage.close()
         let models = try BufferedFile(path: (staging as NSString).appendingPathComponent("models.csv"))
-        models.write(ResultFormatter.modelsCSV(result))
+        let table = ResultFormatter.modelsCSV(result)
+        if keyCells.isEmpty {
+            models.write(table)
+        } else {
+            for (k, line) in table.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+                models.write((k == 0 ? keyHeader : keyCells) + line + "\n")
+            }
+        }
         try models.close()
         let fm = FileManager.default
         for name in ["models.csv", "requests.csv", "allocations.csv", "usage.csv"] {

@@ -2,6 +2,12 @@ import DequeModule
 import Foundation
 import Histogram
 
+/// An invariant of the simulation found broken while ``SimulationOptions/checkInvariants``
+/// was on: a defect of the simulator, never of the input.
+public struct SimulationInvariantError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
 /// A simulation of one scenario under one policy.
 ///
 /// ```swift
@@ -52,6 +58,7 @@ public struct Simulation: Sendable {
     ) throws -> SimulationResult {
         var state = SimulationState(simulation: self, seed: seed, recorder: recorder)
         state.run(progress: progress)
+        if let broken = state.invariantFailure { throw SimulationInvariantError(description: broken) }
         if let failure = state.policyFailure { throw failure }
         return state.result()
     }

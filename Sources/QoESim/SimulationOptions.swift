@@ -1,3 +1,5 @@
+import Foundation
+
 /// Settings of one simulation run that are not part of its inputs.
 public struct SimulationOptions: Sendable {
     /// How new containers are placed on nodes.
@@ -20,6 +22,11 @@ public struct SimulationOptions: Sendable {
     /// instant: the engine round trip plus the cgroup write, and CFS applies the new
     /// quota from the next period). 0: immediate.
     public var actuationDelay: Double = 0
+    /// Check the simulation's invariants after every event (Docs/INVARIANTS.md, S6) and
+    /// stop with ``SimulationInvariantError`` at the first broken one. For tests and
+    /// debugging: it makes runs several times slower. Also switched on by the environment
+    /// variable QOESIM_CHECK_INVARIANTS=1.
+    public var checkInvariants: Bool = ProcessInfo.processInfo.environment["QOESIM_CHECK_INVARIANTS"] == "1"
 
     public init(
         placement: PlacementStrategy = .spread, histogramDigits: Int = 2, horizon: Double = .infinity,

@@ -108,6 +108,11 @@ struct SimulationState: ~Copyable {
     /// `policyFailure != nil`, as a plain flag: the main loop checks it on every event,
     /// and testing the optional there copied it through its value witness each time.
     var stopped = false
+    /// Whether every event is followed by ``invariantViolation(_:)`` (tests switch it on
+    /// with ``SimulationOptions/checkInvariants``; off, it costs one predicted branch).
+    let checking: Bool
+    /// The first invariant found broken: the run stops.
+    var invariantFailure: String?
     /// Sampling ticks fired (bookkeeping for the recorder, not part of the model: they
     /// are left out of the event count and the simulated time).
     var sampleTicks = 0
@@ -123,6 +128,7 @@ struct SimulationState: ~Copyable {
         nodes = scenario.cluster.nodes
         jobs = scenario.jobs
         latency = jobs.map(\.model.latency)
+        checking = simulation.options.checkInvariants
         sharedLatency = jobs.map(\.model.sharedLatency)
         variability = jobs.map(\.model.variability)
         coldStart = jobs.map { ($0.model.coldStart.factor, $0.model.coldStart.afterMs / 1000) }
@@ -226,6 +232,10 @@ struct SimulationState: ~Copyable {
                 }
             }
             lastModelEvent = t
+            if checking, let broken = invariantViolation(t) {
+                invariantFailure = broken
+                return
+            }
             if stopped { return }
             if let report = progress, loop.eventsProcessed >= nextReport {
                 nextReport += 1 << 18
@@ -235,6 +245,43 @@ struct SimulationState: ~Copyable {
         for j in jobs.indices { flushResponses(j) }
         // Stopped by the horizon with work left: the run covered [0, horizon].
         if horizon.isFinite && loop.now >= horizon && unfinishedJobs > 0 { lastModelEvent = horizon }
+    }
+
+    // MARK: Invariants
+
+    /// The first broken invariant, described, or nil (Docs/INVARIANTS.md, S6):
+    /// per container, arrived = completed + in service + waiting and in service <= workers;
+    /// per node, the recorded demand is the sum of its busy containers' caps, their CPU
+    /// adds up to at most the node's cores, and each gets at most its cap; the event list
+    /// holds at most 4 timers per job plus the control and sample timers.
+    @inline(never) func invariantViolation(_ t: Double) -> String? {
+        for j in jobs.indices {
+            let arrived = c[j].counters.arrived, completed = c[j].counters.completed, busy = c[j].busy, queued = waiting[j].count
+            if arrived != completed + busy + queued {
+                return "t=\(t): container \(jobs[j].id): arrived \(arrived) != completed \(completed) + in service \(busy) + waiting \(queued)"
+            }
+            if busy > jobs[j].workers { return "t=\(t): container \(jobs[j].id): \(busy) requests in service with \(jobs[j].workers) workers" }
+        }
+        for n in nodes.indices {
+            var demand = 0.0, used = 0.0
+            for j in nodeBusy[n] {
+                demand += c[j].cap
+                used += c[j].cpu
+                if c[j].cpu > c[j].cap * (1 + 1e-9) + 1e-12 {
+                    return "t=\(t): container \(jobs[j].id) gets \(c[j].cpu) cores above its cap \(c[j].cap)"
+                }
+            }
+            if abs(demand - nodeDemand[n]) > 1e-6 * max(1, demand) {
+                return "t=\(t): node \(nodes[n].name): recorded demand \(nodeDemand[n]) != sum of busy caps \(demand)"
+            }
+            if used > nodes[n].cpus * (1 + 1e-9) + 1e-12 {
+                return "t=\(t): node \(nodes[n].name): busy containers get \(used) cores of \(nodes[n].cpus)"
+            }
+        }
+        if loop.pendingCount > 4 * jobs.count + 2 {
+            return "t=\(t): the event list holds \(loop.pendingCount) timers for \(jobs.count) jobs (bound \(4 * jobs.count + 2))"
+        }
+        return nil
     }
 
     // MARK: Requests

@@ -45,7 +45,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        let scenario = try Scenario.load(cluster: cluster, trace: trace, models: models, requests: requests)
+        let scenario = try Scenario.load(cluster: Bundled.path(cluster), trace: Bundled.path(trace), models: Bundled.path(models), requests: requests.map(Bundled.path))
         var entries: [Entry] = []
         for name in policyList {
             let tracker = SettleClock()

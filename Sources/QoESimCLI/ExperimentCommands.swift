@@ -10,7 +10,16 @@ final class ProgressBar: @unchecked Sendable {
     let label: String
     let quiet: Bool
     var lastTenth = -1
+    var baseline: Int? = nil
     let tty = isatty(2) != 0
+
+    /// "42 s", "3 min 5 s", "1 h 2 min".
+    static func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        if t < 60 { return "\(t) s" }
+        if t < 3600 { return "\(t / 60) min \(t % 60) s" }
+        return "\(t / 3600) h \(t % 3600 / 60) min"
+    }
 
     init(label: String, quiet: Bool) {
         self.label = label
@@ -23,8 +32,12 @@ final class ProgressBar: @unchecked Sendable {
         defer { lock.unlock() }
         let frac = Double(done) / Double(total)
         let elapsed = Date().timeIntervalSince(started)
+        // Runs found finished at the start (a resumed sweep) do not count toward the rate.
+        if baseline == nil { baseline = done }
+        let rate = elapsed > 0 ? Double(done - baseline!) / elapsed : 0
+        let eta = done == total ? "done" : rate > 0 ? Self.duration(Double(total - done) / rate) : "?"
         let bar = String(repeating: "#", count: Int(frac * 30)) + String(repeating: ".", count: 30 - Int(frac * 30))
-        let line = String(format: "%@ [%@] %d/%d runs, %.1f s", label, bar, done, total, elapsed)
+        let line = String(format: "%@ [%@] %d/%d runs, %.1f s, %.1f runs/s, ETA %@", label, bar, done, total, elapsed, rate, eta)
         if tty {
             FileHandle.standardError.write(Data(("\r" + line + (done == total ? "\n" : "")).utf8))
         } else if Int(frac * 10) > lastTenth {
@@ -44,8 +57,9 @@ struct SweepCommand: ParsableCommand {
         present, OUT/results.csv (a row per run x model) and OUT/summary.csv (means and 95%
         confidence intervals across seeds) are written.
 
-        On several machines: run `qoesim sweep SPEC --shard i/n --out DIR_i` on each (e.g.
-        --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT), then
+        On several machines: run `qoesim sweep SPEC --shard i/n --out DIR_i` on each (0-based
+        i), or in a Slurm job array `--shard slurm` (any base and step: the shard comes from
+        SLURM_ARRAY_TASK_ID, _MIN, _MAX and _STEP), then
         `qoesim merge SPEC --out DIR DIR_0 DIR_1 ...`.
         """
     )
@@ -53,10 +67,10 @@ struct SweepCommand: ParsableCommand {
     @Argument(help: "Experiment file (YAML or JSON).")
     var spec: String
 
-    @Option(help: "Output folder.")
-    var out: String
+    @Option(help: "Output folder (not needed with --list).")
+    var out: String?
 
-    @Option(help: "Run only shard i of n (i/n, 0-based), e.g. 2/8.")
+    @Option(help: "Run only shard i of n (i/n, 0-based), e.g. 2/8; or `slurm`: this task's share of a Slurm job array.")
     var shard: String = "0/1"
 
     @Option(help: "Parallel simulations (default: all cores).")
@@ -65,25 +79,65 @@ struct SweepCommand: ParsableCommand {
     @Flag(help: "No progress bar.")
     var quiet = false
 
-    func parsedShard() throws -> (Int, Int) {
-        let parts = shard.split(separator: "/").compactMap { Int($0) }
-        guard parts.count == 2, parts[1] >= 1, parts[0] >= 0, parts[0] < parts[1] else {
-            throw ValidationError("--shard must be i/n with 0 <= i < n, got '\(shard)'")
+    @Option(name: .customLong("set"), help: """
+        Override a value, KEY=VALUE (repeatable): scenario.NAME (or NAME) for a generator parameter, \
+        options.actuation_delay_s|horizon_s|placement, policy.LABEL.PARAM for a policy variant's parameter.
+        """)
+    var settings: [String] = []
+
+    @Flag(help: "Print the grid's run ids (one per line) and exit.")
+    var list = false
+
+    @Option(help: "Run only the run with this id (repeatable; ids from --list).")
+    var only: [String] = []
+
+    /// The experiment with the --set overrides applied.
+    func experiment() throws -> ExperimentSpec {
+        var e = try ExperimentSpec.load(spec)
+        for item in settings {
+            let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2 else { throw ValidationError("--set needs KEY=VALUE, got '\(item)'") }
+            try e.set(kv[0], kv[1])
         }
-        return (parts[0], parts[1])
+        return e
+    }
+
+    func parsedShard() throws -> (Int, Int) {
+        do {
+            let s = try Shard.parse(shard, environment: ProcessInfo.processInfo.environment)
+            return (s.index, s.count)
+        } catch let e as ShardError {
+            throw ValidationError(e.description)
+        }
     }
 
     func validate() throws {
+        if out == nil && !list { throw ValidationError("--out is required (except with --list)") }
         _ = try parsedShard()
         guard jobs >= 1 else { throw ValidationError("--jobs must be >= 1") }
     }
 
     func run() throws {
         let (i, n) = try parsedShard()
-        let experiment = try ExperimentSpec.load(spec)
+        let experiment = try experiment()
         let sweep = try Sweep(spec: experiment)
+        if list {
+            for run in try sweep.runs() { print(run.id) }
+            return
+        }
+        if !only.isEmpty {
+            let known = Set(try sweep.runs().map(\.id))
+            if let missing = only.first(where: { !known.contains($0) }) {
+                throw ValidationError("--only \(missing): no run of this experiment has that id (see --list)")
+            }
+        }
+        let out = self.out!
         let bar = ProgressBar(label: "sweep \(experiment.name)\(n > 1 ? " shard \(i)/\(n)" : "")", quiet: quiet)
-        let ran = try sweep.execute(into: out, shard: i, of: n, workers: jobs) { bar.update($0, $1) }
+        let ran = try sweep.execute(into: out, shard: i, of: n, workers: jobs, only: only.isEmpty ? nil : Set(only)) { bar.update($0, $1) }
+        var manifest = try Manifest.experiment(experiment, command: "sweep", build: BuildProbe.current)
+        if n > 1 { manifest.options["shard"] = "\(i)/\(n)" }
+        for item in settings { manifest.options["set " + item.split(separator: "=", maxSplits: 1)[0]] = String(item.split(separator: "=", maxSplits: 1).last ?? "") }
+        try manifest.write(to: out)
         let summary = try SweepSummary(sweep: sweep, folders: [out])
         if summary.missing.isEmpty {
             try summary.write(to: out)
@@ -128,6 +182,7 @@ struct MergeCommand: ParsableCommand {
             }
         }
         try summary.write(to: out)
+        try Manifest.experiment(sweep.spec, command: "merge", build: BuildProbe.current).write(to: out)
         print(summary.csv, terminator: "")
     }
 }
@@ -141,8 +196,9 @@ struct ReproduceCommand: ParsableCommand {
         variant on the same seeds in every block (a map of target regimes, a paper-style curve
         of satisfied models vs concurrency, an open-loop check), compared with the baseline by
         paired differences; the headline ratio with its bootstrap 95% CI; a sensitivity table;
-        figures with their data. Finished runs in the output folder are reused: clear it when
-        the code or the experiment file changed.
+        figures with their data. Finished runs in the output folder are reused only where their
+        whole definition (scenario, options, policy parameters, seed, the SHA-256 of every input
+        file, the qoesim version) is unchanged. The folder gets a manifest.json.
         """)
 
     @Argument(help: "Experiment name (a folder of Experiments/ with experiment.yaml).")
@@ -167,15 +223,19 @@ struct ReproduceCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let specPath = spec ?? "Experiments/\(name)/experiment.yaml"
+        let specPath = Bundled.path(spec ?? "Experiments/\(name)/experiment.yaml")
         guard FileManager.default.fileExists(atPath: specPath) else {
-            throw ValidationError("no experiment file \(specPath); known: \(((try? FileManager.default.contentsOfDirectory(atPath: "Experiments")) ?? []).sorted().joined(separator: ", "))")
+            let known = (try? FileManager.default.contentsOfDirectory(atPath: Bundled.path("Experiments"))) ?? []
+            throw ValidationError("no experiment file \(specPath); known: \(known.sorted().joined(separator: ", "))")
         }
         let experiment = try ExperimentSpec.load(specPath)
         let folder = out ?? "Experiments/\(name)/results"
         let bar = ProgressBar(label: "reproduce \(experiment.name)", quiet: quiet)
         let started = Date()
         let report = try Reproduction.run(spec: experiment, folder: folder, workers: jobs, allBlocks: allBlocks) { bar.update($0, $1) }
+        var manifest = try Manifest.experiment(experiment, command: "reproduce", build: BuildProbe.current)
+        manifest.options["all_blocks"] = "\(allBlocks)"
+        try manifest.write(to: folder)
         if !quiet { Diagnostics.note(String(format: "done in %.1f s; results in %@", Date().timeIntervalSince(started), folder)) }
         if json {
             let enc = JSONEncoder()

@@ -86,11 +86,13 @@ struct FitCommand: ParsableCommand {
             report += "  \(folds)-fold held-out MAPE: " + scores.keys.sorted { $0.rawValue < $1.rawValue }.map { String(format: "%@ %.2f%%", $0.rawValue as NSString, scores[$0]!) }.joined(separator: ", ") + "\n"
         }
         if let figure {
-            try atomicWrite(FitFigure.chart(rows: rows, fit: result, model: name).render(), to: figure)
+            let chart = FitFigure.chart(rows: rows, fit: result, model: name)
+            try atomicWrite(chart.render(), to: figure)
+            try atomicWrite(chart.dataCSV, to: ((figure as NSString).deletingPathExtension) + ".csv")
             Diagnostics.note("wrote \(figure)")
         }
         var shared: FitResult? = nil
-        do { shared = try LatencyFitter.fitShared(allRows, family: result.family == .gpu ? .gpu : .power) } catch {
+        do { shared = try LatencyFitter.fitShared(allRows, maxParallelism: result.maxParallelism) } catch {
             Diagnostics.note("no shared-cores latency: the co-located rows do not fit (\(error))")
         }
         if let shared {

@@ -33,6 +33,7 @@ struct LiveCommand: ParsableCommand {
     @Option(help: "Output folder.") var out: String?
 
     func run() throws {
+        let trace = Bundled.path(self.trace), cluster = Bundled.path(self.cluster), models = Bundled.path(self.models)
         let scenario = try Scenario.load(cluster: cluster, trace: trace, models: models, requests: requests)
         let params = try parsePolicyParams(policyParams)
         let p = try PolicyRegistry.make(policy, parameters: params)
@@ -49,6 +50,10 @@ struct LiveCommand: ParsableCommand {
                 var csv = "time_s,job_id,cpu_limit,cpu_shares,api_ms,error\n"
                 for u in live.updates { csv += "\(u.time),\(u.job),\(u.cpus.map { "\($0)" } ?? ""),\(u.shares),\(u.apiMs),\(csvField(u.error ?? ""))\n" }
                 try atomicWrite(csv, to: out + "/docker-updates.csv")
+                try Manifest.singleRun(
+                    command: "live", files: [trace, cluster, models] + (requests.map { [$0] } ?? []), policy: policy, parameters: params,
+                    seed: seed, options: ["image": image]
+                ).write(to: out)
             }
             for f in live.failures { Diagnostics.note("live: \(f)") }
             print(ResultFormatter.table(live.result), terminator: "")
@@ -84,6 +89,12 @@ struct ValidateCommand: ParsableCommand {
         (ProcessInfo.processInfo.environment["HOME"] ?? "/tmp") + "/.cache/qoesim/profiles"
     @Option(help: "CPU limits to profile at.") var profileCpus: String = "0.25,0.5,1,2"
     @Option(help: "Timed requests per limit when profiling.") var profileRequests: Int = 5
+    @Option(help: """
+        Parts of this machine's fits the simulation uses: quota (latency under a CPU quota, profiled one container \
+        at a time), shared (+ the shared-cores latency from co-located profiles), cold (+ the cold start), full. \
+        quota was chosen on the bundled trace (README); the others are kept for study.
+        """)
+    var modelParts: LocalFits.Parts = .quota
     @Option(help: "Policy.") var policy: String = "dqoes"
     @Option(name: .customLong("policy-param"), help: "A policy parameter NAME=VALUE (repeatable).") var policyParams: [String] = []
     @Option(help: "Seed.") var seed: UInt64 = 1
@@ -106,8 +117,9 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         let params = try parsePolicyParams(policyParams)
         _ = try PolicyRegistry.make(policy, parameters: params)
-        let jobs = try Scenario.load(cluster: cluster, trace: trace, models: models ?? "Traces/models-fitted")
-        let folder = try models ?? LocalFits.folder(
+        let trace = Bundled.path(self.trace), cluster = Bundled.path(self.cluster)
+        let jobs = try Scenario.load(cluster: cluster, trace: trace, models: models ?? Bundled.path("Traces/models-fitted"))
+        let folder = try models ?? LocalFits.localFolder(parts: modelParts,
             networks: jobs.jobs.map(\.model.name), cache: profileCache, image: image,
             limits: profileCpus.split(separator: ",").compactMap { Double($0) }, requests: profileRequests, log: Diagnostics.note)
         let scenario = try Scenario.load(cluster: cluster, trace: trace, models: folder)
@@ -162,11 +174,11 @@ struct ValidateCommand: ParsableCommand {
             var report = ValidationReport.compare(live: recorded, sim: sim, simRequests: simLog, jobs: scenario.jobs, policy: policy)
             if k == 1 && reuseLive == nil {
                 let figure = out + "/trajectories.svg"
-                try atomicWrite(
-                    ValidationReport.trajectories(
-                        live: liveTrace, sim: simTrace, ids: scenario.jobs.map(\.id),
-                        title: "CPU limits under \(policy): live (solid) vs simulated (dashed), repeat 1"
-                    ).render(), to: figure)
+                let chart = ValidationReport.trajectories(
+                    live: liveTrace, sim: simTrace, ids: scenario.jobs.map(\.id),
+                    title: "CPU limits under \(policy): live (solid) vs simulated (dashed), repeat 1")
+                try atomicWrite(chart.render(), to: figure)
+                try atomicWrite(chart.dataCSV, to: out + "/trajectories.csv")
                 report.figure = figure
             }
             reports.append(report)
@@ -177,6 +189,11 @@ struct ValidateCommand: ParsableCommand {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let text = String(decoding: try enc.encode(summary), as: UTF8.self)
         try atomicWrite(text + "\n", to: out + "/report.json")
+        var manifest = try Manifest.singleRun(
+            command: "validate", files: [trace, cluster, folder], policy: policy, parameters: params, seed: seed,
+            options: ["repeats": "\(repeats)", "image": image, "reuse_live": reuseLive ?? ""])
+        if let id = try? LocalFits.imageBinarySHA256(image) { manifest.inputs["image \(image): /qoesim-infer"] = id }
+        try manifest.write(to: out)
         print(json ? text : summary.table, terminator: json ? "\n" : "")
     }
 }

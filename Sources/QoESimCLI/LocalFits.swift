@@ -104,7 +104,7 @@ enum LocalFits {
             let fit = try LatencyFitter.fit(rows, family: .power)
             // The co-located data can be too noisy for a curve: then the model has none.
             var shared: FitResult? = nil
-            do { shared = try LatencyFitter.fitShared(colocated, family: .power) } catch {
+            do { shared = try LatencyFitter.fitShared(colocated, maxParallelism: fit.maxParallelism) } catch {
                 log("  no shared-cores latency for \(net): \(error)")
             }
             let cold = try LatencyFitter.fitColdStart(try Profile.load(coldFile), warm: fit)
@@ -121,5 +121,42 @@ enum LocalFits {
             }
         }
         return dir
+    }
+
+    /// ``folder(networks:cache:image:limits:requests:log:)`` with only `parts` active.
+    static func localFolder(
+        parts: Parts, networks: [String], cache: String, image: String, limits: [Double], requests: Int, log: (String) -> Void
+    ) throws -> String {
+        try variant(of: folder(networks: networks, cache: cache, image: image, limits: limits, requests: requests, log: log), parts: parts)
+    }
+
+    /// The parts of the local fits the simulation uses: `quota` (the latency under a CPU
+    /// quota, profiled one container at a time), `shared` (plus the shared-cores latency),
+    /// `cold` (plus the cold start), `full` (all three).
+    enum Parts: String, CaseIterable, ExpressibleByArgument {
+        case quota, shared, cold, full
+    }
+
+    /// A folder beside `folder` holding its models with only `parts` active (the other
+    /// parts' fit statistics are kept, under `measured_*` keys the simulator does not read).
+    static func variant(of folder: String, parts: Parts) throws -> String {
+        if parts == .full { return folder }
+        let out = (folder as NSString).appendingPathComponent("parts-\(parts.rawValue)")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder).filter({ $0.hasSuffix(".json") }).sorted() {
+            let path = (folder as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path),
+                  var model = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ValidationError("\(path) is not a model file")
+            }
+            func drop(_ keys: [String]) {
+                for k in keys where model[k] != nil { model["measured_" + k] = model.removeValue(forKey: k) }
+            }
+            if parts == .quota || parts == .cold { drop(["latency_shared", "fit_shared"]) }
+            if parts == .quota || parts == .shared { drop(["cold_start", "fit_cold_start"]) }
+            let text = try JSONSerialization.data(withJSONObject: model, options: [.prettyPrinted, .sortedKeys])
+            try atomicWrite(String(decoding: text, as: UTF8.self) + "\n", to: (out as NSString).appendingPathComponent(name))
+        }
+        return out
     }
 }

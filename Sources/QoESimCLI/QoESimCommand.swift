@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import QoESim
 import QoESimLive
 
@@ -11,12 +12,36 @@ struct QoESimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qoesim",
         abstract: "Simulate QoE-aware scheduling of deep-learning inference containers (DQoES and baselines).",
+        discussion: """
+        Every command takes --log-level LEVEL (trace, debug, info, notice, warning, error,
+        critical; default info): progress and notes go to standard error at info, results to
+        standard output whatever the level.
+        """,
+        version: "qoesim \(QoESimVersion.current)",
         subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ReproduceCommand.self, GenerateCommand.self, FitCommand.self, ProfileCommand.self, LiveCommand.self, ValidateCommand.self, ImportCommand.self]
     )
 
     static func main() {
+        // `--log-level LEVEL` (any command, anywhere on the line) is taken out before
+        // the command line is parsed.
+        var args = Array(CommandLine.arguments.dropFirst())
+        if let i = args.firstIndex(where: { $0 == "--log-level" || $0.hasPrefix("--log-level=") }) {
+            let value: String?
+            if args[i] == "--log-level" {
+                value = i + 1 < args.count ? args[i + 1] : nil
+                args.removeSubrange(i..<min(i + 2, args.count))
+            } else {
+                value = String(args[i].dropFirst("--log-level=".count))
+                args.remove(at: i)
+            }
+            guard let value, let level = Logger.Level(rawValue: value) else {
+                Diagnostics.fail(
+                    "error: --log-level needs one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))", status: 2)
+            }
+            Diagnostics.logger.logLevel = level
+        }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(args)
             try command.run()
         } catch let error as InputError {
             Diagnostics.fail("error: \(error)", status: 1)
@@ -37,14 +62,39 @@ struct QoESimCommand: ParsableCommand {
     }
 }
 
+/// Writes each log message as one plain line on standard error (the level is shown for
+/// warnings and worse): standard output carries results only.
+struct StandardErrorLogHandler: LogHandler {
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        let prefix = event.level >= .warning ? "\(event.level): " : ""
+        FileHandle.standardError.write(Data((prefix + event.message.description + "\n").utf8))
+    }
+}
+
 enum Diagnostics {
-    /// Writes a line to standard error (never to standard output).
+    /// The CLI's logger (swift-log): progress and notes at `info`, details at `debug`;
+    /// `--log-level warning` keeps only warnings and errors.
+    nonisolated(unsafe) static var logger = Logger(label: "qoesim") { _ in StandardErrorLogHandler() }
+
+    /// A progress line or note (log level info) on standard error, never standard output.
     static func note(_ s: String) {
-        FileHandle.standardError.write(Data((s + "\n").utf8))
+        logger.info("\(s)")
     }
 
+    /// A detail (log level debug).
+    static func debug(_ s: String) {
+        logger.debug("\(s)")
+    }
+
+    /// An error line, whatever the log level, then exit with `status`.
     static func fail(_ s: String, status: Int32) -> Never {
-        note(s)
+        FileHandle.standardError.write(Data((s + "\n").utf8))
         exit(status)
     }
 

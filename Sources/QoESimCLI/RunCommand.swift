@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QoESim
+import QoESimExperiments
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -81,13 +82,26 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        let models = Bundled.path(self.models), cluster = Bundled.path(self.cluster), trace = Bundled.path(self.trace)
+        let requests = self.requests.map(Bundled.path)
         let scenario = try Scenario.load(cluster: cluster, trace: trace, models: models, requests: requests)
         let options = SimulationOptions(
             placement: PlacementStrategy(rawValue: placement)!, histogramDigits: histogramDigits, horizon: horizon ?? .infinity,
             sampleInterval: out == nil ? nil : sampleInterval, actuationDelay: actuationDelay)
         let simulation = try Simulation(
             scenario: scenario, policy: PolicyRegistry.make(policy, parameters: parsedPolicyParams()), options: options)
-        let writer = try out.map { try RunOutputWriter(folder: $0, scenario: scenario) }
+        // The manifest is known before the run; its digest is the run's id in every CSV row.
+        let manifest = try out.map { _ in
+            try Manifest.singleRun(
+                command: "run", files: [cluster, trace, models] + (requests.map { [$0] } ?? []), policy: policy,
+                parameters: try parsedPolicyParams(), seed: seed,
+                options: [
+                    "placement": placement, "histogram_digits": "\(histogramDigits)", "horizon_s": "\(horizon ?? .infinity)",
+                    "sample_interval_s": "\(sampleInterval)", "actuation_delay_s": "\(actuationDelay)",
+                ])
+        }
+        let keys = manifest.map { RunKeys(runID: $0.runID, policy: policy, seed: seed) }
+        let writer = try out.map { try RunOutputWriter(folder: $0, scenario: scenario, keys: keys) }
         let started = DispatchTime.now()
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9 }
         var lastReport = 0.0
@@ -107,6 +121,7 @@ struct RunCommand: ParsableCommand {
             writer?.discard()
             throw RunOutputError.cannotWrite(out ?? "")
         }
+        if let out, let manifest { try manifest.write(to: out) }
         if !quiet {
             Diagnostics.note(String(
                 format: "simulated %.1f s in %.3f s wall (%.0fx real time); %d events, %.2f M events/s; peak memory %.0f MB",

@@ -11,7 +11,7 @@ import QoESim
 ///   generator: heterogeneous-targets
 ///   cpus_per_node: 16
 ///   models: 16
-/// #  ... or files: {cluster: c.json, trace: jobs.csv, requests: r.csv}
+/// #  ... or files: scenario: {cluster: c.json, trace: jobs.csv, requests: r.csv}
 /// policies: [fair-share, static, dqoes, {name: dqoes, label: dqoes-shares, mode: shares}, predictive]
 /// seeds: [1, 2, 3, 4, 5]               # or a count: 5
 /// grid: {models: [4, 8, 16, 24]}       # scenario parameters, cartesian product
@@ -449,4 +449,63 @@ public func cartesian(_ grid: [(String, [String])]) -> [[String: String]] {
         out = out.flatMap { partial in values.map { v in partial.merging([key: v]) { $1 } } }
     }
     return out
+}
+
+extension ExperimentSpec {
+    /// Sets one value of the experiment from the command line (`sweep --set KEY=VALUE`),
+    /// with namespaced keys: `scenario.NAME` (or a bare generator parameter NAME: every
+    /// run's scenario, unless a block or the grid sets it), `options.actuation_delay_s`,
+    /// `options.horizon_s`, `options.placement`, and `policy.LABEL.PARAM` (a parameter of
+    /// the policy variant labelled LABEL). The value is validated as in the file.
+    public mutating func set(_ key: String, _ value: String) throws {
+        let at = try StructuredValue.parse("{}", file: "--set \(key)=\(value)")
+        if key.hasPrefix("options.") {
+            let name = String(key.dropFirst("options.".count))
+            switch name {
+            case "actuation_delay_s":
+                guard let d = Double(value), d.isFinite, d >= 0 else { throw at.error("\(key) must be a number >= 0, got '\(value)'") }
+                options.actuationDelay = d
+            case "horizon_s":
+                guard let h = Double(value), h.isFinite, h > 0 else { throw at.error("\(key) must be a number > 0, got '\(value)'") }
+                options.horizon = h
+            case "placement":
+                guard let p = PlacementStrategy(rawValue: value) else { throw at.error("\(key) must be spread or pack, got '\(value)'") }
+                options.placement = p
+            default:
+                throw at.error("unknown option '\(name)'; options: actuation_delay_s, horizon_s, placement")
+            }
+        } else if key.hasPrefix("policy.") {
+            let rest = key.dropFirst("policy.".count)
+            guard let dot = rest.lastIndex(of: "."), dot != rest.startIndex else {
+                throw at.error("\(key): a policy key is policy.LABEL.PARAMETER")
+            }
+            let label = String(rest[..<dot]), param = String(rest[rest.index(after: dot)...])
+            guard let i = policies.firstIndex(where: { $0.label == label }) else {
+                throw at.error("no policy labelled '\(label)'; labels: \(policies.map(\.label).joined(separator: ", "))")
+            }
+            var p = policies[i]
+            p.parameters[param] = value
+            do { _ = try PolicyRegistry.make(p.name, parameters: p.parameters) } catch let e as PolicyParameterError {
+                throw at.error(e.description)
+            }
+            policies[i] = p
+            if sensitivityPolicy?.label == label { sensitivityPolicy?.parameters[param] = value }
+        } else {
+            let name = key.hasPrefix("scenario.") ? String(key.dropFirst("scenario.".count)) : key
+            guard case .generator(var g) = scenario else {
+                throw at.error("\(key): this experiment's scenario comes from files; only options. and policy. keys apply")
+            }
+            guard Self.generatorParameters.contains(name) else {
+                throw at.error("unknown key '\(key)'; scenario parameters: \(Self.generatorParameters.joined(separator: ", ")); or options.NAME, policy.LABEL.PARAM")
+            }
+            try Self.setGenerator(&g, name, text: value, at: at)
+            for folder in Set([modelsFolder] + blocks.compactMap(\.modelsFolder)) {
+                let catalog = try ModelCatalog.load(folder: folder)
+                if let missing = g.modelMix.first(where: { catalog.models[$0] == nil }) {
+                    throw at.error("model '\(missing)' of model_mix is not in \(folder)")
+                }
+            }
+            scenario = .generator(g)
+        }
+    }
 }

@@ -165,7 +165,7 @@ public enum Reproduction {
                 .init(label: $0.label, policy: $0.name, parameters: $0.parameters, provenance: $0.provenanceText)
             },
             headlineRule: spec.headlineSpec.rule, headline: headline, map: map, blocks: blocks, sensitivity: sens,
-            figures: figures, runs: summary.sweep.runs().count - summary.missing.count)
+            figures: figures, runs: try summary.sweep.runs().count - summary.missing.count)
     }
 
     /// Figures, each with a CSV of its data beside it: a curve per one-parameter block,

@@ -9,12 +9,25 @@ public struct SweepRun: Sendable, Hashable {
     public var policy: ExperimentSpec.PolicyVariant
     public var scenario: [String: String]
     public var seed: UInt64
+    /// 12 hex digits of the SHA-256 of the run's whole resolved definition (see
+    /// ``Sweep/definition(of:version:)``), set by ``Sweep/runs(includeSensitivity:)``.
+    public var digest: String = ""
 
-    /// Stable identifier, also the run's file name.
+    public init(kind: String, policy: ExperimentSpec.PolicyVariant, scenario: [String: String], seed: UInt64, digest: String = "") {
+        self.kind = kind
+        self.policy = policy
+        self.scenario = scenario
+        self.seed = seed
+        self.digest = digest
+    }
+
+    /// Stable identifier, also the run's file name: readable (block, policy and its
+    /// parameters, grid point, seed) and ending in the digest of everything else that
+    /// defines the run, so that a finished run is reused only for the same definition.
     public var id: String {
         let p = policy.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         let s = scenario.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-        let raw = "\(kind)__\(policy.label)\(p.isEmpty ? "" : "[\(p)]")__\(s)__seed=\(seed)"
+        let raw = "\(kind)__\(policy.label)\(p.isEmpty ? "" : "[\(p)]")__\(s)__seed=\(seed)" + (digest.isEmpty ? "" : "__\(digest)")
         return String(raw.map { $0.isLetter || $0.isNumber || "-_=.,[]".contains($0) ? $0 : "_" })
     }
 }
@@ -75,6 +88,8 @@ public struct Sweep: Sendable {
     /// Model catalogs by folder.
     let catalogs: [String: ModelCatalog]
     let fileScenario: Scenario?
+    /// SHA-256 of the input files, read when a run's digest is first needed.
+    let digests = FileDigests()
 
     public init(spec: ExperimentSpec, allBlocks: Bool = false) throws {
         self.spec = spec
@@ -94,8 +109,9 @@ public struct Sweep: Sendable {
     /// The blocks this sweep runs.
     public var blocks: [ExperimentSpec.Block] { spec.blocks.filter { allBlocks || $0.runByDefault } }
 
-    /// Every run of the experiment, in a fixed order.
-    public func runs(includeSensitivity: Bool = true) -> [SweepRun] {
+    /// Every run of the experiment, in a fixed order, each with the digest of its
+    /// definition.
+    public func runs(includeSensitivity: Bool = true) throws -> [SweepRun] {
         var out: [SweepRun] = []
         for block in blocks {
             for point in block.points {
@@ -112,6 +128,7 @@ public struct Sweep: Sendable {
                 for seed in spec.seeds { out.append(SweepRun(kind: "sensitivity", policy: v, scenario: spec.headline, seed: seed)) }
             }
         }
+        for k in out.indices { out[k].digest = try digest(of: out[k]) }
         return out
     }
 
@@ -172,17 +189,17 @@ public struct Sweep: Sendable {
     }
 
     /// Runs every run not yet finished in `folder/runs/` (those of shard `shard` of
-    /// `shards`), `workers` at a time, writing each run's rows atomically. Returns the
+    /// `shards`, and only those whose id is in `only` when given), `workers` at a time, writing each run's rows atomically. Returns the
     /// number of runs executed.
     @discardableResult
     public func execute(
         into folder: String, shard: Int = 0, of shards: Int = 1, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-        includeSensitivity: Bool = true, progress: (@Sendable (Int, Int) -> Void)? = nil
+        includeSensitivity: Bool = true, only: Set<String>? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil
     ) throws -> Int {
         let runsDir = (folder as NSString).appendingPathComponent("runs")
         try FileManager.default.createDirectory(atPath: runsDir, withIntermediateDirectories: true)
-        let all = runs(includeSensitivity: includeSensitivity)
-        let mine = all.enumerated().filter { $0.offset % shards == shard }.map(\.element)
+        let all = try runs(includeSensitivity: includeSensitivity)
+        let mine = all.enumerated().filter { $0.offset % shards == shard && (only?.contains($0.element.id) ?? true) }.map(\.element)
         let todo = mine.filter { !FileManager.default.fileExists(atPath: (runsDir as NSString).appendingPathComponent($0.id + ".csv")) }
         let state = SweepState(total: mine.count, done: mine.count - todo.count)
         progress?(state.done, state.total)

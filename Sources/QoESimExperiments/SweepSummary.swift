@@ -30,7 +30,7 @@ public struct SweepSummary: Sendable {
     /// Summarizes the runs found in `folders` (each with a `runs/` subfolder).
     public init(sweep: Sweep, folders: [String], includeSensitivity: Bool = true) throws {
         self.sweep = sweep
-        let all = sweep.runs(includeSensitivity: includeSensitivity)
+        let all = try sweep.runs(includeSensitivity: includeSensitivity)
         var found: [String: String] = [:]
         for folder in folders {
             let dir = (folder as NSString).appendingPathComponent("runs")

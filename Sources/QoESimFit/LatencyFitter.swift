@@ -65,7 +65,7 @@ public enum LatencyFitter {
         let y = rows.map(\.latencyMs)
         let w = y.map { 1 / ($0 * $0) }
         let levels = Array(Set(rows.map(\.cpus))).sorted()
-        var result: FitResult
+        let result: FitResult
         switch family {
         case .amdahl, .gpu:
             if family == .gpu && Set(rows.map(\.gpuShare)).count < 2 {
@@ -166,6 +166,13 @@ public enum LatencyFitter {
                 maxParallelism: m, maxParallelismIdentified: maxParallelism != nil, n: rows.count, r2: 0, rmseMs: 0,
                 mapePct: 0, variabilityCV: 0)
         }
+        return withStatistics(result, rows)
+    }
+
+    /// Fills R^2, RMSE, MAPE and the per-request spread of `result` on `rows`.
+    static func withStatistics(_ fitted: FitResult, _ rows: [ProfileRow]) -> FitResult {
+        var result = fitted
+        let y = rows.map(\.latencyMs)
         let pred = rows.map { result.predict($0) }
         let mean = y.reduce(0, +) / Double(y.count)
         let sse = zip(y, pred).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
@@ -233,10 +240,27 @@ public enum LatencyFitter {
     /// machine a container is not short of CPU, so these rows are the whole domain
     /// of the curve (the simulator uses it only while contention holds a container below
     /// its cap). Returns nil when the profile has no such rows.
-    public static func fitShared(_ rows: [ProfileRow], family: FitFamily) throws -> FitResult? {
+    ///
+    /// The shares of a co-located profile are all at most one core on small machines,
+    /// where the power family's serial and parallel terms cannot be told apart, so the
+    /// curve is `b c^-k` (power family with a = 0), fitted by GSL as a straight line of
+    /// log latency on log share. `maxParallelism` bounds it like the quota curve.
+    public static func fitShared(_ rows: [ProfileRow], maxParallelism: Double = .infinity) throws -> FitResult? {
         let colocated = rows.filter { $0.colocated > 1 && $0.limit == nil }
         guard !colocated.isEmpty else { return nil }
-        return try fit(colocated, family: family)
+        guard Set(colocated.map(\.cpus)).count >= 2 else { throw FitError("the shared-cores curve needs co-located rows at two or more shares") }
+        let f = try WeightedLinearFit(
+            design: colocated.map { [1, -log($0.cpus)] }, y: colocated.map { log($0.latencyMs) },
+            weights: Array(repeating: 1, count: colocated.count))
+        let b = exp(f.coefficients[0]), k = f.coefficients[1]
+        guard k > 0 else { throw FitError("shared-cores fit gave k = \(k) <= 0: latency does not fall with a larger share") }
+        // b's standard error by the delta method (b = exp(log b)).
+        let cov = [[0, 0, 0], [0, b * b * f.covariance[0][0], b * f.covariance[0][1]], [0, b * f.covariance[1][0], f.covariance[1][1]]]
+        let result = FitResult(
+            family: .power, parameters: parameters(["a_ms", "b_ms", "k"], [0, b, k], cov, n: colocated.count),
+            maxParallelism: maxParallelism, maxParallelismIdentified: false, n: colocated.count, r2: 0, rmseMs: 0, mapePct: 0,
+            variabilityCV: 0)
+        return withStatistics(result, colocated)
     }
 
     /// The rows measured alone and back to back (the data of `latency`).

@@ -41,3 +41,9 @@ public struct FitError: Error, CustomStringConvertible, Sendable {
 
 /// Student's t quantile through GSL.
 func tQuantile(_ p: Double, df: Int) -> Double { gsl_cdf_tdist_Pinv(p, Double(max(df, 1))) }
+
+/// Student's t distribution through GSL (`gsl_cdf_tdist_Pinv`).
+public enum StudentT {
+    /// The `p` quantile with `df` degrees of freedom (df >= 1).
+    public static func quantile(_ p: Double, df: Int) -> Double { tQuantile(p, df: df) }
+}

@@ -58,7 +58,8 @@ public struct ColdStart: Sendable, Equatable {
 /// `variability` may be omitted (deterministic). Optional `latency_shared` (same
 /// schema as `latency`) is ``ModelSpec/sharedLatency``, `cold_start` is
 /// ``ModelSpec/coldStart``; `fit`, `fit_shared` and `fit_cold_start` hold fit statistics
-/// and are not read. Unknown fields are errors.
+/// and are not read, nor are `measured_*` (parts measured but left out of the model, e.g.
+/// by `qoesim validate --model-parts`). Unknown fields are errors.
 public struct ModelCatalog: Sendable {
     /// Models by name.
     public private(set) var models: [String: ModelSpec] = [:]
@@ -97,6 +98,7 @@ public struct ModelCatalog: Sendable {
         let doc = try StructuredValue.load(path)
         try doc.checkKeys(allowed: [
             "name", "latency", "variability", "source", "fit", "latency_shared", "fit_shared", "cold_start", "fit_cold_start",
+            "measured_latency_shared", "measured_fit_shared", "measured_cold_start", "measured_fit_cold_start",
         ], in: "model")
         let nameValue = try doc.required("name", in: "model")
         let name = try nameValue.string("name")

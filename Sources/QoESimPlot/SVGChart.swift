@@ -212,3 +212,18 @@ public struct SVGChart: Sendable {
         return s
     }
 }
+
+extension SVGChart {
+    /// The chart's data, one row per plotted point: `series,x,y,error` (error empty when
+    /// the point has none), after a `#` line naming the axes. Written beside every figure.
+    public var dataCSV: String {
+        func cell(_ s: String) -> String {
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        var s = "# \(title.replacingOccurrences(of: "\n", with: " ")); x: \(xLabel); y: \(yLabel)\nseries,x,y,error\n"
+        for series in self.series {
+            for p in series.points { s += "\(cell(series.name)),\(p.x),\(p.y),\(p.error.map { "\($0)" } ?? "")\n" }
+        }
+        return s
+    }
+}

@@ -5,9 +5,54 @@ import Foundation
 /// Parameters are set by name (`alpha`, `interval`, `mode`, ...; the snake_case form of
 /// each `Parameters` property also works, e.g. `window_intervals`), from the command line
 /// (`--policy-param alpha=0.05`) or an experiment file.
+///
+/// The catalog is open: a library user adds a policy with ``register(_:defaults:make:)``,
+/// and from then on experiment files, sweeps and `make` know it by name.
 public enum PolicyRegistry {
-    /// Names accepted by ``make(_:)``, in the order they are listed in help text.
-    public static let names = ["fair-share", "static", "dqoes", "predictive"]
+    /// The built-in policies, in the order they are listed in help text.
+    public static let builtIn = ["fair-share", "static", "dqoes", "predictive"]
+
+    /// A policy added by a library user.
+    struct Registered: Sendable {
+        var defaults: [(String, String)]
+        var make: @Sendable ([String: String]) throws -> any AllocationPolicy
+    }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var registered: [String: Registered] = [:]
+    nonisolated(unsafe) private static var order: [String] = []
+
+    /// Names accepted by ``make(_:parameters:)``: the built-in policies, then the
+    /// registered ones in the order they were added.
+    public static var names: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return builtIn + order
+    }
+
+    /// Adds (or replaces) a policy under `name`. `make` gets the parameters as given
+    /// (name -> text) and throws ``PolicyParameterError`` for an unknown parameter or a bad
+    /// value; `defaults` lists its parameters and their default values for help text.
+    /// A built-in name cannot be replaced.
+    public static func register(
+        _ name: String, defaults: [(String, String)] = [],
+        make: @escaping @Sendable ([String: String]) throws -> any AllocationPolicy
+    ) throws {
+        guard !builtIn.contains(name) else { throw PolicyParameterError("'\(name)' is a built-in policy; register under another name") }
+        guard !name.isEmpty, !name.contains(where: { $0 == "," || $0 == "=" || $0.isWhitespace }) else {
+            throw PolicyParameterError("policy name '\(name)' must be non-empty, without commas, '=' or spaces")
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        if registered[name] == nil { order.append(name) }
+        registered[name] = Registered(defaults: defaults, make: make)
+    }
+
+    static func lookup(_ name: String) -> Registered? {
+        lock.lock()
+        defer { lock.unlock() }
+        return registered[name]
+    }
 
     /// A fresh policy object for `name`, or nil for an unknown name.
     public static func make(_ name: String) -> (any AllocationPolicy)? {
@@ -29,6 +74,7 @@ public enum PolicyRegistry {
         case "predictive":
             return PredictivePolicy(parameters: try apply(parameters, to: PredictivePolicy.Parameters(), policy: name))
         default:
+            if let r = lookup(name) { return try r.make(parameters) }
             throw PolicyParameterError("unknown policy '\(name)'; choose one of \(names.joined(separator: ", "))")
         }
     }
@@ -38,7 +84,7 @@ public enum PolicyRegistry {
         switch name {
         case "dqoes": return describe(DQoESPolicy.Parameters())
         case "predictive": return describe(PredictivePolicy.Parameters())
-        default: return []
+        default: return lookup(name)?.defaults ?? []
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import QoESim
+import QoESimExperiments
 
 /// The `qoesim` executable, run as a user would (built alongside the tests).
 @Suite("qoesim command line")
@@ -24,11 +25,11 @@ struct CLITests {
     func run(_ args: [String]) throws -> Outcome { try Self.run(args) }
 
     /// Runs the built `qoesim` in the package root; returns status, stdout, stderr.
-    static func run(_ args: [String]) throws -> Outcome {
+    static func run(_ args: [String], in folder: String = Fixture.packageRoot) throws -> Outcome {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: Fixture.packageRoot)
+        p.currentDirectoryURL = URL(fileURLWithPath: folder)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -40,6 +41,46 @@ struct CLITests {
     }
 
     let example = ["--cluster", "Traces/example/cluster.json", "--trace", "Traces/example/jobs.csv"]
+
+    @Test("--version prints the semantic version in the source")
+    func version() throws {
+        let r = try run(["--version"])
+        #expect(r.status == 0 && r.stdout == "qoesim \(QoESimVersion.current)\n", "\(r.stdout)")
+    }
+
+    @Test("--log-level warning silences progress on stderr, never the results on stdout; a bad level is a usage error")
+    func logLevel() throws {
+        let quiet = try run(["run"] + example + ["--policy", "fair-share", "--log-level", "warning"])
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty && quiet.stdout.contains("models satisfied"), "\(quiet.stderr)")
+        let chatty = try run(["--log-level=info", "run"] + example + ["--policy", "fair-share"])
+        #expect(chatty.status == 0 && chatty.stderr.contains("events/s"))
+        let bad = try run(["run"] + example + ["--log-level", "loud"])
+        #expect(bad.status == 2 && bad.stderr.contains("--log-level needs one of"))
+    }
+
+    @Test("From another folder the bundled files are found, --out lands under that folder, and the manifest records the inputs")
+    func anyFolder() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let r = try Self.run(["run"] + example + ["--policy", "dqoes", "--seed", "2", "--out", "out"], in: folder)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("bundled with this qoesim"))
+        let manifestPath = folder + "/out/manifest.json"
+        let data = try #require(FileManager.default.contents(atPath: manifestPath))
+        let m = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(m["qoesim_version"] as? String == QoESimVersion.current)
+        #expect((m["seeds"] as? [Int]) == [2])
+        let inputs = m["inputs"] as? [String: String] ?? [:]
+        #expect(inputs.keys.contains { $0.hasSuffix("Traces/example/jobs.csv") } && inputs.keys.contains { $0.hasSuffix("resnet50.json") })
+        #expect(inputs.values.allSatisfy { $0.count == 64 })
+        #expect(!String(decoding: data, as: UTF8.self).contains("20\(Calendar.current.component(.year, from: Date()) % 100)-"), "no dates")
+        // Same inputs and seed: the same bytes, manifest included.
+        let again = try Self.run(["run"] + example + ["--policy", "dqoes", "--seed", "2", "--out", "again"], in: folder)
+        #expect(again.status == 0)
+        for f in ["manifest.json", "models.csv", "requests.csv"] {
+            #expect(FileManager.default.contents(atPath: folder + "/out/" + f) == FileManager.default.contents(atPath: folder + "/again/" + f), "\(f)")
+        }
+    }
 
     @Test("run --json prints exactly one JSON object with the documented fields")
     func json() throws {
@@ -89,12 +130,21 @@ struct CLITests {
         let r = try run(["run"] + example + ["--policy", "static", "--out", folder, "--quiet"])
         #expect(r.status == 0 && r.stderr.isEmpty)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-        #expect(files == ["allocations.csv", "models.csv", "requests.csv", "usage.csv"])
+        #expect(files == ["allocations.csv", "manifest.json", "models.csv", "requests.csv", "usage.csv"])
         let models = try String(contentsOfFile: folder + "/models.csv", encoding: .utf8).split(separator: "\n")
         #expect(models.count == 7)
         let requests = try String(contentsOfFile: folder + "/requests.csv", encoding: .utf8).split(separator: "\n")
-        let total = models.dropFirst().map { Int($0.split(separator: ",", omittingEmptySubsequences: false)[7])! }.reduce(0, +)
+        let total = models.dropFirst().map { Int($0.split(separator: ",", omittingEmptySubsequences: false)[10])! }.reduce(0, +)
         #expect(requests.count == total + 1, "one row per completed request")
+        // Every row of every per-run file starts with the run's keys: run_id (the
+        // manifest's digest), policy, seed.
+        let manifest = try #require(FileManager.default.contents(atPath: folder + "/manifest.json"))
+        let runID = String(FileDigestsForTests.sha256(manifest).prefix(12))
+        for name in ["models.csv", "requests.csv", "allocations.csv", "usage.csv"] {
+            let lines = try String(contentsOfFile: folder + "/" + name, encoding: .utf8).split(separator: "\n")
+            #expect(lines[0].hasPrefix("run_id,policy,seed,"), "\(name): \(lines[0])")
+            #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("\(runID),static,1,") }, "\(name) has rows without the run keys")
+        }
     }
 
     /// Two processes have different hash seeds: nothing may depend on dictionary order.
@@ -112,7 +162,7 @@ struct CLITests {
             }
             contents.append(files)
         }
-        #expect(contents[0].count == 4 && contents[0] == contents[1])
+        #expect(contents[0].count == 5 && contents[0] == contents[1])
     }
 
     @Test("compare --json lists every policy with the same models")
@@ -121,7 +171,7 @@ struct CLITests {
         #expect(r.status == 0, "\(r.stderr)")
         let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         let list = obj?["policies"] as? [[String: Any]] ?? []
-        #expect(list.map { $0["policy"] as? String ?? "" } == PolicyRegistry.names)
+        #expect(list.map { $0["policy"] as? String ?? "" } == PolicyRegistry.builtIn)
         for p in list { #expect((p["models"] as? [Any])?.count == 6 && p["settle_s"] != nil && p["cpu_s"] != nil) }
     }
 
@@ -197,4 +247,9 @@ struct CLITests {
         #expect(r2.status == 1 && r2.stderr.contains("\(bad):2: TIMESTAMP"))
         #expect(!FileManager.default.fileExists(atPath: folder + "/x.csv"))
     }
+}
+
+/// The experiments module's SHA-256, as the tests name it.
+enum FileDigestsForTests {
+    static func sha256(_ data: Data) -> String { FileDigests.sha256(data) }
 }

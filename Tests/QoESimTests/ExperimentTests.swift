@@ -41,7 +41,7 @@ struct ExperimentTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let sweep = try Sweep(spec: ExperimentSpec.load(tinySpec(folder)))
         let out = folder + "/out"
-        let total = sweep.runs().count
+        let total = try sweep.runs().count
         #expect(total == 3 * 3 * 3 + 2 * 3)
         #expect(try sweep.execute(into: out, workers: 2) == total)
         let first = try SweepSummary(sweep: sweep, folders: [out])
@@ -65,7 +65,7 @@ struct ExperimentTests {
         try sweep.execute(into: folder + "/all", workers: 2)
         var counts: [Int] = []
         for i in 0..<3 { counts.append(try sweep.execute(into: folder + "/s\(i)", shard: i, of: 3, workers: 1)) }
-        #expect(counts.reduce(0, +) == sweep.runs().count)
+        #expect(try counts.reduce(0, +) == sweep.runs().count)
         let partial = try SweepSummary(sweep: sweep, folders: [folder + "/s0"])
         #expect(!partial.missing.isEmpty)
         let merged = try SweepSummary(sweep: sweep, folders: (0..<3).map { folder + "/s\($0)" })
@@ -175,7 +175,7 @@ struct ExperimentTests {
         #expect(spec.policies[2].parameters["setpoint"] == "1.0" && spec.policies[2].provenanceText == "ours")
         #expect(spec.headline == ["target_share": "0.95;2", "models": "4"] && spec.headlineSpec.rule == "chosen first")
         let sweep = try Sweep(spec: spec)
-        #expect(sweep.runs().count == (2 + 1) * 3 * 3)
+        #expect(try sweep.runs().count == (2 + 1) * 3 * 3)
         #expect(try Sweep(spec: spec, allBlocks: true).runs().count == (2 + 1 + 1) * 3 * 3)
         // The fitted block draws from its own folder, on 2-core nodes.
         let fitted = try sweep.scenario(for: sweep.blocks[1].points[0], block: "fitted", seed: 101)
@@ -195,6 +195,10 @@ struct ExperimentTests {
         #expect(abs(ci.halfWidth - 2.776 * 0.70710678) < 1e-3)
         #expect(MeanCI([7]).halfWidth == 0)
         #expect(abs(MeanCI.t975(df: 200) - 1.972) < 0.002)
+        // GSL's quantile against published table values (4 decimals).
+        for (df, t) in [(1, 12.7062), (4, 2.7764), (29, 2.0452), (1000, 1.9623)] {
+            #expect(abs(MeanCI.t975(df: df) - t) < 1e-4, "t(\(df)) = \(MeanCI.t975(df: df))")
+        }
     }
 }
 
@@ -233,5 +237,239 @@ struct SVGChartTests {
         #expect(SVGChart.ticks(0, 10) == [0, 2, 4, 6, 8, 10])
         let t = SVGChart.ticks(0.13, 0.87)
         #expect(t.first! >= 0.13 && t.last! <= 0.87 && t.count >= 3)
+    }
+}
+
+@Suite("Shards")
+struct ShardTests {
+    @Test("i/n is 0-based; bad forms are refused with the rule")
+    func plain() throws {
+        #expect(try Shard.parse("0/1", environment: [:]) == Shard(index: 0, count: 1))
+        #expect(try Shard.parse("3/4", environment: [:]) == Shard(index: 3, count: 4))
+        for bad in ["4/4", "-1/4", "1/0", "1", "a/b", "1/2/3", "/4", ""] {
+            #expect(throws: ShardError.self, "\(bad)") { try Shard.parse(bad, environment: [:]) }
+        }
+    }
+
+    @Test("slurm: arrays of any base and step map onto 0..<count; tasks outside the array are refused")
+    func slurm() throws {
+        func env(_ id: Int, _ lo: Int, _ hi: Int, _ step: Int? = nil) -> [String: String] {
+            var e = ["SLURM_ARRAY_TASK_ID": "\(id)", "SLURM_ARRAY_TASK_MIN": "\(lo)", "SLURM_ARRAY_TASK_MAX": "\(hi)"]
+            if let step { e["SLURM_ARRAY_TASK_STEP"] = "\(step)" }
+            return e
+        }
+        // --array=1-4 (the usual 1-based array): tasks 1..4 are shards 0..3 of 4.
+        for id in 1...4 { #expect(try Shard.parse("slurm", environment: env(id, 1, 4)) == Shard(index: id - 1, count: 4)) }
+        // --array=0-6:2: tasks 0, 2, 4, 6 are shards 0..3 of 4.
+        for (k, id) in [0, 2, 4, 6].enumerated() {
+            #expect(try Shard.parse("slurm", environment: env(id, 0, 6, 2)) == Shard(index: k, count: 4))
+        }
+        #expect(throws: ShardError.self) { try Shard.parse("slurm", environment: env(3, 0, 6, 2)) }
+        #expect(throws: ShardError.self) { try Shard.parse("slurm", environment: env(5, 1, 4)) }
+        #expect(throws: ShardError.self) { try Shard.parse("slurm", environment: env(0, 0, 5, 2)) }
+        #expect(throws: ShardError.self) { try Shard.parse("slurm", environment: env(1, 1, 4, 0)) }
+        #expect(throws: ShardError.self) { try Shard.parse("slurm", environment: ["SLURM_ARRAY_TASK_ID": "1"]) }
+        #expect(throws: ShardError.self) { try Shard.parse("slurm", environment: env(1, 1, 4).merging(["SLURM_ARRAY_TASK_ID": "x"]) { $1 }) }
+    }
+}
+
+/// Run ids cover the whole definition of a run: a finished run is reused only when
+/// nothing that defines it changed (issue 12: "editing any part of a run's definition and
+/// rerunning never reports stale numbers").
+@Suite("Run ids and stale results")
+struct RunIdentityTests {
+    func ids(_ path: String) throws -> [String: String] {
+        let sweep = try Sweep(spec: ExperimentSpec.load(path))
+        // Keyed by the readable part (block, policy, point, seed): the digest is what moves.
+        return Dictionary(uniqueKeysWithValues: try sweep.runs().map { run in
+            var plain = run
+            plain.digest = ""
+            return (plain.id, run.id)
+        })
+    }
+
+    /// Writes `text` to `path` and returns the ids before and after.
+    func changed(_ path: String, _ edit: (String) -> String) throws -> (before: [String: String], after: [String: String]) {
+        let before = try ids(path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try edit(text).write(toFile: path, atomically: true, encoding: .utf8)
+        return (before, try ids(path))
+    }
+
+    @Test("A generator field, an option, the band or the version changes every run's id")
+    func everyRun() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let spec = tinySpec(folder)
+        for edit in [
+            { (s: String) in s.replacingOccurrences(of: "duration_s: 60", with: "duration_s: 300") },
+            { (s: String) in s + "\noptions: {actuation_delay_s: 0.5}\n" },
+            { (s: String) in s + "\nalpha: 0.2\n" },
+        ] {
+            let (before, after) = try changed(spec, edit)
+            #expect(before.count == after.count)
+            #expect(Set(before.values).isDisjoint(with: Set(after.values)), "a run kept its id after \(edit(""))")
+        }
+        let sweep = try Sweep(spec: ExperimentSpec.load(spec))
+        let run = try sweep.runs()[0]
+        #expect(try sweep.digest(of: run, version: "0.0.0-other") != run.digest)
+        #expect(try sweep.digest(of: run) == run.digest)
+    }
+
+    @Test("A policy parameter changes the ids of that policy's runs only")
+    func policyParameter() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let spec = tinySpec(folder)
+        // The experiment-wide dqoes setpoint applies to every dqoes variant that sets none.
+        let (before, after) = try changed(spec) { $0 + "\nsetpoint: 0.9\n" }
+        for (plain, id) in before {
+            let dqoes = plain.contains("__dqoes-fast") || plain.hasPrefix("sensitivity__")
+            if dqoes {
+                // The readable part carries the parameters, so look the run up by seed and point.
+                #expect(!after.values.contains(id), "\(plain) kept its id")
+            } else {
+                #expect(after[plain] == id, "\(plain) changed its id although nothing of it changed")
+            }
+        }
+    }
+
+    @Test("The bytes of a trace or of a model file change the ids")
+    func inputFiles() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let models = folder + "/models"
+        try FileManager.default.copyItem(atPath: Fixture.packageRoot + "/Traces/models", toPath: models)
+        try #"{"nodes": [{"name": "n1", "cpus": 4}]}"#.write(toFile: folder + "/cluster.json", atomically: true, encoding: .utf8)
+        try "job_id,model,arrival_s,duration_s,rate_rps,target_ms\na,resnet50,0,30,2,200\n"
+            .write(toFile: folder + "/jobs.csv", atomically: true, encoding: .utf8)
+        let spec = folder + "/files.yaml"
+        try """
+            name: files
+            models: \(models)
+            scenario: {cluster: \(folder)/cluster.json, trace: \(folder)/jobs.csv}
+            policies: [fair-share, dqoes]
+            seeds: 2
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let base = try ids(spec)
+        #expect(base.count == 4)
+        let trace = try String(contentsOfFile: folder + "/jobs.csv", encoding: .utf8)
+        try trace.replacingOccurrences(of: ",2,200", with: ",3,200").write(toFile: folder + "/jobs.csv", atomically: true, encoding: .utf8)
+        let traced = try ids(spec)
+        #expect(base.allSatisfy { traced[$0.key] != $0.value })
+        let model = models + "/resnet50.json"
+        let text = try String(contentsOfFile: model, encoding: .utf8)
+        try (text + "\n").write(toFile: model, atomically: true, encoding: .utf8)
+        let remodelled = try ids(spec)
+        #expect(traced.allSatisfy { remodelled[$0.key] != $0.value })
+    }
+
+    @Test("A sweep rerun into the same folder after an edit runs again and reports the new numbers")
+    func noStaleSummary() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let spec = tinySpec(folder)
+        let out = folder + "/out"
+        let first = try Sweep(spec: ExperimentSpec.load(spec))
+        let total = try first.runs().count
+        #expect(try first.execute(into: out, workers: 2) == total)
+        let before = try SweepSummary(sweep: first, folders: [out]).csv
+        let text = try String(contentsOfFile: spec, encoding: .utf8)
+        try text.replacingOccurrences(of: "duration_s: 60", with: "duration_s: 30").write(toFile: spec, atomically: true, encoding: .utf8)
+        let second = try Sweep(spec: ExperimentSpec.load(spec))
+        #expect(try second.execute(into: out, workers: 2) == total, "the edited sweep reused runs of the old definition")
+        let after = try SweepSummary(sweep: second, folders: [out]).csv
+        #expect(after != before)
+    }
+}
+
+@Suite("Sweeps over anything: --set keys and the open policy catalog")
+struct SweepOverridesTests {
+    @Test("--set: scenario., options. and policy.LABEL. keys change the runs; bad keys and values are named")
+    func setKeys() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var spec = try ExperimentSpec.load(tinySpec(folder))
+        let before = try Sweep(spec: spec).runs().map(\.id)
+        try spec.set("options.actuation_delay_s", "0.5")
+        #expect(spec.options.actuationDelay == 0.5)
+        try spec.set("scenario.duration_s", "30")
+        guard case .generator(let g) = spec.scenario else { Issue.record("not a generator"); return }
+        #expect(g.durationS == 30)
+        try spec.set("policy.dqoes-fast.setpoint", "0.9")
+        #expect(spec.policies.first { $0.label == "dqoes-fast" }?.parameters["setpoint"] == "0.9")
+        let after = try Sweep(spec: spec).runs().map(\.id)
+        #expect(Set(before).isDisjoint(with: after))
+        for (key, value, message) in [
+            ("options.colour", "red", "unknown option 'colour'"),
+            ("options.actuation_delay_s", "-1", "must be a number >= 0"),
+            ("policy.nobody.alpha", "0.1", "no policy labelled 'nobody'"),
+            ("policy.dqoes-fast.nonesuch", "1", "nonesuch"),
+            ("scenario.warp", "9", "unknown key 'scenario.warp'"),
+            ("duration_s", "soon", "duration_s must be a number"),
+        ] {
+            do {
+                try spec.set(key, value)
+                Issue.record("no error for \(key)=\(value)")
+            } catch let e as InputError {
+                #expect(e.problem.contains(message) && e.file.contains("--set"), "\(e)")
+            }
+        }
+    }
+
+    @Test("A registered policy is known to experiment files by name, with its parameters validated by its own factory")
+    func openCatalog() throws {
+        try PolicyRegistry.register("test-fair-twin", defaults: [("boost", "1")]) { params in
+            for (k, v) in params where k != "boost" || Double(v) == nil {
+                throw PolicyParameterError("policy 'test-fair-twin' has no parameter '\(k)=\(v)'")
+            }
+            return FairSharePolicy()
+        }
+        #expect(PolicyRegistry.names.contains("test-fair-twin"))
+        #expect(PolicyRegistry.defaults("test-fair-twin").first?.0 == "boost")
+        #expect(throws: PolicyParameterError.self) { try PolicyRegistry.register("dqoes") { _ in FairSharePolicy() } }
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/custom.yaml"
+        try """
+            name: custom
+            models: \(Fixture.packageRoot)/Traces/models
+            scenario: {generator: heterogeneous-targets, cpus_per_node: 4, models: 4, duration_s: 30}
+            policies: [fair-share, {name: test-fair-twin, label: twin, boost: 2}]
+            seeds: 2
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let sweep = try Sweep(spec: ExperimentSpec.load(path))
+        #expect(try sweep.execute(into: folder + "/out", workers: 1) == 4)
+        // The twin is fair-share under another name: the same results per seed.
+        let rows = try SweepSummary(sweep: sweep, folders: [folder + "/out"]).results.split(separator: "\n").dropFirst()
+        let satisfied = Dictionary(grouping: rows.map { $0.split(separator: ",", omittingEmptySubsequences: false) }) { String($0[2]) }
+        #expect(satisfied["fair-share"]?.count == satisfied["twin"]?.count)
+        try """
+            name: custom
+            models: \(Fixture.packageRoot)/Traces/models
+            scenario: {generator: heterogeneous-targets, cpus_per_node: 4, models: 4, duration_s: 30}
+            policies: [{name: test-fair-twin, boost: loud}]
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: InputError.self) { try ExperimentSpec.load(path) }
+    }
+}
+
+@Suite("Experiments are validated before the first run")
+struct ExperimentValidationTests {
+    @Test("A model_mix naming a model missing from the folder fails before any run, naming the file and line")
+    func missingModel() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = tinySpec(folder)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "  duration_s: 60", with: "  duration_s: 60\n  model_mix: [resnet50, alexnet]")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try Sweep(spec: ExperimentSpec.load(path))
+            Issue.record("no error")
+        } catch let e as InputError {
+            #expect(e.file == path && e.line > 0 && e.problem.contains("model 'alexnet' of model_mix"), "\(e)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder + "/out"))
     }
 }

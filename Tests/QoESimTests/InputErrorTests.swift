@@ -73,10 +73,10 @@ struct InputErrorTests {
     @Test("Targets and loads relative to the fit: target = latency at target_cpus, rate = load / latency there")
     func relativeTargetsAndLoads() throws {
         let path = write("""
-            job_id,model,arrival_s,duration_s,target_cpus,load,metric,arrivals,cpus
-            a,resnet50,0,10,2,0.5,mean,poisson,
-            b,resnet50,0,10,,0.25,mean,poisson,4
-            c,resnet50,0,10,3,,p95,closed,
+            job_id,model,arrival_s,duration_s,target_ms,target_cpus,load,metric,arrivals,cpus
+            a,resnet50,0,10,,2,0.5,mean,poisson,
+            b,resnet50,0,10,500,,0.25,mean,poisson,4
+            c,resnet50,0,10,,3,,p95,closed,
             """)
         let s = try Scenario.load(cluster: cluster, trace: path, models: models)
         let m = s.jobs[0].model

@@ -1,0 +1,6 @@
+/// The version of QoESim (semantic versioning: a changed result format or a changed
+/// model that can change results raises the minor version at least). Recorded in
+/// output manifests and printed by `qoesim --version`.
+public enum QoESimVersion {
+    public static let current = "0.11.0"
+}

@@ -1,0 +1,69 @@
+import Foundation
+import QoESimExperiments
+
+/// Finds out what is certain about the running build, for manifests.
+enum BuildProbe {
+    /// The package checkout this binary was built in (the folder above its `.build*`),
+    /// or nil when it runs from elsewhere (installed, copied).
+    static var packageRoot: String? {
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        let parts = exe.split(separator: "/", omittingEmptySubsequences: false)
+        guard let i = parts.firstIndex(where: { $0.hasPrefix(".build") }), i > 0 else { return nil }
+        return parts[..<i].joined(separator: "/")
+    }
+
+    /// The git commit, only when certain: the binary lies in the checkout's build folder,
+    /// the checkout has no changes to tracked files, and the binary is newer than every
+    /// tracked source file (so it was built from these sources, which are that commit's).
+    static func gitCommit(root: String) -> String? {
+        func git(_ args: [String]) -> String? {
+            guard let r = try? shell("/usr/bin/env", ["git", "-C", root] + args), r.status == 0 else { return nil }
+            return r.out
+        }
+        guard let head = git(["rev-parse", "HEAD"])?.trimmingCharacters(in: .whitespacesAndNewlines), head.count == 40,
+              let status = git(["status", "--porcelain", "--untracked-files=no"]), status.isEmpty,
+              let files = git(["ls-files", "Package.swift", "Sources"]) else { return nil }
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        guard let built = (try? FileManager.default.attributesOfItem(atPath: exe))?[.modificationDate] as? Date else { return nil }
+        for file in files.split(separator: "\n") {
+            let path = (root as NSString).appendingPathComponent(String(file))
+            guard let m = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date, m <= built else { return nil }
+        }
+        return head
+    }
+
+    /// What is known about this build.
+    static var current: BuildInfo {
+        guard let root = packageRoot else { return BuildInfo(gitCommit: nil, dependencies: [:]) }
+        return BuildInfo(
+            gitCommit: gitCommit(root: root),
+            dependencies: BuildInfo.dependencies(packageResolved: (root as NSString).appendingPathComponent("Package.resolved")))
+    }
+}
+
+extension Manifest {
+    /// The manifest of a single run (`run --out`, `live --out`, `validate`).
+    static func singleRun(
+        command: String, files: [String], policy: String, parameters: [String: String], seed: UInt64, options: [String: String]
+    ) throws -> Manifest {
+        var m = Manifest(command: command, build: BuildProbe.current)
+        try m.addInputs(files)
+        m.policies = [Policy(label: policy, name: policy, parameters: parameters)]
+        m.seeds = [seed]
+        m.options = options
+        return m
+    }
+}
+
+/// Bundled models, traces and experiments, found from any working folder.
+enum Bundled {
+    /// `path` itself when it exists or is absolute; else, when this qoesim runs from a
+    /// checkout's build folder and the checkout holds `path`, that file (a note says so).
+    static func path(_ path: String) -> String {
+        guard !path.hasPrefix("/"), !FileManager.default.fileExists(atPath: path), let root = BuildProbe.packageRoot else { return path }
+        let bundled = (root as NSString).appendingPathComponent(path)
+        guard FileManager.default.fileExists(atPath: bundled) else { return path }
+        Diagnostics.note("using \(bundled) (bundled with this qoesim; not found under the current folder)")
+        return bundled
+    }
+}

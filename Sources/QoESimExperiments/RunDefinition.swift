@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+import QoESim
+
+/// SHA-256 digests of input files, each file read once per process.
+public final class FileDigests: @unchecked Sendable {
+    private var cache: [String: String] = [:]
+    private let lock = NSLock()
+
+    public init() {}
+
+    /// The shared cache of a process.
+    public static let shared = FileDigests()
+
+    /// Hex SHA-256 of `data`.
+    public static func sha256(_ data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Hex SHA-256 of the file at `path` (its bytes now; cached by its standardized path).
+    public func sha256(file path: String) throws -> String {
+        let key = (path as NSString).standardizingPath
+        lock.lock()
+        if let d = cache[key] {
+            lock.unlock()
+            return d
+        }
+        lock.unlock()
+        guard let data = FileManager.default.contents(atPath: key) else {
+            throw InputError(file: path, line: 0, "cannot read the file to record its SHA-256")
+        }
+        let d = Self.sha256(data)
+        lock.lock()
+        cache[key] = d
+        lock.unlock()
+        return d
+    }
+
+    /// Every `*.json` file of a model folder with its SHA-256, sorted by name.
+    public func modelFolder(_ folder: String) throws -> [(path: String, sha256: String)] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }.sorted()
+        return try names.map { name in
+            let path = (folder as NSString).appendingPathComponent(name)
+            return (path, try sha256(file: path))
+        }
+    }
+}
+
+extension Sweep {
+    /// The whole resolved definition of a run, as text: the qoesim version, the scenario
+    /// after the grid point is applied (the generator's every field, or the SHA-256 of
+    /// each scenario file), the SHA-256 of every model file it may use, the simulation
+    /// options, the policy's name and every parameter, the seed, and the band `alpha`
+    /// its rows are reported with. Two runs with the same text produce the same rows; a
+    /// change to any part gives another text, hence another run id.
+    public func definition(of run: SweepRun, version: String = QoESimVersion.current) throws -> String {
+        var lines = ["qoesim \(version)", "kind \(run.kind)"]
+        let block = run.kind == "sensitivity" ? spec.headlineSpec.block : run.kind
+        let folder = spec.block(block)?.modelsFolder ?? spec.modelsFolder
+        switch spec.scenario {
+        case .generator(var g):
+            let doc = try StructuredValue.parse("{}", file: spec.path)
+            for (k, v) in run.scenario.sorted(by: { $0.key < $1.key }) { try ExperimentSpec.setGenerator(&g, k, text: v, at: doc) }
+            lines.append("generator \(String(reflecting: g))")
+        case .files(let cluster, let trace, let requests):
+            // By role and content, not by path: a moved checkout reuses its runs.
+            for (role, path) in [("cluster", cluster), ("trace", trace)] + (requests.map { [("requests", $0)] } ?? []) {
+                lines.append("\(role) \(try digests.sha256(file: path))")
+            }
+        }
+        for (path, digest) in try digests.modelFolder(folder) {
+            lines.append("model \((path as NSString).lastPathComponent) \(digest)")
+        }
+        lines.append("options \(String(reflecting: spec.options))")
+        lines.append("alpha \(spec.alpha)")
+        lines.append("policy \(run.policy.label) \(run.policy.name)")
+        for (k, v) in run.policy.parameters.sorted(by: { $0.key < $1.key }) { lines.append("param \(k)=\(v)") }
+        lines.append("seed \(run.seed)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The first 12 hex digits of the SHA-256 of ``definition(of:version:)``.
+    public func digest(of run: SweepRun, version: String = QoESimVersion.current) throws -> String {
+        String(FileDigests.sha256(Data(try definition(of: run, version: version).utf8)).prefix(12))
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+import QoESimFit
+import QoESim
+import QoESimLive
+
+/// What issue 11 added to the model for fidelity with real Docker: the shared-cores
+/// latency (CPU set by contention, not by a quota), the cold start of a request on an
+/// idle container, their fits, and the pairing of live and simulated requests.
+@Suite("Fidelity model")
+struct FidelityModelTests {
+    /// A server whose latency under a quota is 100 ms / c and, when contention sets its
+    /// CPU, 50 ms / c (deterministic, so every number is exact).
+    static func model(shared: Bool = true, cold: ColdStart = .none) -> ModelSpec {
+        ModelSpec(
+            name: "m", latency: LatencyModel(family: .amdahl(serialMs: 0, parallelMs: 100), maxParallelism: 2),
+            variability: .deterministic,
+            sharedLatency: shared ? LatencyModel(family: .amdahl(serialMs: 0, parallelMs: 50), maxParallelism: 2) : nil,
+            coldStart: cold)
+    }
+
+    @Test("The shared-cores latency applies only while contention holds a container below its cap")
+    func sharedLatencyOnlyUnderContention() throws {
+        // Alone on 2 cores: at its cap (max parallelism 2), so the quota curve: 100/2 = 50 ms.
+        let alone = try Simulation(
+            cluster: Fixture.cluster(1, cpus: 2), jobs: [Fixture.job("a", Self.model(), duration: 10, arrivals: .closed)],
+            policy: FairSharePolicy()
+        ).run(seed: 1)
+        #expect(abs(alone.models[0].meanMs! - 50) < 1e-6, "alone: \(alone.models[0].meanMs!) ms")
+        // Two on 2 cores without limits: 1 core each, below the cap of 2, so the shared
+        // curve: 50/1 = 50 ms (the quota curve would give 100 ms).
+        let two = try Simulation(
+            cluster: Fixture.cluster(1, cpus: 2),
+            jobs: ["a", "b"].map { Fixture.job($0, Self.model(), duration: 10, arrivals: .closed) }, policy: FairSharePolicy()
+        ).run(seed: 1)
+        for m in two.models { #expect(abs(m.meanMs! - 50) < 1e-6, "\(m.id) shared: \(m.meanMs!) ms") }
+        // The same two with a binding 1-core limit each: at their cap, so the quota curve.
+        let limited = try Simulation(
+            cluster: Fixture.cluster(1, cpus: 2),
+            jobs: ["a", "b"].map { Fixture.job($0, Self.model(), duration: 10, arrivals: .closed, cpus: 1) }, policy: StaticPolicy()
+        ).run(seed: 1)
+        for m in limited.models { #expect(abs(m.meanMs! - 100) < 1e-6, "\(m.id) limited: \(m.meanMs!) ms") }
+        // Without a shared curve, contention uses the quota curve.
+        let plain = try Simulation(
+            cluster: Fixture.cluster(1, cpus: 2),
+            jobs: ["a", "b"].map { Fixture.job($0, Self.model(shared: false), duration: 10, arrivals: .closed) }, policy: FairSharePolicy()
+        ).run(seed: 1)
+        for m in plain.models { #expect(abs(m.meanMs! - 100) < 1e-6, "\(m.id) plain: \(m.meanMs!) ms") }
+    }
+
+    @Test("A request on a container idle for at least after_ms is slower by the cold-start factor; back to back it is not")
+    func coldStart() throws {
+        let cold = ColdStart(factor: 1.5, afterMs: 100)
+        // Poisson at 0.2/s for 5,000 s: gaps of seconds, so nearly every request starts
+        // cold: 1.5 x 50 ms. About 3% come less than 100 ms after the previous one
+        // finished (warm: 50 ms) and 1.5% queue behind it (warm, after a wait).
+        let sparse = try Simulation(
+            cluster: Fixture.cluster(1, cpus: 2), jobs: [Fixture.job("p", Self.model(cold: cold), rate: 0.2, duration: 5000)],
+            policy: FairSharePolicy()
+        ).run(seed: 3)
+        #expect(sparse.models[0].requests > 900)
+        // p50 from the HDR histogram (2 significant digits: within 1%).
+        #expect(abs(sparse.models[0].p50Ms! - 75) < 1, "sparse p50: \(sparse.models[0].p50Ms!) ms")
+        #expect(sparse.models[0].meanMs! > 72 && sparse.models[0].meanMs! < 75.5, "sparse mean: \(sparse.models[0].meanMs!) ms")
+        // The same arrivals with a threshold longer than every gap: all warm.
+        let never = try Simulation(
+            cluster: Fixture.cluster(1, cpus: 2),
+            jobs: [Fixture.job("p", Self.model(cold: ColdStart(factor: 1.5, afterMs: 1e9)), rate: 0.2, duration: 5000)],
+            policy: FairSharePolicy()
+        ).run(seed: 3)
+        #expect(abs(never.models[0].p50Ms! - 50) < 1, "never cold p50: \(never.models[0].p50Ms!) ms")
+        #expect(never.models[0].meanMs! < 51, "never cold mean: \(never.models[0].meanMs!) ms")
+        // Closed loop: each request follows the previous one at once, and the first one
+        // the placement: none starts cold.
+        let closed = try Simulation(
+            cluster: Fixture.cluster(1, cpus: 2), jobs: [Fixture.job("c", Self.model(cold: cold), duration: 10, arrivals: .closed)],
+            policy: FairSharePolicy()
+        ).run(seed: 3)
+        #expect(abs(closed.models[0].meanMs! - 50) < 1e-6, "closed mean: \(closed.models[0].meanMs!) ms")
+    }
+
+    @Test("Model files: latency_shared and cold_start are read, bad values named with their line")
+    func modelFile() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/m.json"
+        try """
+        {"name": "m",
+         "latency": {"family": "power", "a_ms": 0, "b_ms": 100, "k": 1, "max_parallelism": 2},
+         "latency_shared": {"family": "power", "a_ms": 0, "b_ms": 60, "k": 1, "max_parallelism": 2},
+         "cold_start": {"factor": 1.2, "after_ms": 100}}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let (spec, _) = try ModelCatalog.loadModel(path)
+        #expect(abs((spec.sharedLatency?.latencySeconds(cpus: 1) ?? 0) - 0.06) < 1e-12)
+        #expect(spec.coldStart == ColdStart(factor: 1.2, afterMs: 100))
+        for (text, line, message) in [
+            ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": 1, \"k\": 1},\n \"cold_start\": {\"factor\": 0, \"after_ms\": 1}}", 3, "cold_start.factor"),
+            ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": 1, \"k\": 1},\n \"cold_start\": {\"factor\": 1.2}}", 3, "missing field 'after_ms'"),
+            ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": 1, \"k\": 1},\n \"latency_shared\": {\"family\": \"gpu\", \"cpu_ms\": 1, \"gpu_ms\": 1}}", 3, "latency_shared must be"),
+            ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": 1, \"k\": 1},\n \"latency_shared\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": -1, \"k\": 1}}", 3, "latency_shared.b_ms"),
+        ] {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            do {
+                _ = try ModelCatalog.loadModel(path)
+                Issue.record("no error for \(text)")
+            } catch let e as InputError {
+                #expect(e.line == line && e.problem.contains(message), "\(e)")
+            }
+        }
+    }
+
+    @Test("The cold-start factor is recovered by the GSL fit (synthetic rows, factor 1.25 within 2%)")
+    func coldStartFit() throws {
+        var rows: [ProfileRow] = []
+        // Warm rows: 200 ms / c with +-5% alternating noise; cold rows: 1.25 x that.
+        for (i, c) in [0.5, 1, 2].enumerated() {
+            for k in 0..<6 {
+                let noise = k % 2 == 0 ? 1.05 : 0.95
+                rows.append(ProfileRow(model: "m", cpus: c, latencyMs: 200 / c * noise, line: i * 10 + k))
+                rows.append(ProfileRow(model: "m", cpus: c, latencyMs: 1.25 * 200 / c * noise, gapMs: 200, line: 100 + i * 10 + k))
+            }
+        }
+        let warm = try LatencyFitter.fit(LatencyFitter.soloRows(rows), family: .power)
+        let cold = try #require(try LatencyFitter.fitColdStart(rows, warm: warm))
+        #expect(abs(cold.factor - 1.25) / 1.25 < 0.02, "factor \(cold.factor)")
+        #expect(cold.ci95[0] < cold.factor && cold.factor < cold.ci95[1] && cold.n == 18 && cold.gapMs == 200)
+        // No cold rows: no factor.
+        #expect(try LatencyFitter.fitColdStart(LatencyFitter.soloRows(rows), warm: warm) == nil)
+    }
+
+    @Test("The shared-cores curve is fitted on co-located rows without a limit only")
+    func sharedFit() throws {
+        var rows: [ProfileRow] = []
+        for c in [1.0, 0.667, 0.333] {
+            for k in 0..<6 {
+                rows.append(ProfileRow(model: "m", cpus: c, latencyMs: 80 / c * (k % 2 == 0 ? 1.02 : 0.98), colocated: Int((2 / c).rounded())))
+                // Co-located with a limit: not part of the shared curve.
+                rows.append(ProfileRow(model: "m", cpus: c, latencyMs: 400 / c, colocated: 2, limit: c))
+            }
+        }
+        let fit = try #require(try LatencyFitter.fitShared(rows))
+        #expect(fit.n == 18)
+        #expect(abs(fit.latencyModel.latencySeconds(cpus: 0.5) * 1000 - 160) / 160 < 0.05)
+        #expect(try LatencyFitter.fitShared(rows.filter { $0.colocated == 1 }) == nil)
+    }
+
+    @Test("Paired requests: signed errors of response and service time by arrival order, open-loop jobs only")
+    func pairing() {
+        let jobs = [
+            Fixture.job("open", Self.model(), duration: 10),
+            Fixture.job("closed", Self.model(), duration: 10, arrivals: .closed),
+        ]
+        // [arrival, start, completion]; live listed out of order (pairs follow arrivals).
+        let live: [[[Double]]] = [[[2, 2, 2.2], [1, 1, 1.1]], [[0, 0, 1]]]
+        let sim: [[[Double]]] = [[[1, 1, 1.12], [2, 2.05, 2.25]], [[0, 0, 2]]]
+        let p = PairedRequests(live: live, sim: sim, jobs: jobs)
+        #expect(p.jobs.keys.sorted() == ["open"])
+        let d = p.jobs["open"]!
+        #expect(d.pairs == 2)
+        // Responses: 0.12 vs 0.1 (+20%), 0.25 vs 0.2 (+25%); services: +20%, 0%.
+        #expect(abs(d.responseErrorPct[1] - 22.5) < 1e-9 && abs(d.medianAbsResponseErrorPct - 22.5) < 1e-9)
+        #expect(abs(d.serviceErrorPct[1] - 10) < 1e-9)
+        #expect(d.maxArrivalGapMs == 0)
+        #expect(p.pooled == d)
+    }
+}
