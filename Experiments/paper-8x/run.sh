@@ -2,8 +2,9 @@
 # The main job: build qoesim and run the paper-8x study end to end (sweep, headline with
 # its confidence interval, the regime map, curve, open-loop check, figures with their data)
 # on the bundled models. Results: Experiments/paper-8x/results/.
-# Finished runs are reused by id, and ids do not yet cover the code that made them, so
-# results/ is cleared first; RESUME=1 keeps it (e.g. after an interruption).
+# Finished runs are reused by id; ids cover each run's whole definition and the qoesim
+# version, not code changed without a version bump, so results/ is cleared first;
+# RESUME=1 keeps it (e.g. after an interruption).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 swift build -c release --product qoesim >&2
