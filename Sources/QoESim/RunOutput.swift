@@ -1,4 +1,5 @@
 import Foundation
+import QoESimInput
 
 /// A byte buffer flushed to a file in large writes.
 final class BufferedFile {
@@ -80,10 +81,7 @@ public final class RunOutputWriter: SimulationRecorder {
     /// Prepares to write into `folder` (created if missing) for the given scenario; with
     /// `keys`, every row of every file starts with them.
     public init(folder: String, scenario: Scenario, keys: RunKeys? = nil) throws {
-        func cell(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-        }
-        keyCells = keys.map { "\(cell($0.runID)),\(cell($0.policy)),\($0.seed)," } ?? ""
+        keyCells = keys.map { "\(CSVTable.field($0.runID)),\(CSVTable.field($0.policy)),\($0.seed)," } ?? ""
         keyHeader = keys == nil ? "" : "run_id,policy,seed,"
         destination = folder
         let fm = FileManager.default
@@ -115,7 +113,7 @@ public final class RunOutputWriter: SimulationRecorder {
 
     public func allocationChanged(time: Double, job: Int, node: Int, allocation: Allocation, reason: String) {
         let limit = allocation.cpuLimit.map { "\($0)" } ?? ""
-        let why = reason.contains(",") || reason.contains("\"") ? "\"\(reason.replacingOccurrences(of: "\"", with: "\"\""))\"" : reason
+        let why = CSVTable.field(reason)
         allocations.write(keyCells + "\(time),\(jobIDs[job]),\(nodeNames[node]),\(limit),\(allocation.cpuWeight),\(allocation.gpuShare),\(why)\n")
     }
 

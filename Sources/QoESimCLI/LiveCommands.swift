@@ -198,8 +198,5 @@ struct ValidateCommand: ParsableCommand {
     }
 }
 
-/// A CSV cell: quoted (with quotes doubled) when it holds a comma, quote or line break.
-func csvField(_ s: String) -> String {
-    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-}
+/// A CSV cell (see `CSVTable.field`).
+func csvField(_ s: String) -> String { CSVTable.field(s) }

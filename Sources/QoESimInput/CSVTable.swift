@@ -147,3 +147,12 @@ extension String {
         return String(s)
     }
 }
+
+extension CSVTable {
+    /// A field as written in a CSV file: quoted (inner quotes doubled) when it holds a
+    /// comma, a quote or a line break; as is otherwise.
+    public static func field(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
