@@ -31,6 +31,19 @@ public struct Scenario: Sendable {
         return scenario
     }
 
+    /// This scenario with its open-loop arrivals scaled: every Poisson job's rate times
+    /// `load`, every replayed request's offset times `timeScale / load`. Closed-loop jobs
+    /// are unchanged (their rate is set by their own responses). Both must be finite and > 0.
+    public func scaled(load: Double = 1, timeScale: Double = 1) -> Scenario {
+        precondition(load.isFinite && load > 0 && timeScale.isFinite && timeScale > 0, "load and time scale must be finite and > 0")
+        guard load != 1 || timeScale != 1 else { return self }
+        var out = self
+        for k in out.jobs.indices where out.jobs[k].arrivals == .poisson { out.jobs[k].rate *= load }
+        let stretch = timeScale / load
+        for (id, reqs) in out.requests { out.requests[id] = reqs.map { TracedRequest(offset: $0.offset * stretch, size: $0.size) } }
+        return out
+    }
+
     /// Checks what no single file can: every job can be placed somewhere, trace jobs
     /// have requests. Errors point at the job's line in `jobFile`.
     public func validate(jobFile: String = "<jobs>", requestFile: String? = nil) throws {

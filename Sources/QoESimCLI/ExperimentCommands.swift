@@ -80,8 +80,9 @@ struct SweepCommand: ParsableCommand {
     var quiet = false
 
     @Option(name: .customLong("set"), help: """
-        Override a value, KEY=VALUE (repeatable): scenario.NAME (or NAME) for a generator parameter, \
-        options.actuation_delay_s|horizon_s|placement, policy.LABEL.PARAM for a policy variant's parameter.
+        Override a value, KEY=VALUE (repeatable): scenario.NAME (or NAME) for a generator parameter or a file \
+        scenario's load|time_scale, options.actuation_delay_s|horizon_s|placement, policy.LABEL.PARAM for a \
+        policy variant's parameter. The same keys may be grid keys in the experiment file.
         """)
     var settings: [String] = []
 

@@ -14,7 +14,10 @@ import QoESim
 /// #  ... or files: scenario: {cluster: c.json, trace: jobs.csv, requests: r.csv}
 /// policies: [fair-share, static, dqoes, {name: dqoes, label: dqoes-shares, mode: shares}, predictive]
 /// seeds: [1, 2, 3, 4, 5]               # or a count: 5
-/// grid: {models: [4, 8, 16, 24]}       # scenario parameters, cartesian product
+/// grid: {models: [4, 8, 16, 24]}       # cartesian product of any namespaced keys:
+/// #   scenario.NAME (or NAME): a generator parameter, or load / time_scale of a file scenario
+/// #   options.NAME: actuation_delay_s, horizon_s, placement
+/// #   policy.LABEL.PARAMETER: a parameter of one policy variant (its runs only)
 /// headline: {models: 16}               # the grid point reported as the headline
 /// sensitivity:                         # one policy's parameters at the headline
 ///   policy: dqoes
@@ -110,6 +113,9 @@ public struct ExperimentSpec: Sendable {
     public var options: SimulationOptions
     /// Tolerance of `satisfied_band` (measured <= (1 + alpha) x target).
     public var alpha: Double
+    /// Settings of a file scenario (`load`, `time_scale`) given in its `scenario:` or by
+    /// `sweep --set`; a grid point overrides them.
+    public var fileScenarioSettings: [String: String] = [:]
 
     /// The headline's scenario point.
     public var headline: [String: String] { headlineSpec.point }
@@ -127,6 +133,110 @@ public struct ExperimentSpec: Sendable {
             for k in b.overrides.keys.sorted() + b.grid.map(\.0) where !out.contains(k) { out.append(k) }
         }
         return out
+    }
+
+    /// Settings of a file scenario a grid may vary: `load` multiplies the arrival rate of
+    /// every open-loop job (Poisson rates times `load`, request-trace offsets divided by
+    /// it; closed-loop jobs are unchanged) and `time_scale` stretches request-trace
+    /// offsets (2 = half the rate).
+    public static let fileScenarioParameters = ["load", "time_scale"]
+
+    /// Simulation options a grid or `--set` may vary (as `options.NAME`).
+    public static let optionNames = ["actuation_delay_s", "horizon_s", "placement"]
+
+    /// What a key of a grid, a block's `scenario`, a headline point or `sweep --set` sets.
+    public enum SweepKey: Sendable, Equatable {
+        /// A generator parameter (`NAME` or `scenario.NAME`).
+        case generator(String)
+        /// `load` or `time_scale` of a file scenario (`scenario.NAME` or `NAME`).
+        case fileScenario(String)
+        /// A simulation option (`options.NAME`).
+        case option(String)
+        /// A parameter of the policy variant labelled `label` (`policy.LABEL.PARAMETER`).
+        case policy(label: String, parameter: String)
+    }
+
+    /// Resolves a namespaced key against this experiment; the error points at `at`.
+    public func classify(_ key: String, at: StructuredValue) throws -> SweepKey {
+        try Self.classify(key, scenario: scenario, labels: policies.map(\.label), at: at)
+    }
+
+    static func classify(_ key: String, scenario: ScenarioSource, labels: [String], at: StructuredValue) throws -> SweepKey {
+        if key.hasPrefix("options.") {
+            let name = String(key.dropFirst("options.".count))
+            guard optionNames.contains(name) else {
+                throw at.error("unknown option '\(name)'; options: \(optionNames.joined(separator: ", "))")
+            }
+            return .option(name)
+        }
+        if key.hasPrefix("policy.") {
+            let rest = key.dropFirst("policy.".count)
+            guard let dot = rest.lastIndex(of: "."), dot != rest.startIndex, rest.index(after: dot) != rest.endIndex else {
+                throw at.error("\(key): a policy key is policy.LABEL.PARAMETER")
+            }
+            let label = String(rest[..<dot])
+            guard labels.contains(label) else {
+                throw at.error("\(key): no policy labelled '\(label)'; labels: \(labels.joined(separator: ", "))")
+            }
+            return .policy(label: label, parameter: String(rest[rest.index(after: dot)...]))
+        }
+        let name = key.hasPrefix("scenario.") ? String(key.dropFirst("scenario.".count)) : key
+        switch scenario {
+        case .generator:
+            guard generatorParameters.contains(name) else {
+                throw at.error("unknown key '\(key)'; scenario parameters: \(generatorParameters.joined(separator: ", ")); or options.NAME, policy.LABEL.PARAMETER")
+            }
+            return .generator(name)
+        case .files:
+            guard fileScenarioParameters.contains(name) else {
+                throw at.error("unknown key '\(key)'; a file scenario has \(fileScenarioParameters.joined(separator: ", ")); or options.NAME, policy.LABEL.PARAMETER")
+            }
+            return .fileScenario(name)
+        }
+    }
+
+    /// Sets one simulation option from its text form.
+    public static func setOption(_ o: inout SimulationOptions, _ name: String, text: String, at: StructuredValue) throws {
+        switch name {
+        case "actuation_delay_s":
+            guard let d = Double(text), d.isFinite, d >= 0 else { throw at.error("options.\(name) must be a number >= 0, got '\(text)'") }
+            o.actuationDelay = d
+        case "horizon_s":
+            guard let h = Double(text), h.isFinite, h > 0 else { throw at.error("options.\(name) must be a number > 0, got '\(text)'") }
+            o.horizon = h
+        case "placement":
+            guard let p = PlacementStrategy(rawValue: text) else { throw at.error("options.\(name) must be spread or pack, got '\(text)'") }
+            o.placement = p
+        default:
+            throw at.error("unknown option '\(name)'; options: \(optionNames.joined(separator: ", "))")
+        }
+    }
+
+    /// Reads a file-scenario setting (a finite number > 0).
+    public static func fileScenarioValue(_ name: String, text: String, at: StructuredValue) throws -> Double {
+        guard let v = Double(text), v.isFinite, v > 0 else { throw at.error("\(name) must be a number > 0, got '\(text)'") }
+        return v
+    }
+
+    /// The columns of results.csv and summary.csv that say what a run varied: every key
+    /// a block sets or varies (first-seen order), then `policy.LABEL.PARAMETER` for each
+    /// parameter of the sensitivity grid.
+    public var parameterColumns: [String] {
+        var out = pointColumns
+        if let p = sensitivityPolicy {
+            for (k, _) in sensitivityGrid where !out.contains("policy.\(p.label).\(k)") { out.append("policy.\(p.label).\(k)") }
+        }
+        return out
+    }
+
+    /// The value of column `column` (see ``parameterColumns``) for a run of `policy` at
+    /// `point`: the point's value, else the policy's own parameter for its own
+    /// `policy.LABEL.PARAMETER` column, else empty.
+    public static func columnValue(_ column: String, point: [String: String], policy: PolicyVariant) -> String {
+        if let v = point[column] { return v }
+        let prefix = "policy.\(policy.label)."
+        if column.hasPrefix(prefix) { return policy.parameters[String(column.dropFirst(prefix.count))] ?? "" }
+        return ""
     }
 
     /// Generator parameters the grid may vary.
@@ -151,6 +261,7 @@ public struct ExperimentSpec: Sendable {
 
         let scen = try doc.required("scenario", in: "experiment")
         let scenario: ScenarioSource
+        var fileSettings: [String: String] = [:]
         if try scen.optional("generator", in: "scenario") != nil {
             var g = HeterogeneousTargetsGenerator()
             for key in try scen.keys(of: "scenario") where key != "generator" {
@@ -166,7 +277,14 @@ public struct ExperimentSpec: Sendable {
             }
             scenario = .generator(g)
         } else {
-            try scen.checkKeys(allowed: ["cluster", "trace", "requests"], in: "scenario")
+            try scen.checkKeys(allowed: ["cluster", "trace", "requests"] + fileScenarioParameters, in: "scenario")
+            for key in fileScenarioParameters {
+                if let v = try scen.optional(key, in: "scenario") {
+                    let text = try v.string(key)
+                    _ = try fileScenarioValue(key, text: text, at: v)
+                    fileSettings[key] = text
+                }
+            }
             scenario = .files(
                 cluster: rel(try scen.required("cluster", in: "scenario").string("cluster")),
                 trace: rel(try scen.required("trace", in: "scenario").string("trace")),
@@ -222,8 +340,12 @@ public struct ExperimentSpec: Sendable {
         }
         func generatorKey(_ key: String, _ at: StructuredValue) throws {
             guard case .generator = scenario, generatorParameters.contains(key) else {
-                throw at.error("grid parameter '\(key)' is not a generator parameter (\(generatorParameters.joined(separator: ", ")))")
+                throw at.error("block scenario parameter '\(key)' is not a generator parameter (\(generatorParameters.joined(separator: ", ")))")
             }
+        }
+        // A grid varies anything: scenario (generator or file settings), options, policy parameters.
+        func gridKey(_ key: String, _ at: StructuredValue) throws {
+            _ = try classify(key, scenario: scenario, labels: policies.map(\.label), at: at)
         }
         var blocks: [Block] = []
         let plainGrid = try doc.optional("grid", in: "experiment")
@@ -244,7 +366,7 @@ public struct ExperimentSpec: Sendable {
                         overrides[key] = try scalarText(v, key)
                     }
                 }
-                let grid = try readGrid(try item.optional("grid", in: "block"), what: "grid", check: generatorKey)
+                let grid = try readGrid(try item.optional("grid", in: "block"), what: "grid", check: gridKey)
                 let byDefault = try item.optional("default", in: "block").map { v -> Bool in
                     let t = try v.string("default")
                     guard t == "true" || t == "false" else { throw v.error("default must be true or false") }
@@ -256,7 +378,7 @@ public struct ExperimentSpec: Sendable {
             }
             guard !blocks.isEmpty else { throw blockList.error("blocks is empty") }
         } else {
-            blocks = [Block(name: "curve", modelsFolder: nil, overrides: [:], grid: try readGrid(plainGrid, what: "grid", check: generatorKey), runByDefault: true)]
+            blocks = [Block(name: "curve", modelsFolder: nil, overrides: [:], grid: try readGrid(plainGrid, what: "grid", check: gridKey), runByDefault: true)]
         }
         let headline = try readHeadline(try doc.optional("headline", in: "experiment"), blocks: blocks, policies: policies, doc: doc)
 
@@ -278,33 +400,52 @@ public struct ExperimentSpec: Sendable {
 
         var options = SimulationOptions()
         if let o = try doc.optional("options", in: "experiment") {
-            try o.checkKeys(allowed: ["actuation_delay_s", "placement", "horizon_s"], in: "options")
-            if let d = try o.optional("actuation_delay_s", in: "options") { options.actuationDelay = try d.nonNegative("actuation_delay_s") }
-            if let h = try o.optional("horizon_s", in: "options") { options.horizon = try h.positive("horizon_s") }
-            if let p = try o.optional("placement", in: "options") {
-                guard let s = PlacementStrategy(rawValue: try p.string("placement")) else { throw p.error("placement must be spread or pack") }
-                options.placement = s
+            try o.checkKeys(allowed: optionNames, in: "options")
+            for name in optionNames {
+                if let v = try o.optional(name, in: "options") { try setOption(&options, name, text: try v.string(name), at: v) }
             }
         }
-        let spec = ExperimentSpec(
+        var spec = ExperimentSpec(
             path: path, name: name, modelsFolder: models, scenario: scenario, policies: policies, seeds: seeds, blocks: blocks,
             headlineSpec: headline, sensitivityPolicy: sensPolicy, sensitivityGrid: sensGrid, options: options, alpha: alpha)
-        // Every point must make a valid generator, and every model it names must exist.
-        if case .generator(let g) = scenario {
-            for block in blocks {
-                let folder = block.modelsFolder ?? models
-                let catalog = try ModelCatalog.load(folder: folder)
-                for combo in block.points {
-                    var copy = g
-                    for (k, v) in combo.sorted(by: { $0.key < $1.key }) { try setGenerator(&copy, k, text: v, at: doc) }
-                    if let missing = copy.modelMix.first(where: { catalog.models[$0] == nil }) {
-                        throw (try doc.optional("blocks", in: "experiment") ?? scen).error(
-                            "block '\(block.name)': model '\(missing)' of model_mix is not in \(folder)")
+        spec.fileScenarioSettings = fileSettings
+        try spec.validatePoints(at: try doc.optional("blocks", in: "experiment") ?? plainGrid ?? scen)
+        return spec
+    }
+
+    /// Checks every grid point of every block before any run: each key resolves, each
+    /// value is valid for it, every policy variant accepts the parameters a point gives
+    /// it, and every model a generator point names exists in its block's folder.
+    public func validatePoints(at: StructuredValue) throws {
+        for block in blocks {
+            let folder = block.modelsFolder ?? modelsFolder
+            let catalog = try ModelCatalog.load(folder: folder)
+            for point in block.points {
+                var g: HeterogeneousTargetsGenerator? = nil
+                if case .generator(let base) = scenario { g = base }
+                var options = self.options
+                var params: [String: [String: String]] = [:]
+                for (k, v) in fileScenarioSettings.merging(point, uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+                    switch try classify(k, at: at) {
+                    case .generator(let name): try Self.setGenerator(&g!, name, text: v, at: at)
+                    case .fileScenario(let name): _ = try Self.fileScenarioValue(name, text: v, at: at)
+                    case .option(let name): try Self.setOption(&options, name, text: v, at: at)
+                    case .policy(let label, let p): params[label, default: [:]][p] = v
+                    }
+                }
+                if let missing = g?.modelMix.first(where: { catalog.models[$0] == nil }) {
+                    throw at.error("block '\(block.name)': model '\(missing)' of model_mix is not in \(folder)")
+                }
+                for (label, extra) in params {
+                    let variant = policies.first { $0.label == label }!
+                    do {
+                        _ = try PolicyRegistry.make(variant.name, parameters: variant.parameters.merging(extra) { $1 })
+                    } catch let e as PolicyParameterError {
+                        throw at.error("block '\(block.name)': \(e.description)")
                     }
                 }
             }
         }
-        return spec
     }
 
     /// The headline: either the study form {block, point, policy, baseline, rule} or, for
@@ -453,36 +594,18 @@ public func cartesian(_ grid: [(String, [String])]) -> [[String: String]] {
 
 extension ExperimentSpec {
     /// Sets one value of the experiment from the command line (`sweep --set KEY=VALUE`),
-    /// with namespaced keys: `scenario.NAME` (or a bare generator parameter NAME: every
-    /// run's scenario, unless a block or the grid sets it), `options.actuation_delay_s`,
-    /// `options.horizon_s`, `options.placement`, and `policy.LABEL.PARAM` (a parameter of
-    /// the policy variant labelled LABEL). The value is validated as in the file.
+    /// with namespaced keys: `scenario.NAME` (or a bare NAME: a generator parameter, or
+    /// `load`/`time_scale` of a file scenario; every run's, unless a block or the grid
+    /// sets it), `options.NAME` (`actuation_delay_s`, `horizon_s`, `placement`), and
+    /// `policy.LABEL.PARAM` (a parameter of the policy variant labelled LABEL). The value
+    /// is validated as in the file, and every grid point again with it.
     public mutating func set(_ key: String, _ value: String) throws {
         let at = try StructuredValue.parse("{}", file: "--set \(key)=\(value)")
-        if key.hasPrefix("options.") {
-            let name = String(key.dropFirst("options.".count))
-            switch name {
-            case "actuation_delay_s":
-                guard let d = Double(value), d.isFinite, d >= 0 else { throw at.error("\(key) must be a number >= 0, got '\(value)'") }
-                options.actuationDelay = d
-            case "horizon_s":
-                guard let h = Double(value), h.isFinite, h > 0 else { throw at.error("\(key) must be a number > 0, got '\(value)'") }
-                options.horizon = h
-            case "placement":
-                guard let p = PlacementStrategy(rawValue: value) else { throw at.error("\(key) must be spread or pack, got '\(value)'") }
-                options.placement = p
-            default:
-                throw at.error("unknown option '\(name)'; options: actuation_delay_s, horizon_s, placement")
-            }
-        } else if key.hasPrefix("policy.") {
-            let rest = key.dropFirst("policy.".count)
-            guard let dot = rest.lastIndex(of: "."), dot != rest.startIndex else {
-                throw at.error("\(key): a policy key is policy.LABEL.PARAMETER")
-            }
-            let label = String(rest[..<dot]), param = String(rest[rest.index(after: dot)...])
-            guard let i = policies.firstIndex(where: { $0.label == label }) else {
-                throw at.error("no policy labelled '\(label)'; labels: \(policies.map(\.label).joined(separator: ", "))")
-            }
+        switch try classify(key, at: at) {
+        case .option(let name):
+            try Self.setOption(&options, name, text: value, at: at)
+        case .policy(let label, let param):
+            let i = policies.firstIndex { $0.label == label }!
             var p = policies[i]
             p.parameters[param] = value
             do { _ = try PolicyRegistry.make(p.name, parameters: p.parameters) } catch let e as PolicyParameterError {
@@ -490,22 +613,14 @@ extension ExperimentSpec {
             }
             policies[i] = p
             if sensitivityPolicy?.label == label { sensitivityPolicy?.parameters[param] = value }
-        } else {
-            let name = key.hasPrefix("scenario.") ? String(key.dropFirst("scenario.".count)) : key
-            guard case .generator(var g) = scenario else {
-                throw at.error("\(key): this experiment's scenario comes from files; only options. and policy. keys apply")
-            }
-            guard Self.generatorParameters.contains(name) else {
-                throw at.error("unknown key '\(key)'; scenario parameters: \(Self.generatorParameters.joined(separator: ", ")); or options.NAME, policy.LABEL.PARAM")
-            }
+        case .fileScenario(let name):
+            _ = try Self.fileScenarioValue(name, text: value, at: at)
+            fileScenarioSettings[name] = value
+        case .generator(let name):
+            guard case .generator(var g) = scenario else { fatalError("classify gave a generator key to a file scenario") }
             try Self.setGenerator(&g, name, text: value, at: at)
-            for folder in Set([modelsFolder] + blocks.compactMap(\.modelsFolder)) {
-                let catalog = try ModelCatalog.load(folder: folder)
-                if let missing = g.modelMix.first(where: { catalog.models[$0] == nil }) {
-                    throw at.error("model '\(missing)' of model_mix is not in \(folder)")
-                }
-            }
             scenario = .generator(g)
         }
+        try validatePoints(at: at)
     }
 }

@@ -56,25 +56,23 @@ extension Sweep {
     public func definition(of run: SweepRun, version: String = QoESimVersion.current) throws -> String {
         var lines = ["qoesim \(version)", "kind \(run.kind)"]
         let block = run.kind == "sensitivity" ? spec.headlineSpec.block : run.kind
-        let folder = spec.block(block)?.modelsFolder ?? spec.modelsFolder
-        switch spec.scenario {
-        case .generator(var g):
-            let doc = try StructuredValue.parse("{}", file: spec.path)
-            for (k, v) in run.scenario.sorted(by: { $0.key < $1.key }) { try ExperimentSpec.setGenerator(&g, k, text: v, at: doc) }
+        let resolved = try resolve(run.scenario, block: block, policy: run.policy)
+        if let g = resolved.generator {
             lines.append("generator \(String(reflecting: g))")
-        case .files(let cluster, let trace, let requests):
+        } else if case .files(let cluster, let trace, let requests) = spec.scenario {
             // By role and content, not by path: a moved checkout reuses its runs.
             for (role, path) in [("cluster", cluster), ("trace", trace)] + (requests.map { [("requests", $0)] } ?? []) {
                 lines.append("\(role) \(try digests.sha256(file: path))")
             }
+            lines.append("load \(resolved.load) time_scale \(resolved.timeScale)")
         }
-        for (path, digest) in try digests.modelFolder(folder) {
+        for (path, digest) in try digests.modelFolder(resolved.modelsFolder) {
             lines.append("model \((path as NSString).lastPathComponent) \(digest)")
         }
-        lines.append("options \(String(reflecting: spec.options))")
+        lines.append("options \(String(reflecting: resolved.options))")
         lines.append("alpha \(spec.alpha)")
-        lines.append("policy \(run.policy.label) \(run.policy.name)")
-        for (k, v) in run.policy.parameters.sorted(by: { $0.key < $1.key }) { lines.append("param \(k)=\(v)") }
+        lines.append("policy \(resolved.policy.label) \(resolved.policy.name)")
+        for (k, v) in resolved.policy.parameters.sorted(by: { $0.key < $1.key }) { lines.append("param \(k)=\(v)") }
         lines.append("seed \(run.seed)")
         return lines.joined(separator: "\n") + "\n"
     }

@@ -132,24 +132,63 @@ public struct Sweep: Sendable {
         return out
     }
 
+    /// A run with its grid point applied: the scenario's generator (nil for a file
+    /// scenario) or file settings, the simulation options, and the policy variant with
+    /// the point's `policy.LABEL.PARAM` values for its label.
+    public struct ResolvedRun: Sendable {
+        public var generator: HeterogeneousTargetsGenerator?
+        /// File-scenario arrival-rate factor and request-trace time scale (1 = as in the files).
+        public var load = 1.0
+        public var timeScale = 1.0
+        public var options: SimulationOptions
+        public var policy: ExperimentSpec.PolicyVariant
+        /// The model folder of the run's block.
+        public var modelsFolder: String
+    }
+
+    /// Applies a point (and the experiment's file-scenario settings) to the experiment's
+    /// scenario, options and `policy`. The spec was validated when loaded, so errors
+    /// here mean a point that did not come from it.
+    public func resolve(_ point: [String: String], block: String? = nil, policy: ExperimentSpec.PolicyVariant) throws -> ResolvedRun {
+        var r = ResolvedRun(
+            generator: nil, options: spec.options, policy: policy,
+            modelsFolder: spec.block(block ?? spec.headlineSpec.block)?.modelsFolder ?? spec.modelsFolder)
+        if case .generator(let g) = spec.scenario { r.generator = g }
+        let at = try StructuredValue.parse("{}", file: spec.path)
+        for (k, v) in spec.fileScenarioSettings.merging(point, uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+            switch try spec.classify(k, at: at) {
+            case .generator(let name): try ExperimentSpec.setGenerator(&r.generator!, name, text: v, at: at)
+            case .fileScenario("load"): r.load = try ExperimentSpec.fileScenarioValue(k, text: v, at: at)
+            case .fileScenario(_): r.timeScale = try ExperimentSpec.fileScenarioValue(k, text: v, at: at)
+            case .option(let name): try ExperimentSpec.setOption(&r.options, name, text: v, at: at)
+            case .policy(let label, let p): if label == policy.label { r.policy.parameters[p] = v }
+            }
+        }
+        return r
+    }
+
+    /// The scenario of a resolved run for a seed (generated scenarios differ by seed).
+    public func scenario(of r: ResolvedRun, seed: UInt64) throws -> Scenario {
+        if let g = r.generator {
+            let cluster = ClusterSpec(nodes: g.cluster().map { NodeSpec(name: $0.name, cpus: $0.cpus) })
+            return Scenario(cluster: cluster, jobs: try g.jobs(catalog: catalogs[r.modelsFolder]!, seed: seed))
+        }
+        return fileScenario!.scaled(load: r.load, timeScale: r.timeScale)
+    }
+
     /// The scenario of a point of block `block` for a seed (generated scenarios differ by
     /// seed; a block may have its own model folder).
     public func scenario(for point: [String: String], block: String? = nil, seed: UInt64) throws -> Scenario {
-        if let s = fileScenario { return s }
-        guard case .generator(var g) = spec.scenario else { fatalError("unreachable") }
-        let doc = try StructuredValue.parse("{}", file: spec.path)
-        for (k, v) in point.sorted(by: { $0.key < $1.key }) { try ExperimentSpec.setGenerator(&g, k, text: v, at: doc) }
-        let cluster = ClusterSpec(nodes: g.cluster().map { NodeSpec(name: $0.name, cpus: $0.cpus) })
-        let folder = spec.block(block ?? spec.headlineSpec.block)?.modelsFolder ?? spec.modelsFolder
-        return Scenario(cluster: cluster, jobs: try g.jobs(catalog: catalogs[folder]!, seed: seed))
+        try scenario(of: resolve(point, block: block, policy: spec.policies[0]), seed: seed)
     }
 
     /// Runs one simulation (optionally also recording into `recorder`).
     public func execute(_ run: SweepRun, recorder: SimulationRecorder? = nil) throws -> RunOutcome {
         let block = run.kind == "sensitivity" ? spec.headlineSpec.block : run.kind
-        let scenario = try scenario(for: run.scenario, block: block, seed: run.seed)
+        let resolved = try resolve(run.scenario, block: block, policy: run.policy)
+        let scenario = try scenario(of: resolved, seed: run.seed)
         let tracker = SettleClock()
-        let sim = try Simulation(scenario: scenario, policy: run.policy.make(), options: spec.options)
+        let sim = try Simulation(scenario: scenario, policy: resolved.policy.make(), options: resolved.options)
         let result: SimulationResult
         if let recorder {
             result = try sim.run(seed: run.seed, recorder: RecorderFan([tracker, recorder]))
@@ -161,7 +200,7 @@ public struct Sweep: Sendable {
 
     /// The tidy CSV header of run rows (one row per run x model).
     public var csvHeader: String {
-        return (["kind", "run_id", "policy", "policy_name", "policy_params"] + spec.pointColumns + [
+        return (["kind", "run_id", "policy", "policy_name", "policy_params"] + spec.parameterColumns + [
             "seed", "job_id", "model", "target_ms", "metric", "requests", "mean_ms", "p95_ms", "p99_ms", "measured_ms",
             "satisfied", "satisfied_band", "cpu_s", "run_satisfied", "run_satisfied_band", "run_total", "run_cpu_s", "settle_s",
             "events",
@@ -171,7 +210,7 @@ public struct Sweep: Sendable {
     /// The CSV rows of one outcome.
     public func csvRows(_ o: RunOutcome) -> String {
         let params = o.run.policy.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
-        let grid = spec.pointColumns.map { o.run.scenario[$0] ?? "" }
+        let grid = spec.parameterColumns.map { ExperimentSpec.columnValue($0, point: o.run.scenario, policy: o.run.policy) }
         let runCPU = o.result.models.reduce(0) { $0 + $1.cpuSeconds }
         let band = 1 + spec.alpha
         func f(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }

@@ -6,6 +6,8 @@ public struct SummaryRow: Sendable, Equatable {
     public var kind: String
     public var policy: String
     public var policyParams: String
+    /// The policy variant as run (label, name, parameters).
+    public var variant: ExperimentSpec.PolicyVariant
     public var point: [String: String]
     public var satisfied: MeanCI
     /// Models within the band (measured <= (1 + alpha) x target).
@@ -69,7 +71,7 @@ public struct SweepSummary: Sendable {
             if perGroup[key] == nil {
                 order.append(key)
                 let row = SummaryRow(
-                    kind: run.kind, policy: run.policy.label, policyParams: params, point: run.scenario, satisfied: MeanCI([]),
+                    kind: run.kind, policy: run.policy.label, policyParams: params, variant: run.policy, point: run.scenario, satisfied: MeanCI([]),
                     satisfiedBand: MeanCI([]), total: 0, cpuSeconds: MeanCI([]), settleSeconds: MeanCI([]), perSeed: [:],
                     perSeedBand: [:])
                 perGroup[key] = (row, [])
@@ -95,13 +97,13 @@ public struct SweepSummary: Sendable {
 
     /// summary.csv: one row per group, means and 95% CI half-widths across seeds.
     public var csv: String {
-        let gridCols = sweep.spec.pointColumns
+        let gridCols = sweep.spec.parameterColumns
         var s = (["kind", "policy", "policy_params"] + gridCols + [
             "seeds", "satisfied_mean", "satisfied_ci95", "satisfied_band_mean", "satisfied_band_ci95", "total", "cpu_s_mean",
             "cpu_s_ci95", "settle_s_mean", "settle_s_ci95",
         ]).joined(separator: ",") + "\n"
         for r in rows {
-            let cells = [r.kind, r.policy, r.policyParams] + gridCols.map { r.point[$0] ?? "" } + [
+            let cells = [r.kind, r.policy, r.policyParams] + gridCols.map { ExperimentSpec.columnValue($0, point: r.point, policy: r.variant) } + [
                 "\(r.satisfied.n)", "\(r.satisfied.mean)", "\(r.satisfied.halfWidth)", "\(r.satisfiedBand.mean)",
                 "\(r.satisfiedBand.halfWidth)", "\(r.total)", "\(r.cpuSeconds.mean)",
                 "\(r.cpuSeconds.halfWidth)", "\(r.settleSeconds.mean)", "\(r.settleSeconds.halfWidth)",

@@ -106,7 +106,7 @@ struct ExperimentTests {
     @Test("Experiment file errors name file and line", arguments: [
         ("policies: [fair-share,\n  nonesuch]", 4, "unknown policy 'nonesuch'"),
         ("policies:\n  - {name: dqoes, alpha: -3}", 4, "alpha must be in [0, 1)"),
-        ("policies: [fair-share]\ngrid:\n  cpus: [1, 2]", 5, "grid parameter 'cpus' is not a generator parameter"),
+        ("policies: [fair-share]\ngrid:\n  cpus: [1, 2]", 5, "unknown key 'cpus'"),
         ("policies: [fair-share]\nseeds: [1, 1]", 1, "seeds must be non-empty and distinct"),
     ])
     func specErrors(text line: String, at expected: Int, message: String) throws {
@@ -414,6 +414,61 @@ struct SweepOverridesTests {
             } catch let e as InputError {
                 #expect(e.problem.contains(message) && e.file.contains("--set"), "\(e)")
             }
+        }
+    }
+
+    @Test("A grid varies file-scenario load and time scale, options and policy parameters; each swept key is a results.csv column")
+    func gridOverAnything() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try #"{"nodes": [{"name": "n1", "cpus": 4}]}"#.write(toFile: folder + "/cluster.json", atomically: true, encoding: .utf8)
+        try "job_id,model,arrival_s,duration_s,rate_rps,target_ms,arrivals\na,resnet50,0,40,2,900,poisson\nb,mobilenetv2,0,40,0,300,trace\n"
+            .write(toFile: folder + "/jobs.csv", atomically: true, encoding: .utf8)
+        try "job_id,time_s\nb,1\nb,2.5\nb,4\n".write(toFile: folder + "/requests.csv", atomically: true, encoding: .utf8)
+        let path = folder + "/files.yaml"
+        try """
+            name: files
+            models: \(Fixture.packageRoot)/Traces/models
+            scenario: {cluster: cluster.json, trace: jobs.csv, requests: requests.csv, time_scale: 2}
+            policies: [fair-share, dqoes]
+            seeds: 2
+            grid: {scenario.load: [1, 2], options.actuation_delay_s: [0, 1], policy.dqoes.alpha: [0.1, 0.3]}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let sweep = try Sweep(spec: ExperimentSpec.load(path))
+        // The scenario itself: Poisson rates times load, trace offsets times time_scale / load.
+        let base = try sweep.scenario(for: ["scenario.load": "1"], seed: 1)
+        let doubled = try sweep.scenario(for: ["scenario.load": "2"], seed: 1)
+        #expect(base.jobs[0].rate == 2 && doubled.jobs[0].rate == 4)
+        #expect(base.requests["b"]!.map(\.offset) == [2, 5, 8])
+        #expect(doubled.requests["b"]!.map(\.offset) == [1, 2.5, 4])
+        // Options and the policy parameter reach the run, for its own label only.
+        let point = ["scenario.load": "1", "options.actuation_delay_s": "1", "policy.dqoes.alpha": "0.3"]
+        let dq = try sweep.resolve(point, policy: sweep.spec.policies[1])
+        let fs = try sweep.resolve(point, policy: sweep.spec.policies[0])
+        #expect(dq.options.actuationDelay == 1 && dq.policy.parameters["alpha"] == "0.3" && fs.policy.parameters.isEmpty)
+        let runs = try sweep.runs()
+        #expect(runs.count == 2 * 8 * 2 && Set(runs.map(\.id)).count == runs.count)
+        #expect(try sweep.execute(into: folder + "/out", workers: 2) == runs.count)
+        let summary = try SweepSummary(sweep: sweep, folders: [folder + "/out"])
+        let table = try CSVTable(path: "results.csv", bytes: Array(summary.results.utf8))
+        for column in ["scenario.load", "options.actuation_delay_s", "policy.dqoes.alpha"] {
+            #expect(table.header.contains(column), "results.csv lacks \(column): \(table.header)")
+        }
+        // Twice the load: more requests served by job a, in every run pair.
+        let load = table.header.firstIndex(of: "scenario.load")!, job = table.header.firstIndex(of: "job_id")!
+        let requests = table.header.firstIndex(of: "requests")!
+        let a = table.rows.filter { $0.fields[job] == "a" }
+        let mean1 = a.filter { $0.fields[load] == "1" }.map { Double($0.fields[requests])! }.reduce(0, +)
+        let mean2 = a.filter { $0.fields[load] == "2" }.map { Double($0.fields[requests])! }.reduce(0, +)
+        #expect(mean2 > 1.5 * mean1, "load 2 served \(mean2) requests vs \(mean1)")
+        // A bad value in the grid is refused at load time with the file's line.
+        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "[0.1, 0.3]", with: "[0.1, high]")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try ExperimentSpec.load(path)
+            Issue.record("no error for alpha=high")
+        } catch let e as InputError {
+            #expect(e.file == path && e.line > 0 && e.problem.contains("alpha"), "\(e)")
         }
     }
 
