@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Parameters are set by name (`alpha`, `interval`, `mode`, ...; the snake_case form of
 /// each `Parameters` property also works, e.g. `window_intervals`), from the command line
-/// (`--policy-param alpha=0.05`) or an experiment file.
+/// (`--policy-param alpha=0.05`) or an experiment file, and decoded into the policy's
+/// typed `Parameters` struct by ``PolicyParameters/decode(_:over:policy:)``.
 ///
 /// The catalog is open: a library user adds a policy with ``register(_:defaults:make:)``,
 /// and from then on experiment files, sweeps and `make` know it by name.
@@ -70,9 +71,9 @@ public enum PolicyRegistry {
             try noParameters(name, parameters)
             return StaticPolicy()
         case "dqoes":
-            return DQoESPolicy(parameters: try apply(parameters, to: DQoESPolicy.Parameters(), policy: name))
+            return DQoESPolicy(parameters: try PolicyParameters.decode(parameters, over: DQoESPolicy.Parameters(), policy: name))
         case "predictive":
-            return PredictivePolicy(parameters: try apply(parameters, to: PredictivePolicy.Parameters(), policy: name))
+            return PredictivePolicy(parameters: try PolicyParameters.decode(parameters, over: PredictivePolicy.Parameters(), policy: name))
         default:
             if let r = lookup(name) { return try r.make(parameters) }
             throw PolicyParameterError("unknown policy '\(name)'; choose one of \(names.joined(separator: ", "))")
@@ -82,96 +83,14 @@ public enum PolicyRegistry {
     /// The parameter names and default values of a policy (for help and documentation).
     public static func defaults(_ name: String) -> [(String, String)] {
         switch name {
-        case "dqoes": return describe(DQoESPolicy.Parameters())
-        case "predictive": return describe(PredictivePolicy.Parameters())
+        case "dqoes": return PolicyParameters.describe(DQoESPolicy.Parameters())
+        case "predictive": return PolicyParameters.describe(PredictivePolicy.Parameters())
         default: return lookup(name)?.defaults ?? []
         }
     }
 
-    /// Checks that `text` names a case of an enum parameter.
-    static func oneOf<E: CaseIterable & RawRepresentable>(_: E.Type, _ text: String, _ key: String, _ policy: String) throws
-    where E.RawValue == String {
-        guard E(rawValue: text) == nil else { return }
-        let cases = E.allCases.map(\.rawValue).joined(separator: ", ")
-        throw PolicyParameterError("policy '\(policy)': parameter '\(key)' must be one of \(cases), got '\(text)'")
-    }
-
     static func noParameters(_ name: String, _ p: [String: String]) throws {
         if let k = p.keys.sorted().first { throw PolicyParameterError("policy '\(name)' has no parameter '\(k)'") }
-    }
-
-    static func snake(_ s: String) -> String {
-        var out = ""
-        for ch in s {
-            if ch.isUppercase { out += "_" + ch.lowercased() } else { out.append(ch) }
-        }
-        return out
-    }
-
-    static func camel(_ s: String) -> String {
-        let parts = s.split(separator: "_")
-        guard let first = parts.first else { return s }
-        return String(first) + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
-    }
-
-    static func describe<P: Codable>(_ p: P) -> [(String, String)] {
-        guard let data = try? JSONEncoder().encode(p),
-              let dict = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
-        return dict.keys.sorted().map { (snake($0), "\(dict[$0]!)") }
-    }
-
-    /// Sets named fields of a Codable parameter struct through its JSON form, checking
-    /// names and types.
-    static func apply<P: Codable>(_ values: [String: String], to base: P, policy: String) throws -> P {
-        guard !values.isEmpty else { return base }
-        var dict = try JSONSerialization.jsonObject(with: JSONEncoder().encode(base)) as! [String: Any]
-        // Parameter names are the struct's stored properties.
-        for (rawKey, text) in values.sorted(by: { $0.key < $1.key }) {
-            let key = dict[rawKey] != nil ? rawKey : camel(rawKey)
-            guard let current = dict[key] else {
-                let known = dict.keys.sorted().map(snake).joined(separator: ", ")
-                throw PolicyParameterError("policy '\(policy)' has no parameter '\(rawKey)'; parameters: \(known)")
-            }
-            // Property types from the struct itself (JSON numbers and booleans look alike).
-            let field = Mirror(reflecting: base).children.first { $0.label == key }?.value ?? current
-            switch field {
-            case is CPUControl:
-                try oneOf(CPUControl.self, text, rawKey, policy)
-                dict[key] = text
-            case is DQoESPolicy.Triage:
-                try oneOf(DQoESPolicy.Triage.self, text, rawKey, policy)
-                dict[key] = text
-            case is DQoESPolicy.UrgencyBasis:
-                try oneOf(DQoESPolicy.UrgencyBasis.self, text, rawKey, policy)
-                dict[key] = text
-            case is String:
-                dict[key] = text
-            case is Bool:
-                guard text == "true" || text == "false" else {
-                    throw PolicyParameterError("policy '\(policy)': parameter '\(rawKey)' needs true or false, got '\(text)'")
-                }
-                dict[key] = text == "true"
-            case is Int:
-                guard let v = Int(text) else {
-                    throw PolicyParameterError("policy '\(policy)': parameter '\(rawKey)' needs an integer, got '\(text)'")
-                }
-                dict[key] = v
-            default:
-                guard let v = Double(text), v.isFinite else {
-                    throw PolicyParameterError("policy '\(policy)': parameter '\(rawKey)' needs a finite number, got '\(text)'")
-                }
-                dict[key] = v
-            }
-        }
-        do {
-            let p = try JSONDecoder().decode(P.self, from: JSONSerialization.data(withJSONObject: dict))
-            if let v = p as? any ValidatableParameters, let problem = v.problem { throw PolicyParameterError("policy '\(policy)': \(problem)") }
-            return p
-        } catch let e as PolicyParameterError {
-            throw e
-        } catch {
-            throw PolicyParameterError("policy '\(policy)': a parameter has a value of the wrong kind (\(values.map { "\($0)=\($1)" }.sorted().joined(separator: ", ")))")
-        }
     }
 }
 

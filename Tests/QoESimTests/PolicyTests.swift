@@ -172,6 +172,36 @@ struct PolicyTests {
         #expect(throws: PolicyParameterError.self) { try PolicyRegistry.make("dqoes", parameters: ["mode": "fast"]) }
         #expect(throws: PolicyParameterError.self) { try PolicyRegistry.make("static", parameters: ["alpha": "1"]) }
     }
+
+    @Test("Typed parameter decoding: defaults round-trip, each type parses its own text, errors name policy, parameter and need")
+    func typedParameters() throws {
+        // The described defaults decode back to the defaults, for both parameterised policies.
+        let dq = DQoESPolicy.Parameters(), pr = PredictivePolicy.Parameters()
+        let dqText = Dictionary(uniqueKeysWithValues: PolicyParameters.describe(dq))
+        #expect(try PolicyParameters.decode(dqText, over: dq, policy: "dqoes") == dq)
+        let prText = Dictionary(uniqueKeysWithValues: PolicyParameters.describe(pr))
+        #expect(try PolicyParameters.decode(prText, over: pr, policy: "predictive") == pr)
+        #expect(dqText["window_intervals"] == "1" && dqText["mode"] == "limits" && dqText["overcommit"] == "true")
+        // Property names and snake_case both work; values are parsed as the property's type.
+        let set = try PolicyParameters.decode(
+            ["releaseGain": "0.25", "urgency_basis": "target", "triage": "urgency", "overcommit": "false", "interval": "2.5"],
+            over: dq, policy: "dqoes")
+        #expect(set.releaseGain == 0.25 && set.overcommit == false && set.interval == 2.5 && set.alpha == dq.alpha)
+        for (values, message) in [
+            (["alpha": "inf"], "parameter 'alpha' needs a finite number, got 'inf'"),
+            (["window_intervals": "2.5"], "parameter 'window_intervals' needs an integer, got '2.5'"),
+            (["overcommit": "yes"], "parameter 'overcommit' needs true or false, got 'yes'"),
+            (["mode": "fast"], "parameter 'mode' needs one of limits, shares, got 'fast'"),
+            (["colour": "red"], "policy 'dqoes' has no parameter 'colour'; parameters: alpha,"),
+        ] {
+            do {
+                _ = try PolicyParameters.decode(values, over: dq, policy: "dqoes")
+                Issue.record("no error for \(values)")
+            } catch let e as PolicyParameterError {
+                #expect(e.description.contains(message), "\(e.description)")
+            }
+        }
+    }
 }
 
 @Suite("DQoES on GPUs")
