@@ -41,19 +41,21 @@ struct LiveCommand: ParsableCommand {
         var options = LiveOptions()
         options.seed = seed
         options.image = image
-        let writer = try out.map { try RunOutputWriter(folder: $0, scenario: scenario) }
+        // The manifest is known before the run; its digest is the run's id in every CSV row.
+        let manifest = try out.map { _ in
+            try Manifest.singleRun(
+                command: "live", files: [trace, cluster, models] + (requests.map { [$0] } ?? []), policy: policy, parameters: params,
+                seed: seed, options: ["image": image])
+        }
+        let keys = manifest.map { RunKeys(runID: $0.runID, policy: policy, seed: seed) }
+        let writer = try out.map { try RunOutputWriter(folder: $0, scenario: scenario, keys: keys) }
         do {
             let live = try LiveRun(scenario: scenario, policy: p, docker: DockerClient.fromEnvironment(explicitSocket: dockerSocket), options: options, log: Diagnostics.note)
                 .run(recorder: writer)
-            if let writer, let out {
+            if let writer, let out, let manifest, let keys {
                 try writer.commit(result: live.result)
-                var csv = "time_s,job_id,cpu_limit,cpu_shares,api_ms,error\n"
-                for u in live.updates { csv += "\(u.time),\(u.job),\(u.cpus.map { "\($0)" } ?? ""),\(u.shares),\(u.apiMs),\(csvField(u.error ?? ""))\n" }
-                try atomicWrite(csv, to: out + "/docker-updates.csv")
-                try Manifest.singleRun(
-                    command: "live", files: [trace, cluster, models] + (requests.map { [$0] } ?? []), policy: policy, parameters: params,
-                    seed: seed, options: ["image": image]
-                ).write(to: out)
+                try atomicWrite(DockerUpdateLog.csv(live.updates, keys: keys), to: out + "/docker-updates.csv")
+                try manifest.write(to: out)
             }
             for f in live.failures { Diagnostics.note("live: \(f)") }
             print(ResultFormatter.table(live.result), terminator: "")
@@ -61,6 +63,19 @@ struct LiveCommand: ParsableCommand {
             writer?.discard()
             throw error
         }
+    }
+}
+
+/// docker-updates.csv: each `docker update` the live loop applied, its API latency and
+/// any error, with the run keys first.
+enum DockerUpdateLog {
+    static func csv(_ updates: [(time: Double, job: String, cpus: Double?, shares: Int, apiMs: Double, error: String?)], keys: RunKeys) -> String {
+        let k = "\(CSVTable.field(keys.runID)),\(CSVTable.field(keys.policy)),\(keys.seed),"
+        var csv = "run_id,policy,seed,time_s,job_id,cpu_limit,cpu_shares,api_ms,error\n"
+        for u in updates {
+            csv += k + "\(u.time),\(CSVTable.field(u.job)),\(u.cpus.map { "\($0)" } ?? ""),\(u.shares),\(u.apiMs),\(CSVTable.field(u.error ?? ""))\n"
+        }
+        return csv
     }
 }
 
@@ -129,6 +144,13 @@ struct ValidateCommand: ParsableCommand {
         options.image = image
         let cpus = scenario.cluster.nodes[0].cpus
         let docker = reuseLive == nil ? try DockerClient.fromEnvironment(explicitSocket: dockerSocket) : nil
+        // The manifest is known before the runs; each repeat's live and simulated CSV rows
+        // carry its id with the repeat and side appended.
+        var manifest = try Manifest.singleRun(
+            command: "validate", files: [trace, cluster, folder], policy: policy, parameters: params, seed: seed,
+            options: ["repeats": "\(repeats)", "image": image, "reuse_live": reuseLive ?? ""])
+        if reuseLive == nil, let id = try? LocalFits.imageBinarySHA256(image) { manifest.inputs["image \(image): /qoesim-infer"] = id }
+        func keys(_ k: Int, _ side: String) -> RunKeys { RunKeys(runID: "\(manifest.runID)-repeat-\(k)-\(side)", policy: policy, seed: seed) }
         var reports: [ValidationReport] = []
         for k in 1...repeats {
             let dir = out + "/repeat-\(k)"
@@ -149,13 +171,14 @@ struct ValidateCommand: ParsableCommand {
                 Diagnostics.note("repeat \(k) of \(repeats): the live run recorded in \(file), simulated again")
             } else {
                 Diagnostics.note("repeat \(k) of \(repeats): live, then simulated")
-                let liveWriter = try RunOutputWriter(folder: dir + "/live", scenario: scenario)
+                let liveWriter = try RunOutputWriter(folder: dir + "/live", scenario: scenario, keys: keys(k, "live"))
                 let liveLog = RequestLog(jobs: scenario.jobs.count)
                 let live = try LiveRun(
                     scenario: scenario, policy: PolicyRegistry.make(policy, parameters: params), docker: docker!, options: options,
                     log: Diagnostics.note
                 ).run(recorder: RecorderFan([liveTrace, liveWriter, liveLog]))
                 try liveWriter.commit(result: live.result)
+                try atomicWrite(DockerUpdateLog.csv(live.updates, keys: keys(k, "live")), to: dir + "/live/docker-updates.csv")
                 recorded = RecordedLiveRun(live: live, requests: liveLog)
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.sortedKeys]
@@ -164,7 +187,7 @@ struct ValidateCommand: ParsableCommand {
             // The simulation: same trace, seed, policy; actuation delay = the measured docker update latency.
             let delay = (recorded.dockerUpdateMedianMs ?? 0) / 1000
             let simTrace = AllocationTrace(nodeCPUs: cpus)
-            let simWriter = try RunOutputWriter(folder: dir + "/sim", scenario: scenario)
+            let simWriter = try RunOutputWriter(folder: dir + "/sim", scenario: scenario, keys: keys(k, "sim"))
             let simLog = RequestLog(jobs: scenario.jobs.count)
             let sim = try Simulation(
                 scenario: scenario, policy: PolicyRegistry.make(policy, parameters: params),
@@ -189,14 +212,9 @@ struct ValidateCommand: ParsableCommand {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let text = String(decoding: try enc.encode(summary), as: UTF8.self)
         try atomicWrite(text + "\n", to: out + "/report.json")
-        var manifest = try Manifest.singleRun(
-            command: "validate", files: [trace, cluster, folder], policy: policy, parameters: params, seed: seed,
-            options: ["repeats": "\(repeats)", "image": image, "reuse_live": reuseLive ?? ""])
-        if let id = try? LocalFits.imageBinarySHA256(image) { manifest.inputs["image \(image): /qoesim-infer"] = id }
         try manifest.write(to: out)
         print(json ? text : summary.table, terminator: json ? "\n" : "")
     }
 }
 
 /// A CSV cell (see `CSVTable.field`).
-func csvField(_ s: String) -> String { CSVTable.field(s) }
