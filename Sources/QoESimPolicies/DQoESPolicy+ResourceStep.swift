@@ -68,7 +68,18 @@ extension DQoESPolicy {
             priority[a] < priority[b] || (priority[a] == priority[b] && a > b)
         }
 
-        func run() -> [Double] {
+        /// The next allocations (steps 3-5).
+        func run() -> [Double] { clamp(unclamped()) }
+
+        /// Whether the resource had idle capacity in the window (more than 0.1% of it).
+        var hasIdle: Bool {
+            var idle = capacity
+            for i in 0..<current.count { idle -= min(used[i], current[i]) }
+            return idle > 1e-3 * capacity
+        }
+
+        /// Steps 3 and 4: the allocations before the final clamp.
+        func unclamped() -> [Double] {
             let p = parameters
             let n = current.count
             var next = current
@@ -95,7 +106,7 @@ extension DQoESPolicy {
             }
             var idle = capacity
             for i in 0..<n { idle -= min(used[i], current[i]) }
-            let hasIdle = idle > 1e-3 * capacity
+            let hasIdle = self.hasIdle
             var pool = capacity - next.reduce(0, +)
             if mayOvercommit && hasIdle { pool = max(pool, idle) }
             if !short.isEmpty && pool > 1e-9 {
@@ -117,7 +128,15 @@ extension DQoESPolicy {
                 serveInOrder(&next, &deficit, short, priority: priority)
             case .proportional: divideByUrgency(&next, short)
             }
-            // Step 5: clamp; the sum within the capacity unless overcommit is allowed now.
+            return next
+        }
+
+        /// Step 5: clamp to [floor, capacity]; the sum within the capacity unless
+        /// overcommit is allowed now.
+        func clamp(_ unclamped: [Double]) -> [Double] {
+            let n = unclamped.count
+            var next = unclamped
+            let hasIdle = self.hasIdle
             for i in 0..<n { next[i] = min(max(next[i], floor), capacity) }
             let total = next.reduce(0, +)
             if total > capacity && !(mayOvercommit && hasIdle) {
@@ -184,5 +203,40 @@ extension DQoESPolicy {
             let grants = wf.divide(capacity: freed, caps: lack, weights: lack.map { max(1e-12, $0) })
             for (k, i) in short.enumerated() { next[i] += grants[k] }
         }
+    }
+}
+
+extension DQoESPolicy {
+    /// One resource step of the loop, opened up for property tests of its documented
+    /// bounds (`@_spi(Testing)`: not part of the library's API).
+    @_spi(Testing) public struct ResourceStepProbe: Sendable {
+        /// Allocations after steps 3-4, before the clamp.
+        public var unclamped: [Double]
+        /// Allocations after the clamp (what the policy applies).
+        public var final: [Double]
+        /// What each container keeps when it gives (the floor, or for an open-loop one
+        /// its offered load plus headroom, never more than it holds).
+        public var keep: [Double]
+        /// The allocations the step started from (never below the floor).
+        public var current: [Double]
+    }
+
+    /// Runs steps 3-5 over one resource with the given per-container inputs.
+    @_spi(Testing) public static func probeResourceStep(
+        parameters: Parameters, capacity: Double, floor: Double, mayOvercommit: Bool, current: [Double], used: [Double],
+        usable: [Double], ratio: [Double], tightness: [Double], openLoop: [Bool], states: [State]
+    ) -> ResourceStepProbe {
+        var step = ResourceStep(parameters: parameters, capacity: capacity, floor: floor, count: current.count)
+        step.mayOvercommit = mayOvercommit
+        step.current = current.map { max(floor, $0) }
+        step.used = used
+        step.usable = usable
+        step.ratio = ratio
+        step.tightness = tightness
+        step.weight = tightness.map { parameters.urgencyExponent == 0 ? 1 : _pow($0, parameters.urgencyExponent) }
+        step.openLoop = openLoop
+        step.state = states
+        let raw = step.unclamped()
+        return ResourceStepProbe(unclamped: raw, final: step.clamp(raw), keep: current.indices.map(step.keep), current: step.current)
     }
 }
