@@ -1,3 +1,4 @@
+import Foundation
 import QoESimInput
 
 /// Everything a simulation runs on: the cluster, the jobs and any replayed requests.
@@ -44,10 +45,22 @@ public struct Scenario: Sendable {
         return out
     }
 
+    /// The most requests one open-loop job may expect (rate x duration): about 3e9 events,
+    /// minutes of simulation.
+    public static let maxExpectedRequests = 1e9
+
     /// Checks what no single file can: every job can be placed somewhere, trace jobs
     /// have requests. Errors point at the job's line in `jobFile`.
     public func validate(jobFile: String = "<jobs>", requestFile: String? = nil) throws {
         guard !cluster.nodes.isEmpty else { throw InputError(file: "<cluster>", line: 0, "cluster has no nodes") }
+        // Memory: about 16 KB per job (its histograms, streams and container state;
+        // measured 12 KB per job with 20,000 jobs), within half of this machine's memory.
+        let perJob = 16 * 1024.0, budget = Double(ProcessInfo.processInfo.physicalMemory) / 2
+        if Double(jobs.count) * perJob > budget {
+            throw InputError(file: jobFile, line: 0, String(
+                format: "%d jobs need about %.1f GB (16 KB each), more than half of this machine's %.1f GB of memory; the limit here is %d jobs (Docs/LIMITS.md)",
+                jobs.count, Double(jobs.count) * perJob / 1e9, budget * 2 / 1e9, Int(budget / perJob)))
+        }
         var seen = Set<String>()
         for job in jobs {
             func fail(_ p: String) -> InputError { InputError(file: jobFile, line: job.line, p) }
@@ -61,6 +74,12 @@ public struct Scenario: Sendable {
             let reserve = job.cpus ?? 0
             if !eligible.contains(where: { $0.cpus + 1e-9 >= reserve && (!needsGPU || $0.gpus > 0) }) {
                 throw fail("job requests \(reserve) cpus but no eligible node has that many")
+            }
+            // Work: an open-loop job may expect at most 1e9 requests (minutes of simulation each).
+            if job.arrivals == .poisson && job.rate * job.duration > Self.maxExpectedRequests {
+                throw fail(String(
+                    format: "rate_rps x duration_s = %.3g expected requests, beyond the limit of %.0e per job (Docs/LIMITS.md); shorten duration_s or lower rate_rps",
+                    job.rate * job.duration, Self.maxExpectedRequests))
             }
             if job.arrivals == .trace && (requests[job.id]?.isEmpty ?? true) {
                 let hint = requestFile.map { "the request trace \($0) has no rows for it" } ?? "no request trace was given (--requests FILE)"

@@ -200,9 +200,11 @@ public struct ExperimentSpec: Sendable {
         switch name {
         case "actuation_delay_s":
             guard let d = Double(text), d.isFinite, d >= 0 else { throw at.error("options.\(name) must be a number >= 0, got '\(text)'") }
+            if let p = InputLimits.problem("horizon_s", d) { throw at.error(p) }
             o.actuationDelay = d
         case "horizon_s":
             guard let h = Double(text), h.isFinite, h > 0 else { throw at.error("options.\(name) must be a number > 0, got '\(text)'") }
+            if let p = InputLimits.problem(name, h) { throw at.error(p) }
             o.horizon = h
         case "placement":
             guard let p = PlacementStrategy(rawValue: text) else { throw at.error("options.\(name) must be spread or pack, got '\(text)'") }
@@ -215,6 +217,7 @@ public struct ExperimentSpec: Sendable {
     /// Reads a file-scenario setting (a finite number > 0).
     public static func fileScenarioValue(_ name: String, text: String, at: StructuredValue) throws -> Double {
         guard let v = Double(text), v.isFinite, v > 0 else { throw at.error("\(name) must be a number > 0, got '\(text)'") }
+        if let p = InputLimits.problem(name == "time_scale" ? "load" : name, v) { throw at.error(p) }
         return v
     }
 
@@ -530,10 +533,12 @@ public struct ExperimentSpec: Sendable {
     public static func setGenerator(_ g: inout HeterogeneousTargetsGenerator, _ key: String, text: String, at: StructuredValue) throws {
         func num() throws -> Double {
             guard let v = Double(text), v.isFinite else { throw at.error("\(key) must be a number, got '\(text)'") }
+            if let p = InputLimits.problem(key, v) { throw at.error(p) }
             return v
         }
         func int(_ minimum: Int) throws -> Int {
             guard let v = Int(text), v >= minimum else { throw at.error("\(key) must be an integer >= \(minimum), got '\(text)'") }
+            if let p = InputLimits.problem(key, Double(v)) { throw at.error(p) }
             return v
         }
         switch key {

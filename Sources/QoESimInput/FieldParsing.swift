@@ -15,12 +15,14 @@ public struct FieldContext: Sendable {
         InputError(file: file, line: line, "\(column): \(problem)")
     }
 
-    /// A finite double; rejects text that is not a number, NaN and infinities
+    /// A finite double within the documented limit of the column's name
+    /// (``InputLimits``); rejects text that is not a number, NaN and infinities
     /// (including overflow such as `1e999`).
     public func double(_ text: String) throws -> Double {
         guard !text.isEmpty else { throw error("value is missing") }
         guard let v = Double(text) else { throw error("'\(text)' is not a number") }
         guard v.isFinite else { throw error("'\(text)' is not a finite number (NaN, infinity or overflow)") }
+        if let p = InputLimits.problem(column, v) { throw error(p) }
         return v
     }
 
@@ -43,6 +45,7 @@ public struct FieldContext: Sendable {
         guard !text.isEmpty else { throw error("value is missing") }
         guard let v = Int(text) else { throw error("'\(text)' is not an integer") }
         guard v >= minimum else { throw error("must be >= \(minimum), got \(text)") }
+        if let p = InputLimits.problem(column, Double(v)) { throw error(p) }
         return v
     }
 

@@ -89,13 +89,14 @@ public struct StructuredValue {
         return s.string
     }
 
-    /// A finite number (unquoted).
+    /// A finite number (unquoted), within the documented limit of its name (``InputLimits``).
     public func number(_ what: String) throws -> Double {
         guard case .scalar(let s) = node, s.style == .plain || s.style == .any else {
             throw error("\(what) must be a number")
         }
         guard let v = Double(s.string) else { throw error("\(what) must be a number, got '\(s.string)'") }
         guard v.isFinite else { throw error("\(what) must be finite, got '\(s.string)'") }
+        if let p = InputLimits.problem(what, v) { throw error("\(what): \(p)") }
         return v
     }
 

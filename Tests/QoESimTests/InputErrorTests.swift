@@ -60,6 +60,16 @@ struct InputErrorTests {
         ("\(header)\n", 1, "job trace has no jobs"),
         ("   \n\n", 0, "file is empty"),
         ("\(header)\nj,resnet50,0,10,1,100\u{0}\n", 2, "binary content"),
+        // Values that parse but lie beyond the documented limits (Docs/LIMITS.md).
+        ("\(header)\nj,resnet50,0,1e300,1,100\n", 2, "duration_s: 1e+300 is beyond the limit: duration_s must be at most"),
+        ("\(header)\nj,resnet50,1e300,10,1,100\n", 2, "arrival_s: 1e+300 is beyond the limit"),
+        ("\(header)\nj,resnet50,0,10,1e300,100\n", 2, "rate_rps: 1e+300 is beyond the limit"),
+        ("\(header)\nj,resnet50,0,10,1,1e300\n", 2, "target_ms: 1e+300 is beyond the limit"),
+        ("\(header),weight\nj,resnet50,0,10,1,100,1e308\n", 2, "weight: 1e+308 is beyond the limit"),
+        ("\(header),weight\nj,resnet50,0,10,1,100,1e-9\n", 2, "weight must be at least"),
+        ("\(header),workers\nj,resnet50,0,10,1,100,1000000000\n", 2, "workers must be at most 1024"),
+        ("\(header),cpus\nj,resnet50,0,10,1,100,1e300\n", 2, "cpus: 1e+300 is beyond the limit"),
+        ("\(header)\nj,resnet50,0,1e8,1e5,100\n", 2, "expected requests, beyond the limit of 1e+09 per job"),
     ])
     func jobTrace(text: String, line: Int, message: String) {
         let path = write(text)
@@ -116,6 +126,8 @@ struct InputErrorTests {
         ("{\"nodes\": []}", 1, "cluster has no nodes"),
         ("{\"nodes\": [\n {\"name\": \"a\", \"cpus\": 4,, }]}", 2, "not valid JSON/YAML"),
         ("{\"nodes\": [\n {\"name\": \"a\", \"cpu\": 4}]}", 2, "unknown field 'cpu'"),
+        ("{\"nodes\": [\n {\"name\": \"a\", \"cpus\": 1e300}]}", 2, "cpus: 1e+300 is beyond the limit: cpus must be at most 4096 cores"),
+        ("{\"nodes\": [\n {\"name\": \"a\", \"cpus\": 4, \"gpus\": 1000}]}", 2, "gpus must be at most 64"),
     ])
     func clusterFile(text: String, line: Int, message: String) {
         let path = write(text, name: "cluster.json")
@@ -131,6 +143,9 @@ struct InputErrorTests {
         ("{\"name\": \"m\",\n \"latency\": {\"family\": \"cubic\"}}", 2, "'cubic' is not one of"),
         ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 1, \"b_ms\": 2, \"k\": 0.5},\n \"variability\": {\"distribution\": \"lognormal\"}}", 3, "missing field 'cv'"),
         ("{\"latency\": {\"family\": \"power\", \"a_ms\": 1, \"b_ms\": 2, \"k\": 0.5}}", 1, "missing field 'name'"),
+        ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 1, \"b_ms\": 2, \"k\": 0.5},\n \"variability\": {\"distribution\": \"lognormal\", \"cv\": 1e308}}", 3, "cv must be at most 100"),
+        ("{\"name\": \"m\",\n \"latency\": {\"family\": \"amdahl\", \"serial_ms\": 1, \"parallel_ms\": 1e308, \"max_parallelism\": 2}}", 2, "parallel_ms must be at most"),
+        ("{\"name\": \"m\",\n \"latency\": {\"family\": \"amdahl\", \"serial_ms\": 1, \"parallel_ms\": 5, \"max_parallelism\": 1e300}}", 2, "max_parallelism must be at most 4096"),
     ])
     func modelFile(text: String, line: Int, message: String) {
         let folder = Fixture.tempFolder()
@@ -153,4 +168,35 @@ struct InputErrorTests {
         let e2 = loadError(trace: trace, requests: neg)
         #expect(e2?.line == 3 && e2?.problem.contains("time_s: must be >= 0") == true, "\(String(describing: e2))")
     }
+
+    @Test("More jobs than memory allows: a clear error naming the limit, before any allocation for the run")
+    func tooManyJobs() throws {
+        let budget = Double(ProcessInfo.processInfo.physicalMemory) / 2
+        let limit = Int(budget / (16 * 1024))
+        let model = Fixture.model(parallelMs: 10)
+        let job = Fixture.job("j", model, duration: 10)
+        let scenario = Scenario(cluster: Fixture.cluster(1, cpus: 4), jobs: [JobSpec](repeating: job, count: limit + 1))
+        do {
+            try scenario.validate(jobFile: "big.csv")
+            Issue.record("no error for \(limit + 1) jobs")
+        } catch let e as InputError {
+            #expect(e.file == "big.csv" && e.problem.contains("the limit here is \(limit) jobs"), "\(e)")
+        }
+    }
 }
+
+@Suite("Input limits")
+struct LimitsDocumentationTests {
+    @Test("Docs/LIMITS.md names every field of InputLimits with its bounds")
+    func documented() throws {
+        let doc = try String(contentsOfFile: Fixture.packageRoot + "/Docs/LIMITS.md", encoding: .utf8)
+        for (name, limit) in InputLimits.byName {
+            let row = doc.split(separator: "\n").first { $0.hasPrefix("|") && $0.contains("`\(name)`") }
+            #expect(row != nil, "Docs/LIMITS.md has no row for \(name)")
+            if let row {
+                #expect(row.contains(limit.why), "the row of \(name) does not give its reason '\(limit.why)'")
+            }
+        }
+    }
+}
+
