@@ -27,6 +27,7 @@ final class BufferedFile {
 
     func close() throws {
         flush()
+        try handle.synchronize()
         try handle.close()
     }
 }
@@ -34,9 +35,11 @@ final class BufferedFile {
 /// Errors writing run output.
 public enum RunOutputError: Error, CustomStringConvertible {
     case cannotWrite(String)
+    case notAnOutputFolder(String, String)
     public var description: String {
         switch self {
         case .cannotWrite(let p): return "\(p): cannot write (check the folder exists and is writable)"
+        case .notAnOutputFolder(let p, let why): return "\(p): will not replace this folder: \(why); choose a new or empty folder for --out"
         }
     }
 }
@@ -63,12 +66,11 @@ public struct RunKeys: Sendable, Equatable {
 /// - `usage.csv`: every sample interval, each container's allocation, the cores and
 ///   GPU fraction it used since the previous sample, and its outstanding requests.
 ///
-/// Everything is written into a hidden staging folder inside the destination and
-/// moved into place only by ``commit(result:)``; ``discard()`` (or an error) leaves the
-/// destination as it was.
+/// Everything is written into a ``DurableFolder`` (staged beside the destination, flushed,
+/// swapped in by renames) only by ``commit(result:files:)``; ``discard()`` (or an error,
+/// or a crash) leaves the destination as it was.
 public final class RunOutputWriter: SimulationRecorder {
-    private let destination: String
-    private let staging: String
+    private let folder: DurableFolder
     private let jobIDs: [String]
     private let nodeNames: [String]
     private let requests: BufferedFile
@@ -83,20 +85,8 @@ public final class RunOutputWriter: SimulationRecorder {
     public init(folder: String, scenario: Scenario, keys: RunKeys? = nil) throws {
         keyCells = keys.map { "\(CSVTable.field($0.runID)),\(CSVTable.field($0.policy)),\($0.seed)," } ?? ""
         keyHeader = keys == nil ? "" : "run_id,policy,seed,"
-        destination = folder
-        let fm = FileManager.default
-        do {
-            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw RunOutputError.cannotWrite(folder)
-        }
-        staging = (folder as NSString).appendingPathComponent(".qoesim-staging-\(getpid())")
-        try? fm.removeItem(atPath: staging)
-        do {
-            try fm.createDirectory(atPath: staging, withIntermediateDirectories: false)
-        } catch {
-            throw RunOutputError.cannotWrite(folder)
-        }
+        self.folder = try DurableFolder(destination: folder)
+        let staging = self.folder.staging
         jobIDs = scenario.jobs.map(\.id)
         nodeNames = scenario.cluster.nodes.map(\.name)
         requests = try BufferedFile(path: (staging as NSString).appendingPathComponent("requests.csv"))
@@ -124,8 +114,10 @@ public final class RunOutputWriter: SimulationRecorder {
         usage.write(keyCells + "\(time),\(jobIDs[job]),\(nodeNames[node]),\(limit),\(allocation.cpuWeight),\(allocation.gpuShare),\(cpuUsed),\(gpuUsed),\(outstanding)\n")
     }
 
-    /// Writes `models.csv` and moves every file into the destination.
-    public func commit(result: SimulationResult) throws {
+    /// Writes `models.csv` and `files` (name -> text, e.g. the manifest) and swaps the
+    /// whole folder into place.
+    public func commit(result: SimulationResult, files: [String: String] = [:]) throws {
+        let staging = folder.staging
         try requests.close()
         try allocations.close()
         try usage.close()
@@ -139,13 +131,9 @@ public final class RunOutputWriter: SimulationRecorder {
             }
         }
         try models.close()
-        let fm = FileManager.default
-        for name in ["models.csv", "requests.csv", "allocations.csv", "usage.csv"] {
-            let target = (destination as NSString).appendingPathComponent(name)
-            try? fm.removeItem(atPath: target)
-            try fm.moveItem(atPath: (staging as NSString).appendingPathComponent(name), toPath: target)
-        }
-        try fm.removeItem(atPath: staging)
+        FaultPoint.reach("output.mid-write")
+        for (name, text) in files.sorted(by: { $0.key < $1.key }) { try folder.write(name, text) }
+        try folder.commit()
     }
 
     /// Removes the staging folder without touching the destination's files.
@@ -153,6 +141,6 @@ public final class RunOutputWriter: SimulationRecorder {
         try? requests.close()
         try? allocations.close()
         try? usage.close()
-        try? FileManager.default.removeItem(atPath: staging)
+        folder.discard()
     }
 }

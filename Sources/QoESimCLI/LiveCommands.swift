@@ -52,10 +52,9 @@ struct LiveCommand: ParsableCommand {
         do {
             let live = try LiveRun(scenario: scenario, policy: p, docker: DockerClient.fromEnvironment(explicitSocket: dockerSocket), options: options, log: Diagnostics.note)
                 .run(recorder: writer)
-            if let writer, let out, let manifest, let keys {
-                try writer.commit(result: live.result)
-                try atomicWrite(DockerUpdateLog.csv(live.updates, keys: keys), to: out + "/docker-updates.csv")
-                try manifest.write(to: out)
+            if let writer, let manifest, let keys {
+                try writer.commit(
+                    result: live.result, files: ["manifest.json": manifest.json, "docker-updates.csv": DockerUpdateLog.csv(live.updates, keys: keys)])
             }
             for f in live.failures { Diagnostics.note("live: \(f)") }
             print(ResultFormatter.table(live.result), terminator: "")
@@ -177,12 +176,13 @@ struct ValidateCommand: ParsableCommand {
                     scenario: scenario, policy: PolicyRegistry.make(policy, parameters: params), docker: docker!, options: options,
                     log: Diagnostics.note
                 ).run(recorder: RecorderFan([liveTrace, liveWriter, liveLog]))
-                try liveWriter.commit(result: live.result)
-                try atomicWrite(DockerUpdateLog.csv(live.updates, keys: keys(k, "live")), to: dir + "/live/docker-updates.csv")
                 recorded = RecordedLiveRun(live: live, requests: liveLog)
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.sortedKeys]
-                try atomicWrite(String(decoding: try enc.encode(recorded), as: UTF8.self) + "\n", to: dir + "/live/recorded.json")
+                try liveWriter.commit(result: live.result, files: [
+                    "docker-updates.csv": DockerUpdateLog.csv(live.updates, keys: keys(k, "live")),
+                    "recorded.json": String(decoding: try enc.encode(recorded), as: UTF8.self) + "\n",
+                ])
             }
             // The simulation: same trace, seed, policy; actuation delay = the measured docker update latency.
             let delay = (recorded.dockerUpdateMedianMs ?? 0) / 1000

@@ -116,12 +116,11 @@ struct RunCommand: ParsableCommand {
         }
         let wall = elapsed()
         do {
-            try writer?.commit(result: result)
+            try writer?.commit(result: result, files: manifest.map { ["manifest.json": $0.json] } ?? [:])
         } catch {
             writer?.discard()
-            throw RunOutputError.cannotWrite(out ?? "")
+            throw error
         }
-        if let out, let manifest { try manifest.write(to: out) }
         if !quiet {
             Diagnostics.note(String(
                 format: "simulated %.1f s in %.3f s wall (%.0fx real time); %d events, %.2f M events/s; peak memory %.0f MB",

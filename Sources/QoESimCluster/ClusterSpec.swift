@@ -35,7 +35,12 @@ public struct ClusterSpec: Sendable, Equatable {
 
     /// Loads and validates a cluster file.
     public static func load(_ path: String) throws -> ClusterSpec {
-        let doc = try StructuredValue.load(path)
+        try parse(TextFile.read(path), file: path)
+    }
+
+    /// Validates a cluster file held in memory (`path` names it in errors).
+    public static func parse(_ bytes: [UInt8], file path: String) throws -> ClusterSpec {
+        let doc = try StructuredValue.parse(bytes: bytes, file: path)
         try doc.checkKeys(allowed: ["nodes"], in: "cluster")
         let list = try doc.required("nodes", in: "cluster").array(of: "nodes")
         guard !list.isEmpty else { throw doc.error("cluster has no nodes") }

@@ -250,7 +250,13 @@ public struct ExperimentSpec: Sendable {
 
     /// Loads and validates an experiment file; errors carry file and line.
     public static func load(_ path: String) throws -> ExperimentSpec {
-        let doc = try StructuredValue.load(path)
+        try parse(TextFile.read(path), file: path)
+    }
+
+    /// Validates an experiment file held in memory; `path` names it in errors and its
+    /// folder is where relative paths (models, scenario files) are resolved.
+    public static func parse(_ bytes: [UInt8], file path: String) throws -> ExperimentSpec {
+        let doc = try StructuredValue.parse(bytes: bytes, file: path)
         try doc.checkKeys(
             allowed: [
                 "name", "description", "models", "scenario", "policies", "seeds", "grid", "blocks", "headline", "sensitivity",

@@ -46,7 +46,12 @@ public enum Profile {
     public static let columns = ["model", "device", "cpus", "gpu_share", "batch", "latency_ms"]
 
     public static func load(_ path: String) throws -> [ProfileRow] {
-        let table = try CSVTable(path: path)
+        try parse(TextFile.read(path), file: path)
+    }
+
+    /// Reads a profile held in memory (`path` names it in errors).
+    public static func parse(_ bytes: [UInt8], file path: String) throws -> [ProfileRow] {
+        let table = try CSVTable(path: path, bytes: TextFile.check(bytes, file: path))
         let col = try table.columnIndex(required: columns, optional: ["mechanism", "request", "colocated", "limit", "gap_ms"])
         guard !table.rows.isEmpty else { throw InputError(file: path, line: table.headerLine, "profile has no rows") }
         return try table.rows.map { row in

@@ -19,6 +19,11 @@ public struct StructuredValue {
         return try parse(text, file: path)
     }
 
+    /// Parses JSON or YAML bytes held in memory (checked as ``TextFile/check(_:file:)`` does).
+    public static func parse(bytes: [UInt8], file: String) throws -> StructuredValue {
+        try parse(String(decoding: TextFile.check(bytes, file: file), as: UTF8.self), file: file)
+    }
+
     /// Parses JSON or YAML text held in memory.
     public static func parse(_ text: String, file: String) throws -> StructuredValue {
         do {

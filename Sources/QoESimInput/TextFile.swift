@@ -11,7 +11,13 @@ public enum TextFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InputError(file: path, line: 0, "file cannot be read")
         }
-        let bytes = [UInt8](data)
+        return try check([UInt8](data), file: path)
+    }
+
+    /// Returns `bytes` when they are text, or throws an ``InputError`` naming `path` when
+    /// they are empty or binary (NUL bytes or invalid UTF-8): what ``read(_:)`` checks,
+    /// for input that is already in memory.
+    public static func check(_ bytes: [UInt8], file path: String) throws -> [UInt8] {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             throw InputError(file: path, line: 0, "file is empty")
         }

@@ -95,7 +95,12 @@ public struct ModelCatalog: Sendable {
 
     /// Loads one model file; returns the spec and the line of its name.
     public static func loadModel(_ path: String) throws -> (ModelSpec, Int) {
-        let doc = try StructuredValue.load(path)
+        try parseModel(TextFile.read(path), file: path)
+    }
+
+    /// Validates one model file held in memory (`path` names it in errors).
+    public static func parseModel(_ bytes: [UInt8], file path: String) throws -> (ModelSpec, Int) {
+        let doc = try StructuredValue.parse(bytes: bytes, file: path)
         try doc.checkKeys(allowed: [
             "name", "latency", "variability", "source", "fit", "latency_shared", "fit_shared", "cold_start", "fit_cold_start",
             "measured_latency_shared", "measured_fit_shared", "measured_cold_start", "measured_fit_cold_start",
@@ -107,6 +112,15 @@ public struct ModelCatalog: Sendable {
         let shared = try doc.optional("latency_shared", in: "model").map { try parseLatency($0, key: "latency_shared") }
         if let shared, shared.usesGPU != model.usesGPU {
             throw try doc.required("latency_shared", in: "model").error("latency_shared must be of a CPU family when latency is, and gpu when it is")
+        }
+        // A request takes at least 1 us at any allocation: a closed loop faster than that
+        // would spin through events without time advancing (Docs/LIMITS.md).
+        for (key, m) in [("latency", model)] + (shared.map { [("latency_shared", $0)] } ?? []) {
+            let fastest = m.latencySeconds(cpus: min(m.maxParallelism, 4096))
+            guard fastest >= 1e-6 else {
+                throw try doc.required(key, in: "model").error(
+                    "\(key): the latency at \(min(m.maxParallelism, 4096)) cores is \(fastest * 1000) ms, below the limit of 0.001 ms (Docs/LIMITS.md)")
+            }
         }
         var variability = Variability.deterministic
         if let v = try doc.optional("variability", in: "model") {

@@ -38,7 +38,12 @@ public enum AzureLLMImporter {
 
     /// Parses the trace file; times are seconds since the first row's timestamp.
     public static func read(_ path: String) throws -> [Record] {
-        let table = try CSVTable(path: path)
+        try parse(TextFile.read(path), file: path)
+    }
+
+    /// Parses a trace held in memory (`path` names it in errors).
+    public static func parse(_ bytes: [UInt8], file path: String) throws -> [Record] {
+        let table = try CSVTable(path: path, bytes: TextFile.check(bytes, file: path))
         let col = try table.columnIndex(required: ["TIMESTAMP", "ContextTokens", "GeneratedTokens"], optional: [])
         var out: [Record] = []
         out.reserveCapacity(table.rows.count)

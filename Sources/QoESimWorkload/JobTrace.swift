@@ -21,7 +21,12 @@ public enum JobTrace {
 
     /// Loads and validates a job trace against the model catalog and the node names.
     public static func load(_ path: String, models: ModelCatalog, nodeNames: [String]) throws -> [JobSpec] {
-        let table = try CSVTable(path: path)
+        try parse(TextFile.read(path), file: path, models: models, nodeNames: nodeNames)
+    }
+
+    /// Validates a job trace held in memory (`path` names it in errors).
+    public static func parse(_ bytes: [UInt8], file path: String, models: ModelCatalog, nodeNames: [String]) throws -> [JobSpec] {
+        let table = try CSVTable(path: path, bytes: TextFile.check(bytes, file: path))
         let col = try table.columnIndex(required: requiredColumns, optional: optionalColumns)
         guard !table.rows.isEmpty else { throw InputError(file: path, line: table.headerLine, "job trace has no jobs") }
         for (absolute, relative) in [("target_ms", "target_cpus"), ("rate_rps", "load")] where col[absolute] == nil && col[relative] == nil {

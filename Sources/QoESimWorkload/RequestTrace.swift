@@ -23,7 +23,12 @@ public struct TracedRequest: Sendable, Equatable {
 public enum RequestTrace {
     /// Loads the trace; every `job_id` must be a job of `jobIDs`.
     public static func load(_ path: String, jobIDs: [String]) throws -> [String: [TracedRequest]] {
-        let table = try CSVTable(path: path)
+        try parse(TextFile.read(path), file: path, jobIDs: jobIDs)
+    }
+
+    /// Validates a request trace held in memory (`path` names it in errors).
+    public static func parse(_ bytes: [UInt8], file path: String, jobIDs: [String]) throws -> [String: [TracedRequest]] {
+        let table = try CSVTable(path: path, bytes: TextFile.check(bytes, file: path))
         let col = try table.columnIndex(required: ["job_id", "time_s"], optional: ["size"])
         let known = Set(jobIDs)
         var out: [String: [TracedRequest]] = [:]

@@ -25,10 +25,11 @@ struct CLITests {
     func run(_ args: [String]) throws -> Outcome { try Self.run(args) }
 
     /// Runs the built `qoesim` in the package root; returns status, stdout, stderr.
-    static func run(_ args: [String], in folder: String = Fixture.packageRoot) throws -> Outcome {
+    static func run(_ args: [String], in folder: String = Fixture.packageRoot, environment: [String: String] = [:]) throws -> Outcome {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.currentDirectoryURL = URL(fileURLWithPath: folder)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -130,7 +131,7 @@ struct CLITests {
         let r = try run(["run"] + example + ["--policy", "static", "--out", folder, "--quiet"])
         #expect(r.status == 0 && r.stderr.isEmpty)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-        #expect(files == ["allocations.csv", "manifest.json", "models.csv", "requests.csv", "usage.csv"])
+        #expect(files == [".qoesim-output", "allocations.csv", "manifest.json", "models.csv", "requests.csv", "usage.csv"])
         let models = try String(contentsOfFile: folder + "/models.csv", encoding: .utf8).split(separator: "\n")
         #expect(models.count == 7)
         let requests = try String(contentsOfFile: folder + "/requests.csv", encoding: .utf8).split(separator: "\n")
@@ -145,6 +146,52 @@ struct CLITests {
             #expect(lines[0].hasPrefix("run_id,policy,seed,"), "\(name): \(lines[0])")
             #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("\(runID),static,1,") }, "\(name) has rows without the run keys")
         }
+    }
+
+    /// A run killed with SIGKILL while it writes its output (at each injection point of
+    /// `DurableFolder`) leaves the previous complete output byte for byte, or none; the
+    /// next run cleans up and writes a complete folder. 3 points x 2 (with and without a
+    /// previous output).
+    @Test("--out is whole or absent after SIGKILL at any point of writing, and never replaces a folder qoesim did not write")
+    func durableOutput() throws {
+        let base = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        func snapshot(_ folder: String) -> [String: Data]? {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return nil }
+            return Dictionary(uniqueKeysWithValues: names.map { ($0, FileManager.default.contents(atPath: folder + "/" + $0) ?? Data()) })
+        }
+        for point in ["output.mid-write", "output.before-swap", "output.between-renames"] {
+            for previous in [false, true] {
+                let out = base + "/\(point)-\(previous)"
+                if previous {
+                    #expect(try run(["run"] + example + ["--policy", "static", "--out", out, "--quiet"]).status == 0)
+                }
+                let before = snapshot(out)
+                // Another seed: a finished run would change the files.
+                let killed = try Self.run(
+                    ["run"] + example + ["--policy", "dqoes", "--seed", "7", "--out", out, "--quiet"], environment: ["QOESIM_FAULT": point])
+                #expect(killed.status != 0, "\(point): the run was not killed")
+                let after = snapshot(out)
+                if let after {
+                    #expect(after == before, "\(point), previous \(previous): the folder is neither the previous output nor absent: \(after.keys.sorted())")
+                } else {
+                    // None is allowed; a moved-aside previous output is restored at the next start.
+                    #expect(point == "output.between-renames" || before == nil, "\(point): the previous output vanished")
+                }
+                let again = try run(["run"] + example + ["--policy", "dqoes", "--seed", "7", "--out", out, "--quiet"])
+                #expect(again.status == 0, "\(again.stderr)")
+                let names = try FileManager.default.contentsOfDirectory(atPath: base)
+                #expect(!names.contains { $0.contains("qoesim-staging") || $0.contains("qoesim-old") }, "leftovers: \(names)")
+                #expect(snapshot(out)?["manifest.json"] != nil && snapshot(out)?["models.csv"] != nil)
+            }
+        }
+        // A folder qoesim did not write is never replaced.
+        let mine = base + "/thesis"
+        try FileManager.default.createDirectory(atPath: mine, withIntermediateDirectories: true)
+        try "chapter 1".write(toFile: mine + "/draft.txt", atomically: true, encoding: .utf8)
+        let refused = try run(["run"] + example + ["--out", mine, "--quiet"])
+        #expect(refused.status == 1 && refused.stderr.contains("will not replace this folder"), "\(refused.stderr)")
+        #expect(try String(contentsOfFile: mine + "/draft.txt", encoding: .utf8) == "chapter 1")
     }
 
     /// Two processes have different hash seeds: nothing may depend on dictionary order.
@@ -162,7 +209,7 @@ struct CLITests {
             }
             contents.append(files)
         }
-        #expect(contents[0].count == 5 && contents[0] == contents[1])
+        #expect(contents[0].count == 6 && contents[0] == contents[1], "\(contents[0].keys.sorted())")
     }
 
     @Test("compare --json lists every policy with the same models")

@@ -30,7 +30,7 @@ struct DeterminismTests {
         for policy in [FairSharePolicy() as any AllocationPolicy, StaticPolicy(), DQoESPolicy(), PredictivePolicy()] {
             let a = try runToFolder(scenario, seed: 7, policy: policy)
             let b = try runToFolder(scenario, seed: 7, policy: policy)
-            #expect(Set(a.keys) == ["models.csv", "requests.csv", "allocations.csv", "usage.csv"])
+            #expect(Set(a.keys) == [".qoesim-output", "models.csv", "requests.csv", "allocations.csv", "usage.csv"])
             #expect(a == b)
             let c = try runToFolder(scenario, seed: 8, policy: policy)
             #expect(a["requests.csv"] != c["requests.csv"])

@@ -1,0 +1,134 @@
+import Foundation
+
+/// An output folder that appears whole or not at all.
+///
+/// Files are written into a hidden staging folder beside the destination
+/// (`PARENT/.NAME.qoesim-staging-PID`), each flushed to disk; ``commit()`` flushes the
+/// staging folder, moves an earlier output aside (`.NAME.qoesim-old-PID`), renames the
+/// staging folder into place, flushes the parent, and removes the earlier output. A run
+/// killed at any point (even with SIGKILL) leaves the previous complete output, or none,
+/// never a mix: at the next start, a staging folder of a dead process is removed and an
+/// earlier output moved aside by one is put back if nothing replaced it.
+///
+/// Only a folder qoesim wrote (it holds the `.qoesim-output` marker or a `models.csv`) or
+/// an empty one is replaced; anything else is refused, so that `--out` never deletes a
+/// user's files.
+public final class DurableFolder {
+    public let destination: String
+    public let staging: String
+    private let parent: String
+    private let name: String
+    /// The marker file every committed folder holds.
+    public static let marker = ".qoesim-output"
+
+    public init(destination: String) throws {
+        let fm = FileManager.default
+        let clean = (destination as NSString).standardizingPath
+        self.destination = clean
+        parent = (clean as NSString).deletingLastPathComponent.isEmpty ? "." : (clean as NSString).deletingLastPathComponent
+        name = (clean as NSString).lastPathComponent
+        staging = (parent as NSString).appendingPathComponent(".\(name).qoesim-staging-\(getpid())")
+        do {
+            try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw RunOutputError.cannotWrite(destination)
+        }
+        try Self.checkReplaceable(clean)
+        recoverLeftovers()
+        try? fm.removeItem(atPath: staging)
+        do {
+            try fm.createDirectory(atPath: staging, withIntermediateDirectories: false)
+        } catch {
+            throw RunOutputError.cannotWrite(destination)
+        }
+        FileManager.default.createFile(atPath: path(Self.marker), contents: Data("written by qoesim\n".utf8))
+    }
+
+    /// The path of file `name` in the staging folder.
+    public func path(_ file: String) -> String { (staging as NSString).appendingPathComponent(file) }
+
+    /// Writes a whole file into the staging folder and flushes it to disk.
+    public func write(_ file: String, _ text: String) throws {
+        let p = path(file)
+        guard FileManager.default.createFile(atPath: p, contents: Data(text.utf8)) else { throw RunOutputError.cannotWrite(p) }
+        try Self.sync(p)
+    }
+
+    /// Flushes every staged file and swaps the staging folder in for the destination.
+    public func commit() throws {
+        let fm = FileManager.default
+        let files = (try? fm.contentsOfDirectory(atPath: staging)) ?? []
+        for f in files.sorted() { try Self.sync(path(f)) }
+        try Self.sync(staging)
+        FaultPoint.reach("output.before-swap")
+        try Self.checkReplaceable(destination)
+        let old = (parent as NSString).appendingPathComponent(".\(name).qoesim-old-\(getpid())")
+        var moved = false
+        if fm.fileExists(atPath: destination) {
+            guard rename(destination, old) == 0 else { throw RunOutputError.cannotWrite(destination) }
+            moved = true
+        }
+        FaultPoint.reach("output.between-renames")
+        guard rename(staging, destination) == 0 else {
+            if moved { _ = rename(old, destination) }
+            throw RunOutputError.cannotWrite(destination)
+        }
+        try? Self.sync(parent)
+        if moved { try? fm.removeItem(atPath: old) }
+    }
+
+    /// Removes the staging folder; the destination stays as it was.
+    public func discard() {
+        try? FileManager.default.removeItem(atPath: staging)
+    }
+
+    /// Refuses a destination that exists and is neither empty nor a qoesim output.
+    static func checkReplaceable(_ destination: String) throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: destination, isDirectory: &isDir) else { return }
+        guard isDir.boolValue else { throw RunOutputError.notAnOutputFolder(destination, "it is a file") }
+        let entries = (try? fm.contentsOfDirectory(atPath: destination)) ?? []
+        if entries.isEmpty || entries.contains(marker) || entries.contains("models.csv") { return }
+        throw RunOutputError.notAnOutputFolder(destination, "it holds files qoesim did not write (e.g. \(entries.sorted()[0]))")
+    }
+
+    /// Removes staging folders of processes that are gone, and puts back an earlier
+    /// output that one of them moved aside if nothing replaced it.
+    func recoverLeftovers() {
+        let fm = FileManager.default
+        guard let entries = try? fm.contentsOfDirectory(atPath: parent) else { return }
+        for e in entries.sorted() {
+            for kind in ["staging", "old"] {
+                let prefix = ".\(name).qoesim-\(kind)-"
+                guard e.hasPrefix(prefix), let pid = Int32(e.dropFirst(prefix.count)), pid != getpid() else { continue }
+                guard kill(pid, 0) != 0 && errno == ESRCH else { continue }  // still running
+                let p = (parent as NSString).appendingPathComponent(e)
+                if kind == "old" && !fm.fileExists(atPath: destination) {
+                    _ = rename(p, destination)
+                } else {
+                    try? fm.removeItem(atPath: p)
+                }
+            }
+        }
+    }
+
+    /// fsync of a file or folder.
+    static func sync(_ path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw RunOutputError.cannotWrite(path) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw RunOutputError.cannotWrite(path) }
+    }
+}
+
+/// Named points where a test can kill the process (QOESIM_FAULT=NAME: SIGKILL on
+/// reaching it), to check what a crash at that point leaves behind.
+public enum FaultPoint {
+    static let armed = ProcessInfo.processInfo.environment["QOESIM_FAULT"]
+
+    /// Kills the process with SIGKILL if QOESIM_FAULT names this point.
+    public static func reach(_ name: String) {
+        if armed == name { kill(getpid(), SIGKILL) }
+    }
+}

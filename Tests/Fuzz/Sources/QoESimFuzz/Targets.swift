@@ -1,0 +1,115 @@
+import Foundation
+import QoESim
+import QoESimExperiments
+import QoESimFit
+
+/// The fuzz targets. libFuzzer calls ``LLVMFuzzerTestOneInput`` with each input; the
+/// target is chosen once per process by QOESIM_FUZZ_TARGET (run.sh runs one process per
+/// target). A reader may throw ``InputError`` (that is its job); anything else it throws,
+/// a trap, a leak or a hang (`-timeout`) is a finding.
+enum FuzzTarget: String, CaseIterable {
+    case jobTrace = "job-trace"
+    case requestTrace = "request-trace"
+    case clusterJSON = "cluster-json"
+    case clusterYAML = "cluster-yaml"
+    case modelFile = "model-file"
+    case experimentFile = "experiment-file"
+    case profileCSV = "profile-csv"
+    case azureTrace = "azure-trace"
+    case simulate = "parse-and-simulate"
+}
+
+/// What every target shares: the bundled models and a folder for experiment files.
+final class FuzzContext: @unchecked Sendable {
+    static let shared = FuzzContext()
+    let target: FuzzTarget
+    let root: String
+    let catalog: ModelCatalog
+    let folder: String
+
+    init() {
+        let name = ProcessInfo.processInfo.environment["QOESIM_FUZZ_TARGET"] ?? ""
+        guard let t = FuzzTarget(rawValue: name) else {
+            let all = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
+            FileHandle.standardError.write(Data("QOESIM_FUZZ_TARGET must be one of \(all), got '\(name)'\n".utf8))
+            exit(2)
+        }
+        target = t
+        root = ProcessInfo.processInfo.environment["QOESIM_ROOT"] ?? FileManager.default.currentDirectoryPath
+        catalog = try! ModelCatalog.load(folder: root + "/Traces/models")
+        folder = root + "/Experiments/paper-8x"
+    }
+}
+
+/// Runs one input through the current target. Input errors are expected; anything
+/// else is reported by trapping, which libFuzzer records as a crash with the input.
+func fuzzOne(_ bytes: [UInt8]) {
+    let ctx = FuzzContext.shared
+    do {
+        switch ctx.target {
+        case .jobTrace:
+            _ = try JobTrace.parse(bytes, file: "fuzz.csv", models: ctx.catalog, nodeNames: ["node1", "node2"])
+        case .requestTrace:
+            _ = try RequestTrace.parse(bytes, file: "fuzz.csv", jobIDs: ["a", "b", "drive-detect"])
+        case .clusterJSON:
+            _ = try ClusterSpec.parse(bytes, file: "fuzz.json")
+        case .clusterYAML:
+            _ = try ClusterSpec.parse(bytes, file: "fuzz.yaml")
+        case .modelFile:
+            _ = try ModelCatalog.parseModel(bytes, file: "fuzz.json")
+        case .experimentFile:
+            // Relative paths resolve against a real experiment's folder, so that the
+            // bundled models and traces can be named as the shipped files name them.
+            let spec = try ExperimentSpec.parse(bytes, file: ctx.folder + "/fuzz.yaml")
+            _ = try Sweep(spec: spec).runs()
+        case .profileCSV:
+            _ = try ProfileRow.parse(bytes, file: "fuzz.csv")
+        case .azureTrace:
+            _ = try AzureLLMImporter.parse(bytes, file: "fuzz.csv")
+        case .simulate:
+            try parseAndSimulate(bytes, catalog: ctx.catalog)
+        }
+    } catch is InputError {
+    } catch is PolicyParameterError {
+    } catch {
+        fatalError("\(ctx.target.rawValue): an error that is not an InputError: \(error)")
+    }
+}
+
+/// Splits the input into a cluster file, a job trace and a request trace (separated by
+/// lines `---jobs` and `---requests`), validates them as `qoesim run` does, and
+/// simulates up to 2 s under a policy chosen by the first byte, with invariant checks
+/// on. Work is bounded so that a slow input is not a hang: scenarios expecting more than
+/// 20,000 requests in those 2 s are skipped (the limits of Docs/LIMITS.md allow far more
+/// in a real run; the engine's speed is measured in Benchmarks/).
+func parseAndSimulate(_ bytes: [UInt8], catalog: ModelCatalog) throws {
+    guard let first = bytes.first else { return }
+    let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
+    let parts = text.components(separatedBy: "\n---jobs\n")
+    guard parts.count == 2 else { return }
+    let rest = parts[1].components(separatedBy: "\n---requests\n")
+    let cluster = try ClusterSpec.parse(Array(parts[0].utf8), file: "fuzz-cluster.yaml")
+    let jobs = try JobTrace.parse(Array(rest[0].utf8), file: "fuzz-jobs.csv", models: catalog, nodeNames: cluster.nodes.map(\.name))
+    var requests: [String: [TracedRequest]] = [:]
+    if rest.count > 1 { requests = try RequestTrace.parse(Array(rest[1].utf8), file: "fuzz-requests.csv", jobIDs: jobs.map(\.id)) }
+    let scenario = Scenario(cluster: cluster, jobs: jobs, requests: requests)
+    try scenario.validate(jobFile: "fuzz-jobs.csv", requestFile: "fuzz-requests.csv")
+    let horizon = 2.0
+    var expected = 0.0
+    for j in jobs {
+        let window = max(0, min(j.duration, horizon - j.arrival))
+        switch j.arrivals {
+        case .poisson: expected += j.rate * window
+        case .closed: expected += window / max(1e-6, j.model.latency.latencySeconds(cpus: 4096)) * Double(j.workers)
+        case .trace: expected += Double(requests[j.id]?.count ?? 0)
+        }
+    }
+    guard expected <= 20_000, jobs.count <= 200 else { return }
+    let names = PolicyRegistry.builtIn
+    let policy = try PolicyRegistry.make(names[Int(first) % names.count])
+    var options = SimulationOptions(horizon: horizon)
+    options.checkInvariants = true
+    options.actuationDelay = Double(first % 3) * 0.25
+    let result = try Simulation(scenario: scenario, policy: policy, options: options).run(seed: UInt64(first))
+    precondition(result.models.count == jobs.count, "a job went missing from the result")
+}

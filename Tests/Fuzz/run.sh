@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Fuzzes every QoESim reader, and parse-then-simulate, with libFuzzer + AddressSanitizer.
+#
+#   Tests/Fuzz/run.sh SECONDS [TARGET ...]      (default: every target, SECONDS each)
+#
+# Builds Tests/Fuzz (its own package; -sanitize=fuzzer,address, leak detection on), seeds
+# each target's corpus from the bundled inputs, runs it for SECONDS with -timeout=10
+# -max_len=65536, and prints one line per target: executions, and crashes, leaks and
+# timeouts found (their inputs go to Tests/Fuzz/findings/TARGET/, to become regression
+# tests). Exit status 1 if any target found anything. Long runs are made by hand (the
+# closing notes give their numbers); .ci/run runs a short budget of each.
+# Suppressions: none (LSAN_OPTIONS is left at its defaults).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+seconds="${1:?usage: Tests/Fuzz/run.sh SECONDS [TARGET ...]}"
+shift
+all=(job-trace request-trace cluster-json cluster-yaml model-file experiment-file profile-csv azure-trace parse-and-simulate)
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
+build="${QOESIM_FUZZ_BUILD:-$root/.build-fuzz}"
+echo "building the fuzz targets (libFuzzer + AddressSanitizer) in $build ..." >&2
+swift build -c release --package-path "$here" --build-path "$build" -Xswiftc -sanitize=fuzzer,address >&2
+bin="$build/release/QoESimFuzz"
+work="$(mktemp -d /tmp/qoesim-fuzz.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+
+seed() {  # seed TARGET DIR: the bundled inputs of that reader
+  local t=$1 d=$2
+  mkdir -p "$d"
+  case $t in
+    job-trace) cp "$root"/Traces/example/jobs.csv "$root"/Traces/validation/*.csv "$root"/Traces/azure-llm/jobs.csv "$d"/ 2>/dev/null || true
+      i=0; for f in "$d"/*.csv; do mv "$f" "$d/seed-$i"; i=$((i+1)); done ;;
+    request-trace) head -c 60000 "$root"/Traces/azure-llm/requests.csv > "$d/seed-0"
+      printf 'job_id,time_s,size\na,0.5,1\nb,1.0,2.5\na,0.7\n' > "$d/seed-1" ;;
+    cluster-json) cp "$root"/Traces/example/cluster.json "$d/seed-0"; cp "$root"/Traces/validation/cluster.json "$d/seed-1" ;;
+    cluster-yaml) printf 'nodes:\n  - {name: n1, cpus: 8, gpus: 1}\n  - name: n2\n    cpus: 2.5\n    max_containers: 4\n' > "$d/seed-0" ;;
+    model-file) i=0; for f in "$root"/Traces/models/*.json "$root"/Traces/models-fitted/*.json; do cp "$f" "$d/seed-$i"; i=$((i+1)); done ;;
+    experiment-file) i=0; for f in "$root"/Experiments/paper-8x/*.yaml "$root"/Experiments/slurm/sweep.yaml; do cp "$f" "$d/seed-$i"; i=$((i+1)); done ;;
+    profile-csv) i=0; for f in "$root"/Traces/profiles/*.csv; do head -c 60000 "$f" > "$d/seed-$i"; i=$((i+1)); done ;;
+    azure-trace) head -n 500 "$root"/../shared/traces/AzureLLMInferenceTrace_code.csv > "$d/seed-0" 2>/dev/null \
+      || printf 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,4808,10\n2023-11-16 18:17:04.0319600,3180,8\n' > "$d/seed-0" ;;
+    parse-and-simulate)
+      { printf '\001'; cat "$root"/Traces/example/cluster.json; printf '\n---jobs\n'; cat "$root"/Traces/example/jobs.csv; } > "$d/seed-0"
+      { printf '\002nodes: [{name: n, cpus: 2}]\n---jobs\njob_id,model,arrival_s,duration_s,rate_rps,target_ms,arrivals\na,mobilenetv2,0,2,0,50,trace\nb,resnet50,0.5,1,,300,closed\n---requests\njob_id,time_s,size\na,0.1,1\na,0.2,3\n'; } > "$d/seed-1" ;;
+  esac
+}
+
+status=0
+printf '%-20s %12s %8s %8s %8s %8s\n' target executions seconds crashes leaks timeouts
+for t in "${targets[@]}"; do
+  corpus="$work/corpus-$t"
+  seed "$t" "$corpus"
+  findings="$here/findings/$t"
+  mkdir -p "$findings"
+  log="$work/$t.log"
+  set +e
+  QOESIM_FUZZ_TARGET="$t" QOESIM_ROOT="$root" ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1" \
+    "$bin" "$corpus" -max_total_time="$seconds" -timeout=10 -max_len=65536 -rss_limit_mb=4096 \
+    -print_final_stats=1 -artifact_prefix="$findings/" > "$log" 2>&1
+  rc=$?
+  set -e
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  crashes=$(find "$findings" -name 'crash-*' | wc -l)
+  leaks=$(find "$findings" -name 'leak-*' | wc -l)
+  timeouts=$(find "$findings" -name 'timeout-*' -o -name 'slow-unit-*' -o -name 'oom-*' | wc -l)
+  printf '%-20s %12s %8s %8s %8s %8s\n' "$t" "${runs:-?}" "$seconds" "$crashes" "$leaks" "$timeouts"
+  if [ "$rc" -ne 0 ] || [ $((crashes + leaks + timeouts)) -gt 0 ]; then
+    status=1
+    echo "  $t: libFuzzer exited $rc; last lines of its log:" >&2
+    tail -n 25 "$log" >&2
+  fi
+done
+exit $status
