@@ -2,6 +2,8 @@
 # Fuzzes every QoESim reader, and parse-then-simulate, with libFuzzer + AddressSanitizer.
 #
 #   Tests/Fuzz/run.sh SECONDS [TARGET ...]      (default: every target, SECONDS each)
+#   FUZZ_RUNS=1000000 Tests/Fuzz/run.sh 3600    (each target until 1,000,000 executions,
+#                                                at most 3600 s)
 #
 # Builds Tests/Fuzz (its own package; -sanitize=fuzzer,address, leak detection on), seeds
 # each target's corpus from the bundled inputs, runs it for SECONDS with -timeout=10
@@ -31,14 +33,14 @@ seed() {  # seed TARGET DIR: the bundled inputs of that reader
   case $t in
     job-trace) cp "$root"/Traces/example/jobs.csv "$root"/Traces/validation/*.csv "$root"/Traces/azure-llm/jobs.csv "$d"/ 2>/dev/null || true
       i=0; for f in "$d"/*.csv; do mv "$f" "$d/seed-$i"; i=$((i+1)); done ;;
-    request-trace) head -c 60000 "$root"/Traces/azure-llm/requests.csv > "$d/seed-0"
+    request-trace) head -n 100 "$root"/Traces/azure-llm/requests.csv > "$d/seed-0"
       printf 'job_id,time_s,size\na,0.5,1\nb,1.0,2.5\na,0.7\n' > "$d/seed-1" ;;
     cluster-json) cp "$root"/Traces/example/cluster.json "$d/seed-0"; cp "$root"/Traces/validation/cluster.json "$d/seed-1" ;;
     cluster-yaml) printf 'nodes:\n  - {name: n1, cpus: 8, gpus: 1}\n  - name: n2\n    cpus: 2.5\n    max_containers: 4\n' > "$d/seed-0" ;;
     model-file) i=0; for f in "$root"/Traces/models/*.json "$root"/Traces/models-fitted/*.json; do cp "$f" "$d/seed-$i"; i=$((i+1)); done ;;
     experiment-file) i=0; for f in "$root"/Experiments/paper-8x/*.yaml "$root"/Experiments/slurm/sweep.yaml; do cp "$f" "$d/seed-$i"; i=$((i+1)); done ;;
-    profile-csv) i=0; for f in "$root"/Traces/profiles/*.csv; do head -c 60000 "$f" > "$d/seed-$i"; i=$((i+1)); done ;;
-    azure-trace) head -n 500 "$root"/../shared/traces/AzureLLMInferenceTrace_code.csv > "$d/seed-0" 2>/dev/null \
+    profile-csv) i=0; for f in "$root"/Traces/profiles/*.csv; do head -n 60 "$f" > "$d/seed-$i"; i=$((i+1)); done ;;
+    azure-trace) head -n 60 "$root"/../shared/traces/AzureLLMInferenceTrace_code.csv > "$d/seed-0" 2>/dev/null \
       || printf 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,4808,10\n2023-11-16 18:17:04.0319600,3180,8\n' > "$d/seed-0" ;;
     parse-and-simulate)
       { printf '\001'; cat "$root"/Traces/example/cluster.json; printf '\n---jobs\n'; cat "$root"/Traces/example/jobs.csv; } > "$d/seed-0"
@@ -51,12 +53,22 @@ printf '%-20s %12s %8s %8s %8s %8s\n' target executions seconds crashes leaks ti
 for t in "${targets[@]}"; do
   corpus="$work/corpus-$t"
   seed "$t" "$corpus"
+  # Regression inputs (earlier findings, hand-made hostile cases) run first, once each.
+  regressions="$here/regressions/$t"
+  if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
+    if ! QOESIM_FUZZ_TARGET="$t" QOESIM_ROOT="$root" "$bin" "$regressions"/* > "$work/$t.regressions.log" 2>&1; then
+      echo "  $t: a regression input fails:" >&2
+      tail -n 25 "$work/$t.regressions.log" >&2
+      status=1
+    fi
+    cp "$regressions"/* "$corpus"/
+  fi
   findings="$here/findings/$t"
   mkdir -p "$findings"
   log="$work/$t.log"
   set +e
   QOESIM_FUZZ_TARGET="$t" QOESIM_ROOT="$root" ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1" \
-    "$bin" "$corpus" -max_total_time="$seconds" -timeout=10 -max_len=65536 -rss_limit_mb=4096 \
+    "$bin" "$corpus" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 -max_len=65536 -rss_limit_mb=4096 \
     -print_final_stats=1 -artifact_prefix="$findings/" > "$log" 2>&1
   rc=$?
   set -e

@@ -61,9 +61,13 @@ func fuzzOne(_ bytes: [UInt8]) {
             // Relative paths resolve against a real experiment's folder, so that the
             // bundled models and traces can be named as the shipped files name them.
             let spec = try ExperimentSpec.parse(bytes, file: ctx.folder + "/fuzz.yaml")
-            _ = try Sweep(spec: spec).runs()
+            let sweep = try Sweep(spec: spec)
+            // Every run's id hashes its whole definition: list them for small experiments
+            // only (a paper-sized one has thousands; that is the sweep's work, not the reader's).
+            let count = sweep.blocks.reduce(0) { $0 + $1.points.count } * spec.policies.count * spec.seeds.count
+            if count <= 64 { _ = try sweep.runs() }
         case .profileCSV:
-            _ = try ProfileRow.parse(bytes, file: "fuzz.csv")
+            _ = try Profile.parse(bytes, file: "fuzz.csv")
         case .azureTrace:
             _ = try AzureLLMImporter.parse(bytes, file: "fuzz.csv")
         case .simulate:
@@ -106,7 +110,7 @@ func parseAndSimulate(_ bytes: [UInt8], catalog: ModelCatalog) throws {
     }
     guard expected <= 20_000, jobs.count <= 200 else { return }
     let names = PolicyRegistry.builtIn
-    let policy = try PolicyRegistry.make(names[Int(first) % names.count])
+    let policy = try PolicyRegistry.make(names[Int(first) % names.count], parameters: [:])
     var options = SimulationOptions(horizon: horizon)
     options.checkInvariants = true
     options.actuationDelay = Double(first % 3) * 0.25
