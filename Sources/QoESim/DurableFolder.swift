@@ -123,12 +123,19 @@ public final class DurableFolder {
 }
 
 /// Named points where a test can kill the process (QOESIM_FAULT=NAME: SIGKILL on
-/// reaching it), to check what a crash at that point leaves behind.
+/// reaching it), to check what a crash at that point leaves behind, or slow it down
+/// (QOESIM_FAULT=pause:NAME).
 public enum FaultPoint {
     static let armed = ProcessInfo.processInfo.environment["QOESIM_FAULT"]
 
     /// Kills the process with SIGKILL if QOESIM_FAULT names this point.
     public static func reach(_ name: String) {
         if armed == name { kill(getpid(), SIGKILL) }
+    }
+
+    /// Sleeps 3 s if QOESIM_FAULT names this point (`pause:NAME`): widens a window, such
+    /// as a `docker update` in flight, so that a test's signal lands inside it.
+    public static func pause(_ name: String) {
+        if armed == "pause:" + name { usleep(3_000_000) }
     }
 }

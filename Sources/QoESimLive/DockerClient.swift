@@ -208,6 +208,20 @@ public struct DockerClient: Sendable {
     public func remove(_ id: String) async throws { try await json(.DELETE, "/containers/\(id)?force=true", expect: [200, 204, 404]) }
     public func inspect(_ id: String) async throws -> [String: Any] { try await json(.GET, "/containers/\(id)/json") }
 
+    /// Containers (running or not) that carry `label` (KEY=VALUE): id, name, labels.
+    public func containers(label: String) async throws -> [(id: String, name: String, labels: [String: String])] {
+        let filter = "{\"label\":[\"\(label)\"]}".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let (status, data) = try await call(.GET, "/containers/json?all=1&filters=\(filter)")
+        guard status == 200, let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
+            throw DockerError("GET /containers/json: HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))", status: status)
+        }
+        return list.compactMap { c in
+            guard let id = c["Id"] as? String else { return nil }
+            let name = ((c["Names"] as? [String])?.first ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            return (id, name, c["Labels"] as? [String: String] ?? [:])
+        }
+    }
+
     /// Whether the container is running.
     public func isRunning(_ id: String) async throws -> Bool {
         ((try await inspect(id))["State"] as? [String: Any])?["Running"] as? Bool ?? false

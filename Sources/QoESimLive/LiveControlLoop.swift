@@ -232,6 +232,7 @@ final class DockerActuator: ContainerActuator {
 
     func apply(_ container: Int, _ a: Allocation) throws {
         let docker = self.docker, id = ids[container]
+        FaultPoint.pause("live.update")  // tests: a slow update, for signals that land in one
         try blocking { try await docker.update(id, cpus: a.cpuLimit, shares: Int(a.cpuWeight * 1024)) }
     }
 

@@ -70,6 +70,31 @@ public final class LiveRun {
         self.log = log
     }
 
+    /// Labels of every container a live run creates: `qoesim=live`, the creating
+    /// process's pid and the machine's host name (one engine may serve several machines).
+    static func labels() -> [String: String] {
+        ["qoesim": "live", "qoesim.pid": "\(getpid())", "qoesim.host": ProcessInfo.processInfo.hostName]
+    }
+
+    /// Removes the containers of live runs on this machine whose process no longer
+    /// exists (the pid from the `qoesim.pid` label, or from the name `qoesim-PID-...` of
+    /// containers made before the label); returns what was removed.
+    @discardableResult
+    public static func removeLeftovers(docker: DockerClient) throws -> [(id: String, pid: Int32)] {
+        let host = ProcessInfo.processInfo.hostName
+        let mine = try blocking { try await docker.containers(label: "qoesim=live") }
+        var removed: [(id: String, pid: Int32)] = []
+        for c in mine {
+            if let h = c.labels["qoesim.host"], h != host { continue }
+            let fromName = c.name.hasPrefix("qoesim-") ? c.name.dropFirst("qoesim-".count).split(separator: "-").first.flatMap { Int32($0) } : nil
+            guard let pid = c.labels["qoesim.pid"].flatMap({ Int32($0) }) ?? fromName, pid != getpid() else { continue }
+            guard kill(pid, 0) != 0 && errno == ESRCH else { continue }  // its run is still going
+            try blocking { try await docker.remove(c.id) }
+            removed.append((c.id, pid))
+        }
+        return removed
+    }
+
     /// The qoesim-infer network that serves a model: the model's name (as in
     /// Traces/models-fitted), which must be one of the workload's networks.
     static let networks = ["resnet50", "mobilenetv2", "vgg16", "bert-base"]
@@ -92,6 +117,10 @@ public final class LiveRun {
             throw DockerError("image \(image) does not exist; build it with `qoesim profile` (it imports one) or Experiments/profiles/run.sh")
         }
         let node = scenario.cluster.nodes[0]
+        // Containers of earlier runs on this machine that were killed before they could
+        // clean up (SIGKILL, power loss) carry our labels: remove them first.
+        let leftovers = try LiveRun.removeLeftovers(docker: docker)
+        if !leftovers.isEmpty { log("removed \(leftovers.count) containers left by earlier runs that no longer exist (pids \(Set(leftovers.map(\.pid)).sorted().map(String.init).joined(separator: ", ")))") }
         var ids: [String] = []
         let previousINT = signal(SIGINT) { _ in liveInterrupted = 1 }
         let previousTERM = signal(SIGTERM) { _ in liveInterrupted = 1 }
@@ -109,7 +138,9 @@ public final class LiveRun {
             let cmd = ["/qoesim-infer", "serve", "--model", job.model.name, "--port", "\(options.basePort + i)"]
             let nano = job.cpus.map { Int64($0 * 1e9) }
             let shares = Int(job.weight * 1024)
-            let id = try blocking { try await docker.createContainer(name: name, image: image, command: cmd, nanoCPUs: nano, cpuShares: shares, labels: ["qoesim": "live"]) }
+            let id = try blocking {
+                try await docker.createContainer(name: name, image: image, command: cmd, nanoCPUs: nano, cpuShares: shares, labels: LiveRun.labels())
+            }
             ids.append(id)
             try blocking { try await docker.start(id) }
         }
