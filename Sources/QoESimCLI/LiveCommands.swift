@@ -13,7 +13,8 @@ struct LiveCommand: ParsableCommand {
         requests are replayed on loopback at the simulator's arrival times (same seed); the policy
         runs every control interval and its decisions are applied with `docker update`. Writes the
         files of `qoesim run --out` plus docker-updates.csv (each applied update and its API
-        latency). Containers are removed on exit, on error and on Ctrl-C. Needs a running dockerd
+        latency) and engine-gaps.csv (periods the engine was out of reach, e.g. a dockerd
+        restart with --live-restore: requests are still measured, limits read back after). Containers are removed on exit, on error and on Ctrl-C. Needs a running dockerd
         and the image (`qoesim profile` builds it).
 
         Example:
@@ -53,8 +54,19 @@ struct LiveCommand: ParsableCommand {
             let live = try LiveRun(scenario: scenario, policy: p, docker: DockerClient.fromEnvironment(explicitSocket: dockerSocket), options: options, log: Diagnostics.note)
                 .run(recorder: writer)
             if let writer, let manifest, let keys {
+                var gaps = "run_id,policy,seed,from_s,to_s,seconds\n"
+                for g in live.engineGaps {
+                    gaps += "\(CSVTable.field(keys.runID)),\(CSVTable.field(keys.policy)),\(keys.seed),\(g.from),\(g.to),\(g.to - g.from)\n"
+                }
                 try writer.commit(
-                    result: live.result, files: ["manifest.json": manifest.json, "docker-updates.csv": DockerUpdateLog.csv(live.updates, keys: keys)])
+                    result: live.result,
+                    files: [
+                        "manifest.json": manifest.json, "docker-updates.csv": DockerUpdateLog.csv(live.updates, keys: keys),
+                        "engine-gaps.csv": gaps,
+                    ])
+            }
+            for g in live.engineGaps {
+                Diagnostics.note(String(format: "live: the Docker engine was out of reach from %.1f s to %.1f s (%.1f s)", g.from, g.to, g.to - g.from))
             }
             for f in live.failures { Diagnostics.note("live: \(f)") }
             print(ResultFormatter.table(live.result), terminator: "")

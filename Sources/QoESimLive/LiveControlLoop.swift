@@ -83,6 +83,9 @@ public final class LiveControlLoop {
         var done: [[LiveRequest]] = Array(repeating: [], count: jobs.count)
         var updates: LiveResult.Updates = []
         var failures: [String] = []
+        // The engine out of reach since this run time (transport errors, no HTTP answer).
+        var engineLostAt: Double? = nil
+        var gaps: [(from: Double, to: Double)] = []
         var lastCPU = [Double](repeating: 0, count: jobs.count)
         var sampleCPU = lastCPU, sampleTime = lastCPU
         let interval = policy.controlInterval
@@ -118,6 +121,17 @@ public final class LiveControlLoop {
         }
 
         func consult(_ t: Double, _ trigger: PolicyTrigger) throws {
+            // After an engine outage: once it answers again, read back every limit in
+            // force (the engine's, not our belief) before the policy decides.
+            if let lost = engineLostAt {
+                let actual = jobs.indices.map { actuator.inForce($0) }
+                if actual.contains(where: { $0 != nil }) {
+                    for i in jobs.indices { if let a = actual[i] { allocation[i] = a } }
+                    gaps.append((lost, t))
+                    engineLostAt = nil
+                    log(String(format: "t=%.1f s: the Docker engine answers again after %.1f s out of reach; limits read back", t, t - lost))
+                }
+            }
             // An unusable change stops the run, as in the simulator (PolicyChangeError).
             let changes = try policy.decide(on: observe(t), because: trigger)
             for change in changes {
@@ -134,7 +148,12 @@ public final class LiveControlLoop {
                     let message = "t=\(String(format: "%.1f", t)) s: update of \(jobs[i].id) failed: \(error)"
                     failures.append(message)
                     log(message + "; the run goes on")
-                    if let actual = actuator.inForce(i) { allocation[i] = actual }
+                    if let actual = actuator.inForce(i) {
+                        allocation[i] = actual
+                    } else if engineLostAt == nil, (error as? DockerError)?.status == nil {
+                        engineLostAt = t
+                        log(String(format: "t=%.1f s: the Docker engine is out of reach; requests are still measured, limits will be read back when it answers", t))
+                    }
                     updates.append((t, jobs[i].id, a.cpuLimit, Int(a.cpuWeight * 1024), (monotonic() - started) * 1000, "\(error)"))
                     continue
                 }
@@ -206,7 +225,8 @@ public final class LiveControlLoop {
             // Events that happened: every arrival and every completion.
             policy: policy.name, seed: 0, models: models, events: loads.reduce(0) { $0 + $1.arrivedTotal } + done.reduce(0) { $0 + $1.count },
             simulatedSeconds: t, neverPlaced: 0)
-        return LiveResult(result: result, updates: updates, failures: failures)
+        if let lost = engineLostAt { gaps.append((lost, t)) }
+        return LiveResult(result: result, updates: updates, failures: failures, engineGaps: gaps)
     }
 }
 

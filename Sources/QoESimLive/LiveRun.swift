@@ -44,6 +44,10 @@ public struct LiveResult: Sendable {
     public var updates: [(time: Double, job: String, cpus: Double?, shares: Int, apiMs: Double, error: String?)]
     /// Jobs whose container died or stopped answering, with what was logged.
     public var failures: [String]
+    /// Periods (from, to; run seconds) when the Docker engine could not be reached (e.g.
+    /// dockerd restarted with --live-restore): requests were still measured, updates
+    /// failed, and at the end of each the limits in force were read back.
+    public var engineGaps: [(from: Double, to: Double)] = []
 }
 
 /// Runs a job trace against real Docker containers, driven by the same policy object
