@@ -41,7 +41,7 @@ public final class DurableFolder {
         } catch {
             throw RunOutputError.cannotWrite(destination)
         }
-        FileManager.default.createFile(atPath: path(Self.marker), contents: Data("written by qoesim\n".utf8))
+        _ = FileManager.default.createFile(atPath: path(Self.marker), contents: Data("written by qoesim\n".utf8))
     }
 
     /// The path of file `name` in the staging folder.

@@ -177,6 +177,14 @@ public struct DockerClient: Sendable {
         return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
     }
 
+    /// Whether the engine answers `GET /_ping` within 2 s, with one attempt (no retries).
+    public func ping() async throws -> Bool {
+        var once = self
+        once.retries = 0
+        let (status, _) = try await once.call(.GET, "/_ping", timeout: 2, versioned: false)
+        return status == 200
+    }
+
     /// The engine's version (fails fast with a clear error when dockerd is not running).
     public func version() async throws -> String {
         try checkReachable()

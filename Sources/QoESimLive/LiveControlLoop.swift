@@ -33,6 +33,13 @@ public protocol ContainerActuator: AnyObject {
     func inForce(_ container: Int) -> Allocation?
     /// Cumulative CPU seconds of the container, nil if unreadable.
     func cpuSeconds(_ container: Int) -> Double?
+    /// Whether the engine answers now (one quick probe per control step).
+    func engineReachable() -> Bool
+}
+
+extension ContainerActuator {
+    /// An actuator without an engine to lose is always reachable.
+    public func engineReachable() -> Bool { true }
 }
 
 /// The control loop of a live run: containers arrive and leave, windows are measured
@@ -123,7 +130,12 @@ public final class LiveControlLoop {
         func consult(_ t: Double, _ trigger: PolicyTrigger) throws {
             // After an engine outage: once it answers again, read back every limit in
             // force (the engine's, not our belief) before the policy decides.
-            if let lost = engineLostAt {
+            let reachable = actuator.engineReachable()
+            if !reachable && engineLostAt == nil {
+                engineLostAt = t
+                log(String(format: "t=%.1f s: the Docker engine is out of reach; requests are still measured, limits will be read back when it answers", t))
+            }
+            if reachable, let lost = engineLostAt {
                 let actual = jobs.indices.map { actuator.inForce($0) }
                 if actual.contains(where: { $0 != nil }) {
                     for i in jobs.indices { if let a = actual[i] { allocation[i] = a } }
@@ -248,6 +260,11 @@ final class DockerActuator: ContainerActuator {
     init(docker: DockerClient, ids: [String]) {
         self.docker = docker
         self.ids = ids
+    }
+
+    func engineReachable() -> Bool {
+        let docker = self.docker
+        return (try? blocking { try await docker.ping() }) ?? false
     }
 
     func apply(_ container: Int, _ a: Allocation) throws {
