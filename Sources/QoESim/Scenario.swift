@@ -76,6 +76,17 @@ public struct Scenario: Sendable {
                 throw fail("job requests \(reserve) cpus but no eligible node has that many")
             }
             // Work: an open-loop job may expect at most 1e9 requests (minutes of simulation each).
+            // A closed loop makes at most duration / (latency with every core it can get) requests per worker.
+            if job.arrivals == .closed {
+                let cores = eligible.map(\.cpus).max() ?? 1
+                let fastest = job.model.latency.latencySeconds(cpus: cores)
+                let most = Double(job.workers) * job.duration / fastest
+                if most > Self.maxExpectedRequests {
+                    throw fail(String(
+                        format: "a closed loop of %d worker(s) for %.3g s at %.3g ms per request could make %.3g requests, beyond the limit of %.0e per job (Docs/LIMITS.md)",
+                        job.workers, job.duration, fastest * 1000, most, Self.maxExpectedRequests))
+                }
+            }
             if job.arrivals == .poisson && job.rate * job.duration > Self.maxExpectedRequests {
                 throw fail(String(
                     format: "rate_rps x duration_s = %.3g expected requests, beyond the limit of %.0e per job (Docs/LIMITS.md); shorten duration_s or lower rate_rps",

@@ -113,15 +113,6 @@ public struct ModelCatalog: Sendable {
         if let shared, shared.usesGPU != model.usesGPU {
             throw try doc.required("latency_shared", in: "model").error("latency_shared must be of a CPU family when latency is, and gpu when it is")
         }
-        // A request takes at least 1 us at any allocation: a closed loop faster than that
-        // would spin through events without time advancing (Docs/LIMITS.md).
-        for (key, m) in [("latency", model)] + (shared.map { [("latency_shared", $0)] } ?? []) {
-            let fastest = m.latencySeconds(cpus: min(m.maxParallelism, 4096))
-            guard fastest >= 1e-6 else {
-                throw try doc.required(key, in: "model").error(
-                    "\(key): the latency at \(min(m.maxParallelism, 4096)) cores is \(fastest * 1000) ms, below the limit of 0.001 ms (Docs/LIMITS.md)")
-            }
-        }
         var variability = Variability.deterministic
         if let v = try doc.optional("variability", in: "model") {
             try v.checkKeys(allowed: ["distribution", "cv"], in: "variability")
@@ -143,6 +134,16 @@ public struct ModelCatalog: Sendable {
             let f = try v.required("factor", in: "cold_start").positive("cold_start.factor")
             guard f <= 100 else { throw v.error("cold_start.factor must be <= 100, got \(f)") }
             cold = ColdStart(factor: f, afterMs: try v.required("after_ms", in: "cold_start").nonNegative("cold_start.after_ms"))
+        }
+        // A request takes some time at any allocation (1 ps): zero or denormal latencies
+        // would let a closed loop spin without simulated time advancing. How many requests
+        // a job may make is limited per scenario (Docs/LIMITS.md).
+        for (key, m) in [("latency", model)] + (shared.map { [("latency_shared", $0)] } ?? []) {
+            let fastest = m.latencySeconds(cpus: min(m.maxParallelism, 4096))
+            guard fastest >= 1e-12 else {
+                throw try doc.required(key, in: "model").error(
+                    "\(key): the latency at \(min(m.maxParallelism, 4096)) cores is \(fastest * 1000) ms, below the limit of 1e-9 ms (Docs/LIMITS.md)")
+            }
         }
         return (
             ModelSpec(name: name, latency: model, variability: variability, source: source, sharedLatency: shared, coldStart: cold),
