@@ -93,14 +93,15 @@ public enum AzureLLMImporter {
         return text
     }
 
-    /// Seconds since 1970-01-01 of `YYYY-MM-DD HH:MM:SS[.fraction]` (UTC, no time zone).
+    /// Seconds since 1970-01-01 of `YYYY-MM-DD HH:MM:SS[.fraction]` (UTC, no time zone),
+    /// years 1-9999 (a longer year overflowed the day arithmetic: found by the fuzzer).
     public static func parseTimestamp(_ s: String) -> Double? {
         let parts = s.split(separator: " ")
         guard parts.count == 2 else { return nil }
         let d = parts[0].split(separator: "-").compactMap { Int($0) }
         let tParts = parts[1].split(separator: ":")
         guard d.count == 3, tParts.count == 3, let h = Int(tParts[0]), let m = Int(tParts[1]),
-              let sec = Double(tParts[2]), (1...12).contains(d[1]), (1...31).contains(d[2]),
+              let sec = Double(tParts[2]), (1...9999).contains(d[0]), (1...12).contains(d[1]), (1...31).contains(d[2]),
               (0..<24).contains(h), (0..<60).contains(m), sec >= 0, sec < 61 else { return nil }
         // Days from civil (H. Hinnant's algorithm).
         let y = d[1] <= 2 ? d[0] - 1 : d[0]

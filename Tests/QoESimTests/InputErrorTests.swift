@@ -200,3 +200,17 @@ struct LimitsDocumentationTests {
     }
 }
 
+@Suite("Fuzz findings, as regression tests")
+struct FuzzRegressionTests {
+    /// Found by Tests/Fuzz (azure-trace, 120,186 executions in): a 19-digit year overflowed
+    /// the day arithmetic and trapped. Years must be 1-9999; the row is then refused.
+    @Test("Azure timestamps: a year beyond 9999 is refused, not an overflow trap")
+    func azureYearOverflow() throws {
+        #expect(AzureLLMImporter.parseTimestamp("4099276460824343294-11-16 18:17:03.96") == nil)
+        #expect(AzureLLMImporter.parseTimestamp("10000-01-01 00:00:00") == nil)
+        #expect(AzureLLMImporter.parseTimestamp("1970-01-02 00:00:01.5") == 86401.5)
+        let bytes = Array("TIMESTAMP,ContextTokens,GeneratedTokens\n4099276460824343294-11-16 18:17:03.96,4808,10\n".utf8)
+        #expect(throws: InputError.self) { try AzureLLMImporter.parse(bytes, file: "azure.csv") }
+    }
+}
+
