@@ -66,6 +66,7 @@ for t in "${targets[@]}"; do
   findings="$here/findings/$t"
   mkdir -p "$findings"
   log="$work/$t.log"
+  touch "$work/start-$t"   # findings of this run only (earlier ones stay in the folder)
   set +e
   QOESIM_FUZZ_TARGET="$t" QOESIM_ROOT="$root" ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1" \
     "$bin" "$corpus" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 -max_len=65536 -rss_limit_mb=4096 \
@@ -73,9 +74,9 @@ for t in "${targets[@]}"; do
   rc=$?
   set -e
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-  crashes=$(find "$findings" -name 'crash-*' | wc -l)
-  leaks=$(find "$findings" -name 'leak-*' | wc -l)
-  timeouts=$(find "$findings" -name 'timeout-*' -o -name 'slow-unit-*' -o -name 'oom-*' | wc -l)
+  crashes=$(find "$findings" -name 'crash-*' -newer "$work/start-$t" | wc -l)
+  leaks=$(find "$findings" -name 'leak-*' -newer "$work/start-$t" | wc -l)
+  timeouts=$(find "$findings" \( -name 'timeout-*' -o -name 'slow-unit-*' -o -name 'oom-*' \) -newer "$work/start-$t" | wc -l)
   printf '%-20s %12s %8s %8s %8s %8s\n' "$t" "${runs:-?}" "$seconds" "$crashes" "$leaks" "$timeouts"
   if [ "$rc" -ne 0 ] || [ $((crashes + leaks + timeouts)) -gt 0 ]; then
     status=1
