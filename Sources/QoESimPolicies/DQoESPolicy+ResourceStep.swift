@@ -71,12 +71,15 @@ extension DQoESPolicy {
         /// The next allocations (steps 3-5).
         func run() -> [Double] { clamp(unclamped()) }
 
-        /// Whether the resource had idle capacity in the window (more than 0.1% of it).
-        var hasIdle: Bool {
+        /// Capacity the containers left unused in the window.
+        var idleCapacity: Double {
             var idle = capacity
             for i in 0..<current.count { idle -= min(used[i], current[i]) }
-            return idle > 1e-3 * capacity
+            return idle
         }
+
+        /// Whether the resource had idle capacity in the window (more than 0.1% of it).
+        var hasIdle: Bool { idleCapacity > 1e-3 * capacity }
 
         /// Steps 3 and 4: the allocations before the final clamp.
         func unclamped() -> [Double] {
@@ -104,9 +107,8 @@ extension DQoESPolicy {
             for i in short {
                 deficit[i] = max(0, min(need(i, ratio: ratio[i]) - current[i], current[i] * p.maxStepUp, usable[i] - current[i]))
             }
-            var idle = capacity
-            for i in 0..<n { idle -= min(used[i], current[i]) }
-            let hasIdle = self.hasIdle
+            let idle = idleCapacity
+            let hasIdle = idle > 1e-3 * capacity
             var pool = capacity - next.reduce(0, +)
             if mayOvercommit && hasIdle { pool = max(pool, idle) }
             if !short.isEmpty && pool > 1e-9 {
