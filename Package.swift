@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "qoesim", targets: ["QoESimCLI"]),
         // The real inference workload (ResNet-50, MobileNetV2, VGG-16, BERT-base on OpenBLAS).
         .executable(name: "qoesim-infer", targets: ["QoESimInferCLI"]),
+        .executable(name: "qoesim-gpu-probe", targets: ["QoESimGPUProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -67,11 +68,16 @@ let package = Package(
             name: "QoESimInferCLI", dependencies: ["QoESimInference"],
             // Plain C stdio (stdout/stderr globals) for a Foundation-free static binary.
             swiftSettings: [.swiftLanguageMode(.v5)]),
+        // GPU telemetry: NVML loaded at run time, per-process utilisation integrated into
+        // GPU-seconds (no Foundation, no build-time NVIDIA dependency).
+        .target(name: "QoESimGPU"),
+        // A static probe of NVML for GPU machines without a Swift toolchain (Tests/GPU).
+        .executableTarget(name: "QoESimGPUProbe", dependencies: ["QoESimGPU"], swiftSettings: [.swiftLanguageMode(.v5)]),
         // The live adapter: the same policies against a real Docker engine (and NVML).
         .target(
             name: "QoESimLive",
             dependencies: [
-                "QoESim", "QoESimExperiments",
+                "QoESim", "QoESimExperiments", "QoESimGPU",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -87,13 +93,13 @@ let package = Package(
         .executableTarget(
             name: "QoESimCLI",
             dependencies: [
-                "QoESim", "QoESimExperiments", "QoESimFit", "QoESimPlot", "QoESimLive",
+                "QoESim", "QoESimExperiments", "QoESimFit", "QoESimPlot", "QoESimLive", "QoESimGPU",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "QoESimTests",
-            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", "QoESimLive", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", "QoESimLive", "QoESimGPU", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
     ]
 )

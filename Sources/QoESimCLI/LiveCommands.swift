@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import QoESim
 import QoESimExperiments
+import QoESimGPU
 import QoESimLive
 
 struct LiveCommand: ParsableCommand {

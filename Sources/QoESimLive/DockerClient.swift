@@ -231,6 +231,19 @@ public struct DockerClient: Sendable {
     }
 
     /// Whether the container is running.
+    /// Host process ids of the container's processes (`GET /containers/{id}/top`).
+    public func processIDs(_ id: String) async throws -> [UInt32] {
+        let r = try await json(.GET, "/containers/\(id)/top")
+        return Self.processIDs(top: r)
+    }
+
+    /// The PID column of a `/top` answer (unit-tested on a recorded answer).
+    public static func processIDs(top: [String: Any]) -> [UInt32] {
+        guard let titles = top["Titles"] as? [String], let column = titles.firstIndex(of: "PID"),
+              let rows = top["Processes"] as? [[String]] else { return [] }
+        return rows.compactMap { $0.indices.contains(column) ? UInt32($0[column]) : nil }
+    }
+
     public func isRunning(_ id: String) async throws -> Bool {
         ((try await inspect(id))["State"] as? [String: Any])?["Running"] as? Bool ?? false
     }

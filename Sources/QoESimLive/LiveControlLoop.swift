@@ -37,6 +37,15 @@ public protocol ContainerActuator: AnyObject {
     func engineReachable() -> Bool
 }
 
+/// What each container uses of the GPUs (NVML per-process utilisation in a real run).
+public protocol GPUMeter: AnyObject {
+    /// Cumulative GPU-seconds of the container at run time `t` (a share of one GPU,
+    /// integrated over time, as the simulator counts them), nil if unreadable.
+    func gpuSeconds(_ container: Int, at t: Double) -> Double?
+    /// The GPU the container uses, nil if none (or none seen yet).
+    func gpu(_ container: Int) -> Int?
+}
+
 extension ContainerActuator {
     /// An actuator without an engine to lose is always reachable.
     public func engineReachable() -> Bool { true }
@@ -54,6 +63,7 @@ public final class LiveControlLoop {
     var policy: any AllocationPolicy
     let loads: [RequestMonitor]
     let actuator: ContainerActuator
+    let gpuMeter: GPUMeter?
     let clock: ControlClock
     let sampleInterval: Double
     let drainTimeout: Double
@@ -63,14 +73,15 @@ public final class LiveControlLoop {
     var interrupted: () -> Bool
 
     public init(
-        scenario: Scenario, policy: any AllocationPolicy, loads: [RequestMonitor], actuator: ContainerActuator, clock: ControlClock,
-        sampleInterval: Double = 1, drainTimeout: Double = 60, recorder: SimulationRecorder? = nil,
+        scenario: Scenario, policy: any AllocationPolicy, loads: [RequestMonitor], actuator: ContainerActuator,
+        gpuMeter: GPUMeter? = nil, clock: ControlClock, sampleInterval: Double = 1, drainTimeout: Double = 60, recorder: SimulationRecorder? = nil,
         interrupted: @escaping () -> Bool = { false }, log: @escaping (String) -> Void
     ) {
         self.scenario = scenario
         self.policy = policy
         self.loads = loads
         self.actuator = actuator
+        self.gpuMeter = gpuMeter
         self.clock = clock
         self.sampleInterval = sampleInterval
         self.drainTimeout = drainTimeout
@@ -86,6 +97,8 @@ public final class LiveControlLoop {
         let node = scenario.cluster.nodes[0]
         var allocation = jobs.map { Allocation(cpuLimit: $0.cpus, cpuWeight: $0.weight, gpuShare: $0.gpuShare ?? 1) }
         var state = [State](repeating: .waiting, count: jobs.count)
+        // Active containers in placement order, as the simulator lists a node's containers.
+        var placed: [Int] = []
         var monitors = jobs.map { ContainerMonitor(metric: $0.metric) }
         var done: [[LiveRequest]] = Array(repeating: [], count: jobs.count)
         var updates: LiveResult.Updates = []
@@ -95,6 +108,7 @@ public final class LiveControlLoop {
         var gaps: [(from: Double, to: Double)] = []
         var lastCPU = [Double](repeating: 0, count: jobs.count)
         var sampleCPU = lastCPU, sampleTime = lastCPU
+        var lastGPU = lastCPU, sampleGPU = lastCPU
         let interval = policy.controlInterval
         var nextTick = interval ?? .infinity
         var nextSample = sampleInterval
@@ -106,6 +120,15 @@ public final class LiveControlLoop {
             return v
         }
 
+        func gpuNow(_ i: Int, _ t: Double) -> Double {
+            let v = gpuMeter?.gpuSeconds(i, at: t) ?? lastGPU[i]
+            lastGPU[i] = v
+            return v
+        }
+
+        /// The GPU a container uses, if it is one of the node's.
+        func gpuIndex(_ i: Int) -> Int? { gpuMeter?.gpu(i).flatMap { $0 >= 0 && $0 < node.gpus ? $0 : nil } }
+
         /// Moves the load generator's new arrivals and completions into the monitor.
         func collect(_ i: Int) {
             let fresh = loads[i].takeNew()
@@ -116,12 +139,13 @@ public final class LiveControlLoop {
 
         func observe(_ t: Double) -> NodeObservation {
             var list: [ContainerObservation] = []
-            for (i, job) in jobs.enumerated() where state[i] == .active {
+            for i in placed {
+                let job = jobs[i]
                 collect(i)
                 list.append(ContainerObservation(
-                    job: job, gpu: nil, allocation: allocation[i], outstanding: loads[i].outstanding,
+                    job: job, gpu: gpuIndex(i), allocation: allocation[i], outstanding: loads[i].outstanding,
                     oldestOutstandingAge: loads[i].oldestOutstandingAge(at: t),
-                    window: monitors[i].window(at: t, cpuSeconds: cpuNow(i), gpuSeconds: 0), completedTotal: monitors[i].completed,
+                    window: monitors[i].window(at: t, cpuSeconds: cpuNow(i), gpuSeconds: gpuNow(i, t)), completedTotal: monitors[i].completed,
                     startedAt: job.arrival))
             }
             return NodeObservation(name: node.name, cpus: node.cpus, gpus: node.gpus, time: t, containers: list)
@@ -187,13 +211,16 @@ public final class LiveControlLoop {
             for (i, job) in jobs.enumerated() {
                 if state[i] == .waiting && t >= job.arrival {
                     state[i] = .active
-                    monitors[i].startWindow(at: t, cpuSeconds: cpuNow(i), gpuSeconds: 0)
+                    placed.append(i)
+                    monitors[i].startWindow(at: t, cpuSeconds: cpuNow(i), gpuSeconds: gpuNow(i, t))
                     sampleCPU[i] = lastCPU[i]
+                    sampleGPU[i] = lastGPU[i]
                     sampleTime[i] = t
                     recorder?.allocationChanged(time: t, job: i, node: 0, allocation: allocation[i], reason: "placement")
                     try consult(t, .arrival(containerID: job.id))
                 } else if state[i] == .active && t >= job.arrival + job.duration && loads[i].isFinished {
                     state[i] = .finished
+                    placed.removeAll { $0 == i }
                     collect(i)
                     if let f = loads[i].failure, !failures.contains(f) { failures.append(f); log("container of \(job.id): \(f); the run goes on") }
                     try consult(t, .departure(containerID: job.id))
@@ -206,16 +233,20 @@ public final class LiveControlLoop {
             if t >= nextTick {
                 // As in the simulator, a node with no container is not consulted.
                 if state.contains(.active) { try consult(t, .interval) }
-                for i in jobs.indices where state[i] == .active { monitors[i].startWindow(at: t, cpuSeconds: cpuNow(i), gpuSeconds: 0) }
+                for i in jobs.indices where state[i] == .active {
+                    monitors[i].startWindow(at: t, cpuSeconds: cpuNow(i), gpuSeconds: gpuNow(i, t))
+                }
                 nextTick += interval ?? .infinity
             }
             if t >= nextSample {
                 for i in jobs.indices where state[i] == .active {
-                    let cpu = cpuNow(i)
-                    let used = (cpu - sampleCPU[i]) / max(t - sampleTime[i], 1e-6)
+                    let cpu = cpuNow(i), gpu = gpuNow(i, t)
+                    let dt = max(t - sampleTime[i], 1e-6)
                     recorder?.usageSampled(
-                        time: t, job: i, node: 0, allocation: allocation[i], cpuUsed: used, gpuUsed: 0, outstanding: loads[i].outstanding)
+                        time: t, job: i, node: 0, allocation: allocation[i], cpuUsed: (cpu - sampleCPU[i]) / dt,
+                        gpuUsed: (gpu - sampleGPU[i]) / dt, outstanding: loads[i].outstanding)
                     sampleCPU[i] = cpu
+                    sampleGPU[i] = gpu
                     sampleTime[i] = t
                 }
                 nextSample += sampleInterval

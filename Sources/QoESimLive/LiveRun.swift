@@ -1,5 +1,6 @@
 import Foundation
 import QoESim
+import QoESimGPU
 
 /// Runs an async call to completion from synchronous code.
 final class ResultBox<T>: @unchecked Sendable {
@@ -173,8 +174,15 @@ public final class LiveRun {
             c.start(offsets: JobClient.arrivalOffsets(job, seed: options.seed, traced: scenario.requests[job.id] ?? []))
             clients.append(c)
         }
+        // GPU use per container where NVML exists (none on a machine without the driver).
+        let containerIDs = ids
+        let gpuMeter = NVML.load().map { nvml in
+            NVMLGPUMeter(
+                nvml: nvml, containers: containerIDs.count,
+                pidsOf: { i in (try? blocking { try await docker.processIDs(containerIDs[i]) }) ?? [] }, log: log)
+        }
         let loop = LiveControlLoop(
-            scenario: scenario, policy: policy, loads: clients, actuator: DockerActuator(docker: docker, ids: ids),
+            scenario: scenario, policy: policy, loads: clients, actuator: DockerActuator(docker: docker, ids: ids), gpuMeter: gpuMeter,
             clock: WallClock(epoch: epoch), sampleInterval: options.sampleInterval, drainTimeout: options.drainTimeout,
             recorder: recorder, interrupted: { liveInterrupted != 0 }, log: log)
         var live = try loop.run()

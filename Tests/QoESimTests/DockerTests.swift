@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import QoESim
+import QoESimGPU
 import QoESimLive
 
 /// The Docker Engine API client against a real dockerd. These need the engine and the
@@ -20,6 +21,10 @@ struct DockerTests {
         do {
             try await docker.start(id)
             #expect(try await docker.isRunning(id))
+            // The host PIDs the GPU meter attributes NVML samples by: the server process.
+            let pids = try await docker.processIDs(id)
+            let commands = pids.map { (try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "" }
+            #expect(!pids.isEmpty && commands.contains { $0.contains("qoesim-infer") }, "pids \(pids): \(commands)")
             #expect(try await docker.limits(id).nanoCPUs == 500_000_000)
             try await docker.update(id, cpus: 1.25, shares: 2048)
             let l = try await docker.limits(id)
@@ -150,8 +155,8 @@ struct LiveWithoutEngineTests {
     }
 
     /// NVML needs an NVIDIA driver; these machines have none, so the adapter must say so
-    /// once and go on CPU-only. (On a GPU machine `NVML.load()` returns devices instead;
-    /// that was not checked in this session: no GPU machine was lent.)
+    /// once and go on CPU-only. (On a GPU machine `NVML.load()` returns devices instead:
+    /// checked on an H200 by Tests/GPU/nvml-check.sh, results in Tests/GPU/results/.)
     @Test("NVML absent here (no GPU): load() returns nil with a clear reason")
     func nvmlAbsent() {
         if let nvml = NVML.load() {

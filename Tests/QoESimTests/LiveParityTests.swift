@@ -129,6 +129,32 @@ struct LiveParityTests {
         }
     }
 
+    /// GPU-seconds as the simulator counts them for a container alone on its GPU: the
+    /// whole GPU while a request is in service.
+    final class FakeGPUMeter: GPUMeter {
+        let loads: [RecordedLoad]
+        let usesGPU: [Bool]
+        init(loads: [RecordedLoad], jobs: [JobSpec]) {
+            self.loads = loads
+            usesGPU = jobs.map { $0.model.latency.usesGPU }
+        }
+        func gpuSeconds(_ i: Int, at t: Double) -> Double? {
+            guard usesGPU[i] else { return 0 }
+            return loads[i].requests.reduce(0.0) { $0 + max(0, min($1.completion, t) - $1.start) }
+        }
+        func gpu(_ i: Int) -> Int? { usesGPU[i] ? 0 : nil }
+    }
+
+    /// The scenario with a fourth job on the node's GPU.
+    static func scenarioWithGPU() -> Scenario {
+        var s = scenario()
+        let model = ModelSpec(
+            name: "gpu", latency: LatencyModel(family: .gpu(overheadMs: 1, cpuMs: 4, gpuMs: 15), maxParallelism: 2), variability: .exponential)
+        s.jobs.append(Fixture.job("gpu", model, rate: 20, duration: 40, arrival: 3.1, target: 30, arrivals: .poisson))
+        s.cluster = Fixture.cluster(1, cpus: 16, gpus: 1)
+        return s
+    }
+
     static func scenario() -> Scenario {
         let big = Fixture.model("big", serialMs: 5, parallelMs: 200, maxParallelism: 4, variability: .lognormal(cv: 0.2))
         let small = Fixture.model("small", serialMs: 1, parallelMs: 20, maxParallelism: 2, variability: .exponential)
@@ -142,10 +168,11 @@ struct LiveParityTests {
 
     /// Replays the simulation's requests (after `edit`) through the live loop; returns
     /// both policy logs and results.
-    static func replay(_ edit: ([Int: [LiveRequest]]) -> [Int: [LiveRequest]] = { $0 }) throws
+    static func replay(
+        _ scenario: Scenario = Self.scenario(), withGPU: Bool = false, _ edit: ([Int: [LiveRequest]]) -> [Int: [LiveRequest]] = { $0 }
+    ) throws
         -> (sim: [String], live: [String], simResult: SimulationResult, liveResult: SimulationResult)
     {
-        let scenario = Self.scenario()
         let simLog = PolicyLog(), liveLog = PolicyLog()
         let requests = Requests()
         let sim = try Simulation(scenario: scenario, policy: LoggingPolicy(inner: DQoESPolicy(), log: simLog))
@@ -161,7 +188,7 @@ struct LiveParityTests {
         let actuator = FakeActuator(clock: clock, loads: loads, jobs: scenario.jobs, nodeCPUs: 16)
         let live = try LiveControlLoop(
             scenario: scenario, policy: LoggingPolicy(inner: DQoESPolicy(), log: liveLog), loads: loads, actuator: actuator,
-            clock: clock, log: { _ in }
+            gpuMeter: withGPU ? FakeGPUMeter(loads: loads, jobs: scenario.jobs) : nil, clock: clock, log: { _ in }
         ).run()
         return (simLog.lines, liveLog.lines, sim, live.result)
     }
@@ -179,11 +206,24 @@ struct LiveParityTests {
         }
     }
 
+    /// With a GPU job: the GPU use a meter reports (here, as the simulator integrates it)
+    /// reaches the policy as the simulator's does, and without a meter it does not.
+    @Test("Parity holds with a GPU job when the live loop has a GPU meter, and fails without one")
+    func parityWithGPU() throws {
+        let r = try Self.replay(Self.scenarioWithGPU(), withGPU: true)
+        #expect(r.sim.contains { $0.contains("gpu=0.") }, "the GPU job's windows show GPU use")
+        let firstDifference = zip(r.sim, r.live).enumerated().first { $0.element.0 != $0.element.1 }
+        #expect(firstDifference == nil, "line \(firstDifference?.offset ?? 0): sim '\(firstDifference?.element.0 ?? "")' vs live '\(firstDifference?.element.1 ?? "")'")
+        #expect(r.sim.count == r.live.count)
+        let blind = try Self.replay(Self.scenarioWithGPU(), withGPU: false)
+        #expect(blind.sim != blind.live, "without a GPU meter the live loop must not match")
+    }
+
     /// The comparison has teeth: one request of the Poisson job completing 1 ms later
     /// than simulated must show up in the logs.
     @Test("Parity detects a 1 ms shift of one request")
     func parityDetectsShift() throws {
-        let r = try Self.replay { byJob in
+        let r = try Self.replay(Self.scenario()) { byJob in
             var out = byJob
             if var list = out[1], list.count > 20 {
                 list[10].completion += 0.001
