@@ -202,6 +202,27 @@ struct LimitsDocumentationTests {
 
 @Suite("Fuzz findings, as regression tests")
 struct FuzzRegressionTests {
+    /// Found by Tests/Fuzz (parse-and-simulate, 545,848 executions in): weights 1e6 and
+    /// 1e-5 on a 7-core node; the water-filling gave 7.000012 cores (invariant S6). The
+    /// finding's scenario as the fuzz target runs it (first byte 1: policy "static",
+    /// seed 1, actuation delay 0.25 s, 2 s, invariant checks on; the job id, which keys its
+    /// random stream, as the target decodes it), then under every policy.
+    @Test("Weights 1e6 beside 1e-5 on a 7-core node keep the simulation's invariants", arguments: PolicyRegistry.builtIn)
+    func extremeWeights(policy: String) throws {
+        let catalog = try ModelCatalog.load(folder: Fixture.packageRoot + "/Traces/models")
+        let jobs = try JobTrace.parse(
+            Array("job_id,model,arrival_s,duration_s,rate_rps,target_ms,weight\n\u{FFFD}Collecti,mobilenetv2,0,2,5,50,1000000\nb,resnet50,0,2,5,300,0.000010\n".utf8),
+            file: "weights.csv", models: catalog, nodeNames: ["n"])
+        var options = SimulationOptions(horizon: 2)
+        options.checkInvariants = true
+        options.actuationDelay = 0.25
+        let r = try Simulation(
+            scenario: Scenario(cluster: Fixture.cluster(1, cpus: 7), jobs: jobs), policy: PolicyRegistry.make(policy, parameters: [:]),
+            options: options
+        ).run(seed: 1)
+        #expect(r.models.allSatisfy { $0.requests > 0 })
+    }
+
     /// Found by Tests/Fuzz (azure-trace, 120,186 executions in): a 19-digit year overflowed
     /// the day arithmetic and trapped. Years must be 1-9999; the row is then refused.
     @Test("Azure timestamps: a year beyond 9999 is refused, not an overflow trap")

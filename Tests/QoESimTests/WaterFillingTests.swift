@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import QoESim
 
@@ -33,6 +34,31 @@ struct WaterFillingTests {
                 for i in uncapped { #expect(abs(share[i] / weights[i] - level) < 1e-9 * max(1, level), "W4: unequal levels") }
                 for i in 0..<n where !uncapped.contains(i) { #expect(caps[i] / weights[i] <= level * (1 + 1e-9)) }
             }
+        }
+    }
+
+    /// Weights across the whole documented range (1e-6 to 1e6, Docs/LIMITS.md), log-uniform:
+    /// a running weight total that subtracts served weights cancelled catastrophically
+    /// here (fuzz finding `weights-1e6-vs-1e-5`: 7.000012 cores given on a 7-core node).
+    @Test("W1-W2 hold with weights from 1e-6 to 1e6 (2,000 random states and the fuzz finding)")
+    func extremeWeights() {
+        var rng = RandomStream(seed: 5, key: "wf-extreme", purpose: .policy)
+        var wf = WaterFilling()
+        func check(_ capacity: Double, _ caps: [Double], _ weights: [Double]) {
+            let share = wf.divide(capacity: capacity, caps: caps, weights: weights)
+            let total = share.reduce(0, +)
+            #expect(total <= capacity * (1 + 1e-12), "W2: total \(total) > capacity \(capacity), weights \(weights)")
+            for i in share.indices { #expect(share[i] >= 0 && share[i] <= caps[i] * (1 + 1e-12), "W1") }
+        }
+        check(7, [7, 7], [1e6, 1e-5])
+        check(7, [2.5, 7], [1e6, 1e-5])
+        check(7, [7, 7, 7], [1e-6, 1e6, 1e-6])
+        for _ in 0..<2_000 {
+            let n = 2 + Int(rng.next() % 10)
+            let capacity = Double(1 + rng.next() % 64)
+            let caps = (0..<n).map { _ in Double(rng.next() % 6400) / 100 + 0.01 }
+            let weights = (0..<n).map { _ in pow(10, rng.nextUnitInterval() * 12 - 6) }
+            check(capacity, caps, weights)
         }
     }
 
