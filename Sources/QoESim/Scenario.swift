@@ -5,8 +5,13 @@ import QoESimInput
 public struct Scenario: Sendable {
     public var cluster: ClusterSpec
     public var jobs: [JobSpec]
-    /// Replayed requests of `arrivals=trace` jobs, by job id.
+    /// Replayed requests of `arrivals=trace` jobs, by job id (a request trace held in memory).
     public var requests: [String: [TracedRequest]]
+    /// A request trace streamed from disk instead (files over
+    /// ``RequestTrace/streamAbove``): read job by job while the simulation runs.
+    public var streamedRequests: StreamedRequestTrace?
+    /// Offsets of the streamed trace are multiplied by this (``scaled(load:timeScale:)``).
+    public var streamStretch = 1.0
 
     public init(cluster: ClusterSpec, jobs: [JobSpec], requests: [String: [TracedRequest]] = [:]) {
         self.cluster = cluster
@@ -25,9 +30,15 @@ public struct Scenario: Sendable {
         let clusterSpec = try ClusterSpec.load(cluster)
         let catalog = try ModelCatalog.load(folder: models)
         let jobs = try JobTrace.load(trace, models: catalog, nodeNames: clusterSpec.nodes.map(\.name))
-        var reqs: [String: [TracedRequest]] = [:]
-        if let r = requests { reqs = try RequestTrace.load(r, jobIDs: jobs.map(\.id)) }
-        let scenario = Scenario(cluster: clusterSpec, jobs: jobs, requests: reqs)
+        var scenario = Scenario(cluster: clusterSpec, jobs: jobs)
+        if let r = requests {
+            let size = (try? FileManager.default.attributesOfItem(atPath: r)[.size] as? NSNumber)??.uint64Value ?? 0
+            if size > RequestTrace.streamAbove {
+                scenario.streamedRequests = try StreamedRequestTrace(validating: r, jobIDs: jobs.map(\.id))
+            } else {
+                scenario.requests = try RequestTrace.load(r, jobIDs: jobs.map(\.id))
+            }
+        }
         try scenario.validate(jobFile: trace, requestFile: requests)
         return scenario
     }
@@ -42,7 +53,19 @@ public struct Scenario: Sendable {
         for k in out.jobs.indices where out.jobs[k].arrivals == .poisson { out.jobs[k].rate *= load }
         let stretch = timeScale / load
         for (id, reqs) in out.requests { out.requests[id] = reqs.map { TracedRequest(offset: $0.offset * stretch, size: $0.size) } }
+        out.streamStretch *= stretch
         return out
+    }
+
+    /// How many replayed requests job `id` has (held or streamed).
+    public func tracedCount(of id: String) -> Int {
+        streamedRequests?.counts[id] ?? requests[id]?.count ?? 0
+    }
+
+    /// Every replayed request of job `id` in time order, in memory (live runs).
+    public func tracedRequests(of id: String) -> [TracedRequest] {
+        if let s = streamedRequests { return s.requests(of: id, stretch: streamStretch) }
+        return requests[id] ?? []
     }
 
     /// The most requests one open-loop job may expect (rate x duration): about 3e9 events,
@@ -92,7 +115,7 @@ public struct Scenario: Sendable {
                     format: "rate_rps x duration_s = %.3g expected requests, beyond the limit of %.0e per job (Docs/LIMITS.md); shorten duration_s or lower rate_rps",
                     job.rate * job.duration, Self.maxExpectedRequests))
             }
-            if job.arrivals == .trace && (requests[job.id]?.isEmpty ?? true) {
+            if job.arrivals == .trace && tracedCount(of: job.id) == 0 {
                 let hint = requestFile.map { "the request trace \($0) has no rows for it" } ?? "no request trace was given (--requests FILE)"
                 throw fail("job '\(job.id)' has arrivals=trace but \(hint)")
             }

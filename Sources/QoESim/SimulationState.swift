@@ -36,7 +36,8 @@ struct ContainerState {
     var busyIndex = -1
     var node = -1
     var endTime = 0.0
-    var nextTraced = 0
+    /// The replayed request whose arrival timer is armed (arrivals=trace).
+    var nextTraced = TracedRequest(offset: 0)
     /// When the container last became idle (nothing in service), for cold starts.
     var idleSince = 0.0
     var phase = Phase.future
@@ -69,7 +70,8 @@ struct SimulationState: ~Copyable {
     /// Per job: service factor of a request that starts on a container idle for at
     /// least `afterS` (factor 1: none).
     let coldStart: [(factor: Double, afterS: Double)]
-    let traced: [[TracedRequest]]
+    /// Each job's replayed requests, held or streamed (arrivals=trace).
+    var traced: [TracedFeed]
     let options: SimulationOptions
     let seed: UInt64
     var policy: any AllocationPolicy
@@ -132,7 +134,11 @@ struct SimulationState: ~Copyable {
         sharedLatency = jobs.map(\.model.sharedLatency)
         variability = jobs.map(\.model.variability)
         coldStart = jobs.map { ($0.model.coldStart.factor, $0.model.coldStart.afterMs / 1000) }
-        traced = jobs.map { scenario.requests[$0.id] ?? [] }
+        traced = jobs.map { job in
+            guard job.arrivals == .trace else { return TracedFeed(held: []) }
+            if let streamed = scenario.streamedRequests { return TracedFeed(reader: streamed.reader(for: job.id, stretch: scenario.streamStretch)) }
+            return TracedFeed(held: scenario.requests[job.id] ?? [])
+        }
         options = simulation.options
         self.seed = seed
         policy = simulation.policy
@@ -545,7 +551,10 @@ struct SimulationState: ~Copyable {
             let next = t + arrivalStream[j].nextExponential(mean: 1 / job.rate)
             if next < c[j].endTime { loop.arm(arrivalTimer(j), at: next) }
         case .trace:
-            if let first = traced[j].first, first.offset < job.duration { loop.arm(arrivalTimer(j), at: t + first.offset) }
+            if let first = traced[j].next(), first.offset < job.duration {
+                c[j].nextTraced = first
+                loop.arm(arrivalTimer(j), at: t + first.offset)
+            }
         case .closed:
             for _ in 0..<job.workers { arrive(j, t, size: 1) }
         }
@@ -559,11 +568,10 @@ struct SimulationState: ~Copyable {
             let next = t + arrivalStream[j].nextExponential(mean: 1 / jobs[j].rate)
             if next < c[j].endTime { loop.arm(arrivalTimer(j), at: next) }
         case .trace:
-            let k = c[j].nextTraced
-            arrive(j, t, size: traced[j][k].size)
-            c[j].nextTraced = k + 1
-            if k + 1 < traced[j].count, traced[j][k + 1].offset < jobs[j].duration {
-                loop.arm(arrivalTimer(j), at: c[j].startTime + traced[j][k + 1].offset)
+            arrive(j, t, size: c[j].nextTraced.size)
+            if let next = traced[j].next(), next.offset < jobs[j].duration {
+                c[j].nextTraced = next
+                loop.arm(arrivalTimer(j), at: c[j].startTime + next.offset)
             }
         case .closed:
             break
@@ -729,5 +737,30 @@ struct SimulationState: ~Copyable {
         return SimulationResult(
             policy: policy.name, seed: seed, models: models, events: loop.eventsProcessed - sampleTicks,
             simulatedSeconds: lastModelEvent, neverPlaced: neverPlaced)
+    }
+}
+
+/// One job's replayed requests in time order: an array held in memory, or a reader of a
+/// request trace streamed from disk (``StreamedRequestTrace``).
+struct TracedFeed {
+    let held: [TracedRequest]
+    var index = 0
+    let reader: RequestReader?
+
+    init(held: [TracedRequest]) {
+        self.held = held
+        reader = nil
+    }
+
+    init(reader: RequestReader) {
+        held = []
+        self.reader = reader
+    }
+
+    @inline(__always) mutating func next() -> TracedRequest? {
+        if let reader { return reader.next() }
+        guard index < held.count else { return nil }
+        defer { index += 1 }
+        return held[index]
     }
 }

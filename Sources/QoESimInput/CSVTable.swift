@@ -45,21 +45,11 @@ public struct CSVTable: Sendable {
             var lineEnd = end
             if lineEnd > start && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
             defer { start = end + 1 }
-            // Skip blank and comment lines.
-            var first = start
-            while first < lineEnd && (bytes[first] == 0x20 || bytes[first] == 0x09) { first += 1 }
-            if first == lineEnd || bytes[first] == UInt8(ascii: "#") { continue }
-            let fields = try CSVTable.split(bytes[start..<lineEnd], path: path, line: lineNo)
+            guard let fields = try CSVTable.fields(bytes[start..<lineEnd], path: path, line: lineNo) else { continue }
             if header == nil {
+                try CSVTable.checkHeader(fields, path: path, line: lineNo)
                 header = fields
                 headerLine = lineNo
-                var seen = Set<String>()
-                for name in fields {
-                    if name.isEmpty { throw InputError(file: path, line: lineNo, "header has an empty column name") }
-                    if !seen.insert(name).inserted {
-                        throw InputError(file: path, line: lineNo, "header names column '\(name)' twice")
-                    }
-                }
                 continue
             }
             if fields.count != header!.count {
@@ -73,6 +63,25 @@ public struct CSVTable: Sendable {
         self.header = h
         self.headerLine = headerLine
         self.rows = rows
+    }
+
+    /// The fields of one line (without its line end), nil for a blank or comment line.
+    static func fields(_ line: ArraySlice<UInt8>, path: String, line lineNo: Int) throws -> [String]? {
+        var first = line.startIndex
+        while first < line.endIndex && (line[first] == 0x20 || line[first] == 0x09) { first += 1 }
+        if first == line.endIndex || line[first] == UInt8(ascii: "#") { return nil }
+        return try split(line, path: path, line: lineNo)
+    }
+
+    /// A header names every column, once.
+    static func checkHeader(_ fields: [String], path: String, line lineNo: Int) throws {
+        var seen = Set<String>()
+        for name in fields {
+            if name.isEmpty { throw InputError(file: path, line: lineNo, "header has an empty column name") }
+            if !seen.insert(name).inserted {
+                throw InputError(file: path, line: lineNo, "header names column '\(name)' twice")
+            }
+        }
     }
 
     static func split(_ line: ArraySlice<UInt8>, path: String, line lineNo: Int) throws -> [String] {
@@ -120,6 +129,13 @@ public struct CSVTable: Sendable {
     /// Index of every column in `required` and `optional`; throws when a required
     /// column is missing or the header has a column in neither list.
     public func columnIndex(required: [String], optional: [String]) throws -> [String: Int] {
+        try CSVTable.columnIndex(header: header, line: headerLine, path: path, required: required, optional: optional)
+    }
+
+    /// ``columnIndex(required:optional:)`` for a header read elsewhere (``CSVStream``).
+    public static func columnIndex(header: [String], line headerLine: Int, path: String, required: [String], optional: [String]) throws
+        -> [String: Int]
+    {
         var index: [String: Int] = [:]
         for (i, name) in header.enumerated() { index[name] = i }
         let missing = required.filter { index[$0] == nil }

@@ -171,7 +171,7 @@ public final class LiveRun {
         var clients: [JobClient] = []
         for (i, job) in scenario.jobs.enumerated() {
             let c = JobClient(job: job, port: options.basePort + i, epoch: epoch)
-            c.start(offsets: JobClient.arrivalOffsets(job, seed: options.seed, traced: scenario.requests[job.id] ?? []))
+            c.start(offsets: JobClient.arrivalOffsets(job, seed: options.seed, traced: scenario.tracedRequests(of: job.id)))
             clients.append(c)
         }
         // GPU use per container where NVML exists (none on a machine without the driver).
