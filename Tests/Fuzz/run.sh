@@ -17,7 +17,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 seconds="${1:?usage: Tests/Fuzz/run.sh SECONDS [TARGET ...]}"
 shift
-all=(job-trace request-trace cluster-json cluster-yaml model-file experiment-file profile-csv azure-trace parse-and-simulate)
+all=(job-trace request-trace request-trace-stream cluster-json cluster-yaml model-file experiment-file profile-csv azure-trace parse-and-simulate)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 build="${QOESIM_FUZZ_BUILD:-$root/.build-fuzz}"
@@ -33,7 +33,7 @@ seed() {  # seed TARGET DIR: the bundled inputs of that reader
   case $t in
     job-trace) cp "$root"/Traces/example/jobs.csv "$root"/Traces/validation/*.csv "$root"/Traces/azure-llm/jobs.csv "$d"/ 2>/dev/null || true
       i=0; for f in "$d"/*.csv; do mv "$f" "$d/seed-$i"; i=$((i+1)); done ;;
-    request-trace) head -n 100 "$root"/Traces/azure-llm/requests.csv > "$d/seed-0"
+    request-trace|request-trace-stream) head -n 100 "$root"/Traces/azure-llm/requests.csv > "$d/seed-0"
       printf 'job_id,time_s,size\na,0.5,1\nb,1.0,2.5\na,0.7\n' > "$d/seed-1" ;;
     cluster-json) cp "$root"/Traces/example/cluster.json "$d/seed-0"; cp "$root"/Traces/validation/cluster.json "$d/seed-1" ;;
     cluster-yaml) printf 'nodes:\n  - {name: n1, cpus: 8, gpus: 1}\n  - name: n2\n    cpus: 2.5\n    max_containers: 4\n' > "$d/seed-0" ;;

@@ -10,6 +10,7 @@ import QoESimFit
 enum FuzzTarget: String, CaseIterable {
     case jobTrace = "job-trace"
     case requestTrace = "request-trace"
+    case requestStream = "request-trace-stream"
     case clusterJSON = "cluster-json"
     case clusterYAML = "cluster-yaml"
     case modelFile = "model-file"
@@ -26,6 +27,8 @@ final class FuzzContext: @unchecked Sendable {
     let root: String
     let catalog: ModelCatalog
     let folder: String
+    /// A file for targets that read from disk (the streamed request trace).
+    let scratch: String
 
     init() {
         let name = ProcessInfo.processInfo.environment["QOESIM_FUZZ_TARGET"] ?? ""
@@ -38,6 +41,7 @@ final class FuzzContext: @unchecked Sendable {
         root = ProcessInfo.processInfo.environment["QOESIM_ROOT"] ?? FileManager.default.currentDirectoryPath
         catalog = try! ModelCatalog.load(folder: root + "/Traces/models")
         folder = root + "/Experiments/paper-8x"
+        scratch = NSTemporaryDirectory() + "qoesim-fuzz-\(getpid()).csv"
     }
 }
 
@@ -51,6 +55,8 @@ func fuzzOne(_ bytes: [UInt8]) {
             _ = try JobTrace.parse(bytes, file: "fuzz.csv", models: ctx.catalog, nodeNames: ["node1", "node2"])
         case .requestTrace:
             _ = try RequestTrace.parse(bytes, file: "fuzz.csv", jobIDs: ["a", "b", "drive-detect"])
+        case .requestStream:
+            try streamAgainstHeld(bytes, file: ctx.scratch)
         case .clusterJSON:
             _ = try ClusterSpec.parse(bytes, file: "fuzz.json")
         case .clusterYAML:
@@ -116,4 +122,29 @@ func parseAndSimulate(_ bytes: [UInt8], catalog: ModelCatalog) throws {
     options.actuationDelay = Double(first % 3) * 0.25
     let result = try Simulation(scenario: scenario, policy: policy, options: options).run(seed: UInt64(first))
     precondition(result.models.count == jobs.count, "a job went missing from the result")
+}
+
+/// Differential: the bytes as a file, validated and read back by the streaming reader,
+/// must be refused when the held reader refuses them, and otherwise give the held
+/// reader's requests for every job (unless a job's rows go back in time, which only the
+/// stream refuses).
+func streamAgainstHeld(_ bytes: [UInt8], file: String) throws {
+    let ids = ["a", "b", "drive-detect"]
+    guard FileManager.default.createFile(atPath: file, contents: Data(bytes)) else { fatalError("cannot write \(file)") }
+    var held: [String: [TracedRequest]]? = nil, heldError: InputError? = nil
+    do { held = try RequestTrace.load(file, jobIDs: ids) } catch let e as InputError { heldError = e }
+    do {
+        let streamed = try StreamedRequestTrace(validating: file, jobIDs: ids)
+        guard let held else { fatalError("streamed accepted what the held reader refused: \(heldError!)") }
+        for id in ids {
+            let a = streamed.requests(of: id), b = held[id] ?? []
+            precondition(a == b, "job \(id): streamed \(a.count) requests differ from held \(b.count)")
+        }
+    } catch let e as InputError {
+        // Both refuse, or the streamed reader refuses rows out of time order that the held
+        // one sorts. (With several faults in one file the two may name different ones: the
+        // held reader checks the text of the whole file first, the stream line by line.)
+        precondition(heldError != nil || e.problem.contains("is earlier than"), "streamed refused what the held reader accepted: \(e)")
+        throw e
+    }
 }
