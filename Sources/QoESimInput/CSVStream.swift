@@ -79,6 +79,36 @@ public final class CSVStream {
         return nil
     }
 
+    /// The next data row whose field `column` is `key` (other rows are skipped
+    /// without being split: for readers of one job in a validated file), nil at the end.
+    public func next(whereField column: Int, is key: [UInt8]) throws -> (line: Int, offset: UInt64, fields: [String])? {
+        while let (line, start) = try nextLine() {
+            // Fast path: an unquoted line whose `column`-th field differs from `key`.
+            if let first = line.first, first != UInt8(ascii: "#"), first != 0x20, first != 0x09,
+               !line.contains(UInt8(ascii: "\"")) {
+                var k = 0, fieldStart = line.startIndex, i = line.startIndex
+                while i < line.endIndex && k < column {
+                    if line[i] == UInt8(ascii: ",") {
+                        k += 1
+                        fieldStart = i + 1
+                    }
+                    i += 1
+                }
+                var fieldEnd = fieldStart
+                while fieldEnd < line.endIndex && line[fieldEnd] != UInt8(ascii: ",") { fieldEnd += 1 }
+                if !CSVTable.trimmedBlanks(line[fieldStart..<fieldEnd]).elementsEqual(key) { continue }
+            }
+            guard let fields = try CSVTable.fields(line, path: path, line: lineNo) else { continue }
+            if fields.count != header.count {
+                throw InputError(
+                    file: path, line: lineNo, "expected \(header.count) fields (\(header.joined(separator: ","))), found \(fields.count)")
+            }
+            if fields[column] != String(decoding: key, as: UTF8.self) { continue }
+            return (lineNo, start, fields)
+        }
+        return nil
+    }
+
     /// The next line without its line end, checked as text, and its start offset.
     func nextLine() throws -> (ArraySlice<UInt8>, UInt64)? {
         let start = offset

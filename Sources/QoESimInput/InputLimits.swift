@@ -46,7 +46,8 @@ public enum InputLimits {
     /// A description of how `value` breaks the limit of field `name`, or nil when it is
     /// within it (or the field has no documented limit).
     public static func problem(_ name: String, _ value: Double) -> String? {
-        let key = name.split(separator: ".").last.map(String.init) ?? name
+        // (Called for every numeric field of every row: no split when there is no dot.)
+        let key = name.utf8.contains(UInt8(ascii: ".")) ? (name.split(separator: ".").last.map(String.init) ?? name) : name
         guard let limit = byName[key], !limit.range.contains(value) else { return nil }
         // Below a lower bound of 0 is the reader's own sign check ("must be > 0").
         if value < limit.range.lowerBound && limit.range.lowerBound <= 0 { return nil }

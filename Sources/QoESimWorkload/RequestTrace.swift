@@ -91,27 +91,36 @@ public final class StreamedRequestTrace: @unchecked Sendable {
     public init(validating path: String, jobIDs: [String]) throws {
         let stream = try CSVStream(path: path)
         let c = try RequestTrace.columns(header: stream.header, line: stream.headerLine, path: path)
+        var index: [String: Int] = [:]
+        for (k, id) in jobIDs.enumerated() where index[id] == nil { index[id] = k }
         let known = Set(jobIDs)
-        var counts: [String: Int] = [:], first: [String: (offset: UInt64, line: Int)] = [:]
-        var last: [String: (time: Double, line: Int)] = [:]
+        var counts = [Int](repeating: 0, count: jobIDs.count)
+        var first = [(offset: UInt64, line: Int)?](repeating: nil, count: jobIDs.count)
+        var last = [(time: Double, line: Int)?](repeating: nil, count: jobIDs.count)
         while let r = try stream.next() {
             let (id, request) = try RequestTrace.row(r.fields, line: r.line, path: path, columns: c, known: known)
-            if let previous = last[id], request.offset < previous.time {
+            let k = index[id]!
+            if let previous = last[k], request.offset < previous.time {
                 throw InputError(
                     file: path, line: r.line,
                     "time_s \(request.offset) of job '\(id)' is earlier than \(previous.time) on line \(previous.line): a request trace over "
                         + "\(RequestTrace.streamAbove >> 20) MiB is streamed and must list each job's requests in time order "
                         + "(e.g. `sort -t, -k1,1 -k2,2g`, header first)")
             }
-            last[id] = (request.offset, r.line)
-            counts[id, default: 0] += 1
-            if first[id] == nil { first[id] = (r.offset, r.line) }
+            last[k] = (request.offset, r.line)
+            counts[k] += 1
+            if first[k] == nil { first[k] = (r.offset, r.line) }
         }
         self.path = path
         header = stream.header
         columns = c
-        self.counts = counts
-        self.first = first
+        var countByID: [String: Int] = [:], firstByID: [String: (offset: UInt64, line: Int)] = [:]
+        for (id, k) in index where counts[k] > 0 {
+            countByID[id] = counts[k]
+            firstByID[id] = first[k]
+        }
+        self.counts = countByID
+        self.first = firstByID
         identity = try StreamedRequestTrace.identity(path)
     }
 
@@ -142,6 +151,7 @@ public final class RequestReader {
     let job: String
     let stretch: Double
     let known: Set<String>
+    let key: [UInt8]
     var stream: CSVStream?
     var done = false
 
@@ -149,6 +159,7 @@ public final class RequestReader {
         self.trace = trace
         self.job = job
         known = [job]
+        key = Array(job.utf8)
         self.stretch = stretch
         done = trace.first[job] == nil
     }
@@ -165,8 +176,7 @@ public final class RequestReader {
                 let start = trace.first[job]!
                 stream = try CSVStream(path: trace.path, header: trace.header, resumeAt: start.offset, line: start.line)
             }
-            while let r = try stream!.next() {
-                guard r.fields[trace.columns.job] == job else { continue }
+            while let r = try stream!.next(whereField: trace.columns.job, is: key) {
                 let (_, request) = try RequestTrace.row(r.fields, line: r.line, path: trace.path, columns: trace.columns, known: known)
                 return TracedRequest(offset: request.offset * stretch, size: request.size)
             }
