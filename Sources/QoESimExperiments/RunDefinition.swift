@@ -26,10 +26,18 @@ public final class FileDigests: @unchecked Sendable {
             return d
         }
         lock.unlock()
-        guard let data = FileManager.default.contents(atPath: key) else {
+        // Read in 1 MiB pieces: request traces may be larger than memory (streamed).
+        guard let handle = FileHandle(forReadingAtPath: key) else {
             throw InputError(file: path, line: 0, "cannot read the file to record its SHA-256")
         }
-        let d = Self.sha256(data)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        do {
+            while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty { hasher.update(data: piece) }
+        } catch {
+            throw InputError(file: path, line: 0, "cannot read the file to record its SHA-256: \(error)")
+        }
+        let d = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         lock.lock()
         cache[key] = d
         lock.unlock()

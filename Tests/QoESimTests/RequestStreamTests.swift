@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import QoESim
+import QoESimExperiments
 
 /// Request traces over `RequestTrace.streamAbove` are validated in one pass and streamed
 /// (`StreamedRequestTrace`, `CSVStream`): the same rows, the same errors and the same
@@ -79,6 +80,19 @@ struct RequestStreamTests {
         } catch let e as InputError {
             #expect(e.line == 5 && e.problem.contains("earlier than 2.0 on line 4"), "\(e)")
         }
+    }
+
+    /// Run ids and manifests hash input files in 1 MiB pieces (a streamed trace may not
+    /// fit in memory): the digest must be the whole file's.
+    @Test("A file's SHA-256 read in pieces equals the digest of its whole bytes (3.5 MiB)")
+    func pieceDigest() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var rng = RandomStream(seed: 2, key: "digest", purpose: .policy)
+        let bytes = (0..<(3 << 20) + 512 * 1024).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let path = folder + "/big.bin"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(try FileDigests().sha256(file: path) == FileDigests.sha256(Data(bytes)))
     }
 
     /// Two open-loop trace jobs whose rows interleave in the file, one Poisson job beside
