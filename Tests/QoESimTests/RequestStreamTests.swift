@@ -40,7 +40,8 @@ struct RequestStreamTests {
         "job_id,time_s\nj,\"0.5\n",  // unterminated quote
         "job_id,when\nj,0.5\n",  // missing column
         "job_id,time_s\nj,0.5\nj,1\u{0}\n",  // NUL byte
-        "   \n\n",  // empty
+        "   \n\n",  // blank
+        "",  // zero bytes
         "# only a comment\n",  // no header
         "job_id,time_s\nj,nan\n",  // not a number
     ])
