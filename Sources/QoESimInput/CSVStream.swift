@@ -69,14 +69,20 @@ public final class CSVStream {
     /// fields; nil at the end of the file.
     public func next() throws -> (line: Int, offset: UInt64, fields: [String])? {
         while let (line, start) = try nextLine() {
-            guard let fields = try CSVTable.fields(line, path: path, line: lineNo) else { continue }
-            if fields.count != header.count {
-                throw InputError(
-                    file: path, line: lineNo, "expected \(header.count) fields (\(header.joined(separator: ","))), found \(fields.count)")
-            }
+            guard let fields = try dataFields(line) else { continue }
             return (lineNo, start, fields)
         }
         return nil
+    }
+
+    /// The fields of a data line as wide as the header, nil for a blank or comment line.
+    func dataFields(_ line: ArraySlice<UInt8>) throws -> [String]? {
+        guard let fields = try CSVTable.fields(line, path: path, line: lineNo) else { return nil }
+        if fields.count != header.count {
+            throw InputError(
+                file: path, line: lineNo, "expected \(header.count) fields (\(header.joined(separator: ","))), found \(fields.count)")
+        }
+        return fields
     }
 
     /// The next data row whose field `column` is `key` (other rows are skipped
@@ -98,11 +104,7 @@ public final class CSVStream {
                 while fieldEnd < line.endIndex && line[fieldEnd] != UInt8(ascii: ",") { fieldEnd += 1 }
                 if !CSVTable.trimmedBlanks(line[fieldStart..<fieldEnd]).elementsEqual(key) { continue }
             }
-            guard let fields = try CSVTable.fields(line, path: path, line: lineNo) else { continue }
-            if fields.count != header.count {
-                throw InputError(
-                    file: path, line: lineNo, "expected \(header.count) fields (\(header.joined(separator: ","))), found \(fields.count)")
-            }
+            guard let fields = try dataFields(line) else { continue }
             if fields[column] != String(decoding: key, as: UTF8.self) { continue }
             return (lineNo, start, fields)
         }
