@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QoESim
+import QoESimLive
 
 /// Profiles of several containers at once: what co-location does that a profile of one
 /// container at a time cannot show (threads of several containers competing for the
@@ -52,6 +53,7 @@ enum ColocatedProfile {
     static func runTogether(workload: String, limit: Double?, k: Int, requests: Int, warmup: Int, image: String) throws -> [[Sample]] {
         var args = ["docker", "run", "--rm", "--network", "none"]
         if let limit { args += ["--cpus", "\(limit)"] }
+        args += WorkloadEnvironment.dockerRunArguments(from: ProcessInfo.processInfo.environment)
         args += [image, "/qoesim-infer", "bench", "--model", workload, "--requests", "\(requests)", "--warmup", "\(warmup)"]
         // Outputs go to files, not pipes: no container can block on a full pipe.
         let dir = NSTemporaryDirectory() + "qoesim-colocated-\(getpid())"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QoESim
+import QoESimLive
 import QoESimExperiments
 import QoESimFit
 
@@ -15,7 +16,7 @@ enum LocalFits {
     static func key(image: String) throws -> (key: String, text: String) {
         let binaryHash = try imageBinarySHA256(image)
         let env = ProcessInfo.processInfo.environment
-        let blas = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS"].map { "\($0)=\(env[$0] ?? "")" }.joined(separator: " ")
+        let blas = WorkloadEnvironment.keyText(from: env)
         let text = "cpu: \(ProfileCommand.cpuModel)\ncores: \(ProcessInfo.processInfo.activeProcessorCount)\nopenblas: \(blas)\nqoesim-infer sha256: \(binaryHash)\n"
         return (String(try sha256(Data(text.utf8)).prefix(16)), text)
     }

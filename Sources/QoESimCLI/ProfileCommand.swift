@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QoESim
+import QoESimLive
 
 /// Runs a command and returns its exit status, standard output and standard error.
 @discardableResult
@@ -118,7 +119,8 @@ struct ProfileCommand: ParsableCommand {
                 if mechanism == "cgroup" {
                     result = try inCgroup(cpus: c, command: [bin] + args)
                 } else {
-                    result = try shell("/usr/bin/env", ["docker", "run", "--rm", "--network", "none", "--cpus", "\(c)", image, "/qoesim-infer"] + args)
+                    result = try shell("/usr/bin/env", ["docker", "run", "--rm", "--network", "none", "--cpus", "\(c)"]
+                        + WorkloadEnvironment.dockerRunArguments(from: ProcessInfo.processInfo.environment) + [image, "/qoesim-infer"] + args)
                 }
                 guard result.status == 0 else {
                     throw ValidationError("\(mechanism) run at \(c) cpus failed (status \(result.status)): \(result.err.suffix(400))")

@@ -197,15 +197,16 @@ public struct DockerClient: Sendable {
         return status == 200
     }
 
-    /// Creates a container; returns its id.
+    /// Creates a container; returns its id. `environment` holds `NAME=VALUE` entries.
     public func createContainer(
         name: String, image: String, command: [String], nanoCPUs: Int64? = nil, cpuShares: Int? = nil, hostNetwork: Bool = true,
-        labels: [String: String] = [:]
+        labels: [String: String] = [:], environment: [String] = []
     ) async throws -> String {
         var host: [String: Any] = ["NetworkMode": hostNetwork ? "host" : "none"]
         if let n = nanoCPUs { host["NanoCpus"] = n }
         if let s = cpuShares { host["CpuShares"] = s }
-        let body: [String: Any] = ["Image": image, "Cmd": command, "HostConfig": host, "Labels": labels]
+        var body: [String: Any] = ["Image": image, "Cmd": command, "HostConfig": host, "Labels": labels]
+        if !environment.isEmpty { body["Env"] = environment }
         let r = try await json(.POST, "/containers/create?name=\(name)", body: body)
         guard let id = r["Id"] as? String else { throw DockerError("create \(name): no Id in the answer") }
         return id

@@ -144,7 +144,8 @@ public final class LiveRun {
             let nano = job.cpus.map { Int64($0 * 1e9) }
             let shares = Int(job.weight * 1024)
             let id = try blocking {
-                try await docker.createContainer(name: name, image: image, command: cmd, nanoCPUs: nano, cpuShares: shares, labels: LiveRun.labels())
+                try await docker.createContainer(name: name, image: image, command: cmd, nanoCPUs: nano, cpuShares: shares, labels: LiveRun.labels(),
+                    environment: WorkloadEnvironment.forwarded(from: ProcessInfo.processInfo.environment))
             }
             ids.append(id)
             try blocking { try await docker.start(id) }

@@ -17,7 +17,7 @@ struct DockerTests {
         let name = "qoesim-test-\(getpid())"
         let id = try await docker.createContainer(
             name: name, image: "qoesim-infer:local", command: ["/qoesim-infer", "serve", "--model", "mobilenetv2", "--port", "19500"],
-            nanoCPUs: 500_000_000, cpuShares: 1024, labels: ["qoesim": "test"])
+            nanoCPUs: 500_000_000, cpuShares: 1024, labels: ["qoesim": "test"], environment: ["OPENBLAS_THREAD_TIMEOUT=4"])
         do {
             try await docker.start(id)
             #expect(try await docker.isRunning(id))
@@ -25,6 +25,9 @@ struct DockerTests {
             let pids = try await docker.processIDs(id)
             let commands = pids.map { (try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "" }
             #expect(!pids.isEmpty && commands.contains { $0.contains("qoesim-infer") }, "pids \(pids): \(commands)")
+            // The environment given at creation reaches the workload (OpenBLAS reads it there).
+            let environs = pids.map { (try? String(contentsOfFile: "/proc/\($0)/environ", encoding: .utf8)) ?? "" }
+            #expect(environs.contains { $0.split(separator: "\0").contains("OPENBLAS_THREAD_TIMEOUT=4") }, "\(environs)")
             #expect(try await docker.limits(id).nanoCPUs == 500_000_000)
             try await docker.update(id, cpus: 1.25, shares: 2048)
             let l = try await docker.limits(id)
