@@ -24,10 +24,11 @@ struct ProfileCommand: ParsableCommand {
         commandName: "profile",
         abstract: "Measure the real inference workload under CPU limits (a cgroup, and a Docker container) and write a profile CSV.",
         discussion: """
-        For each limit, runs `qoesim-infer bench` (a) in a cgroup-v1 CPU group with
-        cpu.cfs_quota_us = limit x cpu.cfs_period_us, and (b) in `docker run --cpus LIMIT` from a
-        minimal image made with `docker import` (built from the workload binary if missing).
-        Needs root, /sys/fs/cgroup/cpu, and a running dockerd for the docker mechanism.
+        For each limit, runs `qoesim-infer bench` (a) in a CPU control group with a CFS quota of
+        limit x period (cgroup v1: cpu.cfs_quota_us; cgroup v2: cpu.max), and (b) in `docker run
+        --cpus LIMIT` from a minimal image made with `docker import` (built from the workload
+        binary if missing). Every OPENBLAS_* variable set here is passed on to the workload.
+        Needs root and a cgroup CPU controller for (a), a running dockerd for (b).
 
         Example:
           qoesim profile --workload resnet50 --cpus 0.25,0.5,1,1.5,2 --requests 10 -o Traces/profiles/resnet50.csv
@@ -85,8 +86,9 @@ struct ProfileCommand: ParsableCommand {
             }
         }
         if mechanismList.contains("docker") && !imageExists { try ensureImage(from: bin) }
-        if mechanismList.contains("cgroup") && !FileManager.default.isWritableFile(atPath: "/sys/fs/cgroup/cpu") {
-            throw ValidationError("/sys/fs/cgroup/cpu is not writable: the cgroup mechanism needs root and cgroup v1's cpu controller")
+        if mechanismList.contains("cgroup") {
+            // Fails early, naming what is missing, rather than after the first network.
+            do { try CPUGroup.create(name: "qoesim-profile-check-\(getpid())", cpus: 1).remove() } catch { throw ValidationError("\(error)") }
         }
         if colocate > 1 {
             let rows = try ColocatedProfile.measure(
@@ -167,16 +169,12 @@ struct ProfileCommand: ParsableCommand {
         }
     }
 
-    /// Runs `command` inside a fresh cgroup-v1 CPU group limited to `cpus` cores.
+    /// Runs `command` inside a fresh CPU group (cgroup v1 or v2) limited to `cpus` cores.
     static func inCgroup(cpus: Double, command: [String]) throws -> (status: Int32, out: String, err: String) {
-        let group = "/sys/fs/cgroup/cpu/qoesim-profile-\(getpid())"
-        try? FileManager.default.removeItem(atPath: group)
-        try FileManager.default.createDirectory(atPath: group, withIntermediateDirectories: false)
-        defer { rmdir(group) }
-        try "100000".write(toFile: group + "/cpu.cfs_period_us", atomically: false, encoding: .utf8)
-        try "\(Int((cpus * 100000).rounded()))".write(toFile: group + "/cpu.cfs_quota_us", atomically: false, encoding: .utf8)
-        let quoted = command.map { "'\($0)'" }.joined(separator: " ")
-        return try shell("/bin/sh", ["-c", "echo $$ > \(group)/cgroup.procs && exec \(quoted)"])
+        let group: CPUGroup
+        do { group = try CPUGroup.create(name: "qoesim-profile-\(getpid())", cpus: cpus) } catch { throw ValidationError("\(error)") }
+        defer { group.remove() }
+        return try shell("/bin/sh", ["-c", group.shellLine(running: command)])
     }
 
     /// Builds the image from the binary and the libraries `ldd` lists, if it is missing.
