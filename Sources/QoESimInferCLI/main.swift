@@ -2,7 +2,9 @@
 // ResNet-50, MobileNetV2, VGG-16 or a BERT-base encoder by their published layer shapes
 // as OpenBLAS GEMMs on random weights, and either benchmarks it (`bench`) or serves it
 // on loopback with a line protocol (`serve`: each line "infer" is answered with
-// "ok <milliseconds>"). No Foundation: it links statically into a minimal image.
+// "ok <milliseconds>"; `--workers N` serves N connections at once, each worker thread
+// with its own copy of the network). No Foundation: it links statically into a minimal
+// image.
 import CGSL
 import Glibc
 import QoESimInference
@@ -11,12 +13,15 @@ func usage() -> Never {
     let text = """
     usage: qoesim-infer list
            qoesim-infer bench --model NAME [--requests N] [--warmup W] [--threads T] [--gap-ms G]
-           qoesim-infer serve --model NAME [--port P] [--threads T]
+           qoesim-infer serve --model NAME [--port P] [--threads T] [--workers N]
 
     bench prints `request,latency_ms,start_s` for N timed forward passes (after W untimed
     ones), idle for G ms before each (default 0: back to back); start_s is CLOCK_MONOTONIC,
     which all containers on a machine share.
     serve listens on 127.0.0.1:P (default 9000); send "infer\\n", get "ok <ms>\\n"; "quit\\n" closes.
+    With --workers N (default 1) N threads each serve one connection at a time, so up to N
+    requests (one per connection) are in service at once; each thread has its own copy of
+    the network (N x its weights in memory), all share OpenBLAS's thread pool.
     models: \(NetworkCatalog.names.joined(separator: ", "))
 
     """
@@ -46,6 +51,37 @@ func intOption(_ k: String, _ d: Int) -> Int {
         exit(2)
     }
     return i
+}
+
+/// One worker: accepts a connection on `listening` and answers its lines, one request at
+/// a time, until it closes; then the next connection.
+func serveConnections(_ listening: Int32, _ net: InferenceNetwork) -> Never {
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let client = accept(listening, nil, nil)
+        if client < 0 { continue }
+        var pending: [UInt8] = []
+        connection: while true {
+            let got = read(client, &chunk, chunk.count)
+            if got <= 0 { break }
+            pending.append(contentsOf: chunk[0..<got])
+            while let nl = pending.firstIndex(of: 10) {
+                let line = String(decoding: pending[0..<nl], as: UTF8.self).trimmingCharacters()
+                pending.removeSubrange(0...nl)
+                if line == "quit" { break connection }
+                let reply: String
+                if line == "infer" {
+                    let t0 = now()
+                    net.infer()
+                    reply = "ok \((now() - t0) * 1000)\n"
+                } else {
+                    reply = "error unknown command\n"
+                }
+                _ = reply.withCString { write(client, $0, strlen($0)) }
+            }
+        }
+        close(client)
+    }
 }
 
 switch mode {
@@ -89,40 +125,36 @@ var addr = sockaddr_in()
 addr.sin_family = sa_family_t(AF_INET)
 addr.sin_port = in_port_t(UInt16(port).bigEndian)
 addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+/// The listening socket every worker accepts on.
+let listenFD = fd
 let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
 guard bound == 0, listen(fd, 16) == 0 else {
     fputs("error: cannot listen on 127.0.0.1:\(port) (errno \(errno))\n", stderr)
     exit(1)
 }
-net.infer()  // warm up caches and OpenBLAS threads before taking requests
-fputs("serving \(net.name) on 127.0.0.1:\(port)\n", stderr)
-signal(SIGPIPE, SIG_IGN)
-while true {
-    let client = accept(fd, nil, nil)
-    if client < 0 { continue }
-    var pending: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    connection: while true {
-        let got = read(client, &chunk, chunk.count)
-        if got <= 0 { break }
-        pending.append(contentsOf: chunk[0..<got])
-        while let nl = pending.firstIndex(of: 10) {
-            let line = String(decoding: pending[0..<nl], as: UTF8.self).trimmingCharacters()
-            pending.removeSubrange(0...nl)
-            if line == "quit" { break connection }
-            let reply: String
-            if line == "infer" {
-                let t0 = now()
-                net.infer()
-                reply = "ok \((now() - t0) * 1000)\n"
-            } else {
-                reply = "error unknown command\n"
-            }
-            _ = reply.withCString { write(client, $0, strlen($0)) }
-        }
-    }
-    close(client)
+let workerCount = intOption("workers", 1)
+guard workerCount >= 1, workerCount <= 64 else {
+    fputs("error: --workers must be 1 to 64, got \(workerCount)\n", stderr)
+    exit(2)
 }
+// One network per worker: a network's activation buffers serve one request at a time.
+var workerNets: [InferenceNetwork] = [net] + (1..<workerCount).map { _ in NetworkCatalog.make(name)! }
+for n in workerNets { n.infer() }  // warm up caches and OpenBLAS threads before taking requests
+fputs("serving \(net.name) on 127.0.0.1:\(port) with \(workerCount) worker(s)\n", stderr)
+signal(SIGPIPE, SIG_IGN)
+var threads: [pthread_t] = []
+for w in 1..<workerCount {
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { arg in
+        serveConnections(listenFD, workerNets[Int(bitPattern: arg) - 1])
+    }, UnsafeMutableRawPointer(bitPattern: w + 1))
+    guard rc == 0 else {
+        fputs("error: cannot start worker thread \(w) (pthread_create: \(rc))\n", stderr)
+        exit(1)
+    }
+    threads.append(thread)
+}
+serveConnections(listenFD, workerNets[0])
 
 extension String {
     func trimmingCharacters() -> String {

@@ -75,6 +75,10 @@ public final class LiveRun {
         self.log = log
     }
 
+    /// The most workers (requests in service at once) a live container serves: what
+    /// `qoesim-infer serve --workers` accepts.
+    public static let maxWorkers = 64
+
     /// Labels of every container a live run creates: `qoesim=live`, the creating
     /// process's pid and the machine's host name (one engine may serve several machines).
     static func labels() -> [String: String] {
@@ -110,9 +114,10 @@ public final class LiveRun {
         let version = try blocking { try await docker.version() }
         log("Docker engine \(version), API \(docker.apiVersion)")
         guard scenario.cluster.nodes.count == 1 else { throw DockerError("a live run uses this machine only: give a cluster with one node") }
-        // The load generator sends one request at a time per container.
-        for job in scenario.jobs where job.workers != 1 {
-            throw DockerError("job \(job.id): workers = \(job.workers), but live runs serve one request at a time per container (workers = 1)")
+        // Each worker of a container is a thread of `qoesim-infer serve --workers` with its
+        // own copy of the network, and a connection of the load generator.
+        for job in scenario.jobs where job.workers > LiveRun.maxWorkers {
+            throw DockerError("job \(job.id): workers = \(job.workers), but a live container serves at most \(LiveRun.maxWorkers) at once (qoesim-infer serve --workers)")
         }
         for job in scenario.jobs where !LiveRun.networks.contains(job.model.name) {
             throw DockerError("job \(job.id): model '\(job.model.name)' is not a network of qoesim-infer (\(LiveRun.networks.joined(separator: ", ")))")
@@ -140,7 +145,7 @@ public final class LiveRun {
         // Deploy.
         for (i, job) in scenario.jobs.enumerated() {
             let name = "qoesim-\(getpid())-\(i)-\(job.id.filter { $0.isLetter || $0.isNumber || $0 == "-" })"
-            let cmd = ["/qoesim-infer", "serve", "--model", job.model.name, "--port", "\(options.basePort + i)"]
+            let cmd = ["/qoesim-infer", "serve", "--model", job.model.name, "--port", "\(options.basePort + i)", "--workers", "\(job.workers)"]
             let nano = job.cpus.map { Int64($0 * 1e9) }
             let shares = Int(job.weight * 1024)
             let id = try blocking {

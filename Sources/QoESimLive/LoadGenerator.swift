@@ -30,9 +30,11 @@ public struct LiveRequest: Sendable {
     }
 }
 
-/// Drives one job's requests against its container over the line protocol, from two
-/// threads: one releases arrivals at their times into a FIFO, one sends them one at a
-/// time (like the simulator's single worker) and records response times.
+/// Drives one job's requests against its container over the line protocol: one thread
+/// releases arrivals at their times into a FIFO, and `job.workers` sender threads, each
+/// with its own connection (the container serves each connection with one of its
+/// workers), take them in order, one at a time each, and record response times: up to
+/// `workers` requests in service at once, the rest waiting, as in the simulator.
 final class JobClient: @unchecked Sendable {
     let job: JobSpec
     let port: Int
@@ -42,9 +44,8 @@ final class JobClient: @unchecked Sendable {
     var completed: [LiveRequest] = []
     var arrivalsDone = false
     var failed: String? = nil
-    var busy = false
-    /// Arrival time (monotonic) of the request in flight, while `busy`.
-    var inFlightArrival = 0.0
+    /// Arrival times (monotonic) of the requests in service, one per busy sender.
+    var inFlight: [Double] = []
     var arrived = 0
     var arrivedTotal = 0
     var windowStart = 0
@@ -100,7 +101,9 @@ final class JobClient: @unchecked Sendable {
                 lock.unlock()
             }
         }
-        Thread.detachNewThread { [self] in sender(end: t0 + job.duration) }
+        for _ in 0..<max(1, job.workers) {
+            Thread.detachNewThread { [self] in sender(end: t0 + job.duration) }
+        }
     }
 
     func sender(end: Double) {
@@ -119,15 +122,14 @@ final class JobClient: @unchecked Sendable {
                 return
             }
             let arrival = queue.removeFirst()
-            busy = true
-            inFlightArrival = arrival
+            inFlight.append(arrival)
             lock.unlock()
             let start = monotonic()
             let ok = "infer\n".withCString { write(fd, $0, 6) } == 6
             let line = ok ? reader.next() : nil
             let done = monotonic()
             lock.lock()
-            busy = false
+            if let k = inFlight.firstIndex(of: arrival) { inFlight.remove(at: k) }
             guard let line, line.hasPrefix("ok ") else {
                 failed = "container for \(job.id) stopped answering at t=\(String(format: "%.1f", done - epoch)) s"
                 arrivalsDone = true
@@ -165,13 +167,13 @@ final class JobClient: @unchecked Sendable {
     var isFinished: Bool {
         lock.lock()
         defer { lock.unlock() }
-        return arrivalsDone && queue.isEmpty && !busy
+        return arrivalsDone && queue.isEmpty && inFlight.isEmpty
     }
 
     var outstanding: Int {
         lock.lock()
         defer { lock.unlock() }
-        return queue.count + (busy ? 1 : 0)
+        return queue.count + inFlight.count
     }
 
     /// Seconds since the oldest request now in flight or queued arrived, at monotonic
@@ -179,7 +181,7 @@ final class JobClient: @unchecked Sendable {
     func oldestOutstandingAge(now: Double) -> Double? {
         lock.lock()
         defer { lock.unlock() }
-        let oldest = [busy ? inFlightArrival : nil, queue.first].compactMap { $0 }.min()
+        let oldest = (inFlight + (queue.first.map { [$0] } ?? [])).min()
         return oldest.map { max(0, now - $0) }
     }
 }
