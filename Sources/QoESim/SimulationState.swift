@@ -40,6 +40,9 @@ struct ContainerState {
     var nextTraced = TracedRequest(offset: 0)
     /// When the container last became idle (nothing in service), for cold starts.
     var idleSince = 0.0
+    /// Idle, but its inference threads still poll for work (the model's idle spin) until
+    /// its spin timer fires or a request arrives: it competes for CPU and does no work.
+    var spinning = false
     var phase = Phase.future
     // Per control step or lifecycle change.
     var gpu = -1
@@ -70,6 +73,9 @@ struct SimulationState: ~Copyable {
     /// Per job: service factor of a request that starts on a container idle for at
     /// least `afterS` (factor 1: none).
     let coldStart: [(factor: Double, afterS: Double)]
+    /// Per job, the model's idle spin: how long (s) and on how many cores its threads
+    /// keep polling after its last in-service request completes.
+    let idleSpin: [(seconds: Double, cores: Double)]
     /// Each job's replayed requests, held or streamed (arrivals=trace).
     var traced: [TracedFeed]
     let options: SimulationOptions
@@ -134,6 +140,7 @@ struct SimulationState: ~Copyable {
         sharedLatency = jobs.map(\.model.sharedLatency)
         variability = jobs.map(\.model.variability)
         coldStart = jobs.map { ($0.model.coldStart.factor, $0.model.coldStart.afterMs / 1000) }
+        idleSpin = jobs.map { ($0.model.idleSpin.seconds, $0.model.idleSpin.cores) }
         traced = jobs.map { job in
             guard job.arrivals == .trace else { return TracedFeed(held: []) }
             if let streamed = scenario.streamedRequests { return TracedFeed(reader: streamed.reader(for: job.id, stretch: scenario.streamStretch)) }
@@ -148,7 +155,7 @@ struct SimulationState: ~Copyable {
         idIndex = index
 
         let n = jobs.count
-        precondition(TimerKind.allCases.count == SimulationState.timersPerJob)
+        precondition(TimerKind.allCases.count <= SimulationState.timersPerJob && SimulationState.timersPerJob == 8)
         loop = EventLoop(timerCount: SimulationState.timersPerJob * n + 2)
         controlTimer = TimerHandle(SimulationState.timersPerJob * n)
         sampleTimer = TimerHandle(SimulationState.timersPerJob * n + 1)
@@ -189,23 +196,26 @@ struct SimulationState: ~Copyable {
         case completion
         /// A policy decision taking effect after the actuation delay.
         case actuation
+        /// The end of the container's idle spin.
+        case spinEnd
     }
 
-    /// A literal, so that slot arithmetic compiles to shifts (checked against the kinds
-    /// in `init`).
-    static let timersPerJob = 4
+    /// A power of two at least the number of kinds, as a literal, so that slot arithmetic
+    /// compiles to shifts (checked against the kinds in `init`).
+    static let timersPerJob = 8
     @inline(__always) static func timer(_ kind: TimerKind, _ j: Int) -> TimerHandle {
         TimerHandle(timersPerJob * j + Int(kind.rawValue))
     }
     /// The job and kind of a job's timer slot.
     @inline(__always) static func decode(_ index: Int) -> (job: Int, kind: TimerKind) {
-        // timersPerJob is 4: a shift and a mask.
-        (index &>> 2, unsafeBitCast(UInt8(truncatingIfNeeded: index & 3), to: TimerKind.self))
+        // timersPerJob is 8: a shift and a mask.
+        (index &>> 3, unsafeBitCast(UInt8(truncatingIfNeeded: index & 7), to: TimerKind.self))
     }
     @inline(__always) func lifecycleTimer(_ j: Int) -> TimerHandle { SimulationState.timer(.lifecycle, j) }
     @inline(__always) func arrivalTimer(_ j: Int) -> TimerHandle { SimulationState.timer(.arrival, j) }
     @inline(__always) func completionTimer(_ j: Int) -> TimerHandle { SimulationState.timer(.completion, j) }
     @inline(__always) func actuationTimer(_ j: Int) -> TimerHandle { SimulationState.timer(.actuation, j) }
+    @inline(__always) func spinTimer(_ j: Int) -> TimerHandle { SimulationState.timer(.spinEnd, j) }
 
     // MARK: Main loop
 
@@ -235,6 +245,7 @@ struct SimulationState: ~Copyable {
                 case .arrival: arrivalDue(j, t)
                 case .completion: completion(j, t)
                 case .actuation: actuate(j, t)
+                case .spinEnd: spinEnd(j, t)
                 }
             }
             lastModelEvent = t
@@ -257,9 +268,10 @@ struct SimulationState: ~Copyable {
 
     /// The first broken invariant, described, or nil (Docs/INVARIANTS.md, S6):
     /// per container, arrived = completed + in service + waiting and in service <= workers;
-    /// per node, the recorded demand is the sum of its busy containers' caps, their CPU
-    /// adds up to at most the node's cores, and each gets at most its cap; the event list
-    /// holds at most 4 timers per job plus the control and sample timers.
+    /// per node, the recorded demand is the sum of its busy (or spinning) containers' caps,
+    /// their CPU adds up to at most the node's cores, and each gets at most its cap; a
+    /// spinning container has nothing in service; the event list holds at most one timer
+    /// per kind per job plus the control and sample timers.
     @inline(never) func invariantViolation(_ t: Double) -> String? {
         for j in jobs.indices {
             let arrived = c[j].counters.arrived, completed = c[j].counters.completed, busy = c[j].busy, queued = waiting[j].count
@@ -267,6 +279,7 @@ struct SimulationState: ~Copyable {
                 return "t=\(t): container \(jobs[j].id): arrived \(arrived) != completed \(completed) + in service \(busy) + waiting \(queued)"
             }
             if busy > jobs[j].workers { return "t=\(t): container \(jobs[j].id): \(busy) requests in service with \(jobs[j].workers) workers" }
+            if c[j].spinning && busy > 0 { return "t=\(t): container \(jobs[j].id) spins idle with \(busy) requests in service" }
         }
         for n in nodes.indices {
             var demand = 0.0, used = 0.0
@@ -284,8 +297,9 @@ struct SimulationState: ~Copyable {
                 return "t=\(t): node \(nodes[n].name): busy containers get \(used) cores of \(nodes[n].cpus)"
             }
         }
-        if loop.pendingCount > 4 * jobs.count + 2 {
-            return "t=\(t): the event list holds \(loop.pendingCount) timers for \(jobs.count) jobs (bound \(4 * jobs.count + 2))"
+        let bound = TimerKind.allCases.count * jobs.count + 2
+        if loop.pendingCount > bound {
+            return "t=\(t): the event list holds \(loop.pendingCount) timers for \(jobs.count) jobs (bound \(bound))"
         }
         return nil
     }
@@ -347,6 +361,11 @@ struct SimulationState: ~Copyable {
         if c[j].busy < jobs[j].workers {
             advance(j, t)
             account(j, t)
+            if c[j].spinning {
+                // The polling threads take the request: the spin ends.
+                c[j].spinning = false
+                loop.disarm(spinTimer(j))
+            }
             slots[slotBase[j] + c[j].busy] = request
             c[j].busy += 1
             loadChanged(j, t)
@@ -376,7 +395,14 @@ struct SimulationState: ~Copyable {
         } else {
             slots[done] = slots[b + busy - 1]
             c[j].busy = busy - 1
-            if busy == 1 { c[j].idleSince = t }
+            if busy == 1 {
+                c[j].idleSince = t
+                // Its threads keep polling for a while (not when the job is leaving).
+                if idleSpin[j].seconds > 0 && c[j].phase == .active {
+                    c[j].spinning = true
+                    loop.arm(spinTimer(j), at: t + idleSpin[j].seconds)
+                }
+            }
             loadChanged(j, t)
         }
         if c[j].phase == .draining { departIfIdle(j, t) }
@@ -414,14 +440,24 @@ struct SimulationState: ~Copyable {
 
     @inline(__always) func demandCap(_ j: Int) -> Double {
         let n = c[j].node
-        return min(c[j].allocation.cpuLimit ?? .infinity, latency[j].maxParallelism * Double(c[j].busy), nodes[n].cpus)
+        let busy = c[j].busy
+        let wanted = busy > 0 ? latency[j].maxParallelism * Double(busy) : (c[j].spinning ? idleSpin[j].cores : 0)
+        return min(c[j].allocation.cpuLimit ?? .infinity, wanted, nodes[n].cpus)
     }
 
-    /// Container j's number of in-service requests changed (j already advanced and
-    /// accounted at t): update the node's busy set and redivide its CPU.
+    /// Container j's idle spin is over: it stops competing for CPU.
+    mutating func spinEnd(_ j: Int, _ t: Double) {
+        guard c[j].spinning else { return }
+        account(j, t)
+        c[j].spinning = false
+        loadChanged(j, t)
+    }
+
+    /// Container j's number of in-service requests (or its idle spin) changed (j already
+    /// advanced and accounted at t): update the node's busy set and redivide its CPU.
     mutating func loadChanged(_ j: Int, _ t: Double) {
         let n = c[j].node
-        if c[j].busy > 0 {
+        if c[j].busy > 0 || c[j].spinning {
             let cap = demandCap(j)
             if c[j].busyIndex < 0 {
                 c[j].busyIndex = nodeBusy[n].count
@@ -459,7 +495,7 @@ struct SimulationState: ~Copyable {
         // Fast path: nobody is short of CPU before or after, and there is no GPU to share:
         // every busy container runs at its cap, so only `changed` needs an update.
         if !force && nodes[n].gpus == 0 && !nodeSaturated[n] && nodeDemand[n] <= capacity * (1 - 1e-9) {
-            if changed >= 0 && c[changed].busy > 0 {
+            if changed >= 0 && (c[changed].busy > 0 || c[changed].spinning) {
                 account(changed, t)
                 c[changed].cpu = c[changed].cap
                 setRate(changed, t)
@@ -489,11 +525,12 @@ struct SimulationState: ~Copyable {
         let gpus = nodes[n].gpus
         if gpus > 0 {
             for g in 0..<gpus { gpuShareSum[g] = 0 }
-            for j in busy where c[j].gpu >= 0 { gpuShareSum[c[j].gpu] += c[j].allocation.gpuShare }
+            for j in busy where c[j].gpu >= 0 && c[j].busy > 0 { gpuShareSum[c[j].gpu] += c[j].allocation.gpuShare }
         }
         for (k, j) in busy.enumerated() {
             let cpu = scratchShare[k]
-            let g = c[j].gpu >= 0 ? c[j].allocation.gpuShare / gpuShareSum[c[j].gpu] : 0
+            // A spinning container polls on its CPU threads, not on the GPU.
+            let g = c[j].gpu >= 0 && c[j].busy > 0 ? c[j].allocation.gpuShare / gpuShareSum[c[j].gpu] : 0
             if j == changed || cpu != c[j].cpu || g != c[j].gpuFraction {
                 advance(j, t)
                 account(j, t)
@@ -580,6 +617,13 @@ struct SimulationState: ~Copyable {
 
     mutating func departIfIdle(_ j: Int, _ t: Double) {
         guard c[j].busy == 0 && waiting[j].isEmpty else { return }
+        if c[j].spinning {
+            // Its window is over: the container stops, and its threads with it.
+            account(j, t)
+            c[j].spinning = false
+            loop.disarm(spinTimer(j))
+            loadChanged(j, t)
+        }
         account(j, t)
         c[j].phase = .departed
         loop.disarm(actuationTimer(j))
@@ -705,7 +749,7 @@ struct SimulationState: ~Copyable {
         account(j, t)
         c[j].allocation = c[j].decided
         recorder?.allocationChanged(time: t, job: j, node: n, allocation: c[j].allocation, reason: c[j].decidedNote)
-        if c[j].busy > 0 {
+        if c[j].busy > 0 || c[j].spinning {
             let cap = demandCap(j)
             nodeDemand[n] += cap - c[j].cap
             c[j].cap = cap

@@ -118,7 +118,8 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Timed requests per limit when profiling.") var profileRequests: Int = 5
     @Option(help: """
         Parts of this machine's fits the simulation uses: quota (latency under a CPU quota, profiled one container \
-        at a time), shared (+ the shared-cores latency from co-located profiles), cold (+ the cold start), full. \
+        at a time), shared (+ the shared-cores latency from co-located profiles), cold (+ the cold start), spin (+ the \
+        idle spin: CPU its threads keep using after each request), full (all four). \
         quota was chosen on the bundled trace (README); the others are kept for study.
         """)
     var modelParts: LocalFits.Parts = .quota

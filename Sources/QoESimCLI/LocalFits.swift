@@ -56,6 +56,62 @@ enum LocalFits {
     static let colocations = [2, 3, 6]
     /// Idle time before each request of the cold-start profile, ms.
     static let coldGapMs = 200
+    /// The idle-spin profile: pairs of runs alone without a limit, back to back and with
+    /// this idle gap before each request (longer than OpenBLAS's default polling, about
+    /// 0.1 s), of this many requests each.
+    static let spinGapMs = 300, spinRequests = 10, spinPairs = 3
+
+    /// Cores OpenBLAS's worker threads poll on: its threads (OPENBLAS_NUM_THREADS, else
+    /// one per core: a container without a cpuset sees every core) less the calling one.
+    static var spinCores: Double {
+        let env = ProcessInfo.processInfo.environment
+        let threads = env["OPENBLAS_NUM_THREADS"].flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
+        return Double(max(threads - 1, 0))
+    }
+
+    /// CPU seconds `qoesim-infer bench` reports for its timed requests (and their gaps),
+    /// run alone in a container without a limit.
+    static func benchCPUSeconds(workload: String, requests: Int, gapMs: Int, image: String) throws -> Double {
+        let args = ["docker", "run", "--rm", "--network", "none"] + WorkloadEnvironment.dockerRunArguments(from: ProcessInfo.processInfo.environment)
+            + [image, "/qoesim-infer", "bench", "--model", workload, "--requests", "\(requests)", "--warmup", "1", "--gap-ms", "\(gapMs)"]
+        let r = try shell("/usr/bin/env", args)
+        guard r.status == 0 else { throw ValidationError("\(args.joined(separator: " ")) failed (status \(r.status)): \(r.err.suffix(300))") }
+        guard let line = r.err.split(separator: "\n").last(where: { $0.hasPrefix("cpu_seconds ") }),
+              let cpu = Double(line.split(separator: " ")[1]) else {
+            throw ValidationError("the qoesim-infer of image \(image) reports no cpu_seconds (an older build): remove the image (docker rmi \(image)) and run again")
+        }
+        return cpu
+    }
+
+    /// Measures the idle spin of `workload` (``spinPairs`` pairs of runs) into `file`.
+    static func measureIdleSpin(workload: String, image: String, to file: String) throws {
+        var text = "# qoesim idle-spin profile of \(workload): CPU seconds of \(spinRequests) requests alone without a limit, back to back and after \(spinGapMs) ms idle each\n"
+        text += "network,pair,gap_ms,requests,cpu_seconds\n"
+        for pair in 1...spinPairs {
+            for gap in [0, spinGapMs] {
+                Diagnostics.note("idle spin of \(workload): pair \(pair) of \(spinPairs), gap \(gap) ms")
+                let cpu = try benchCPUSeconds(workload: workload, requests: spinRequests, gapMs: gap, image: image)
+                text += "\(workload),\(pair),\(gap),\(spinRequests),\(cpu)\n"
+            }
+        }
+        try atomicWrite(text, to: file)
+    }
+
+    /// Fits the idle spin from a file of ``measureIdleSpin(workload:image:to:)``.
+    static func fitIdleSpin(_ file: String, cores: Double) throws -> LatencyFitter.IdleSpinFit? {
+        guard cores > 0 else { return nil }  // one OpenBLAS thread: nothing polls
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        var busy: [Int: Double] = [:], idle: [Int: Double] = [:], gapMs = 0.0
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.hasPrefix("network,") {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard f.count == 5, let pair = Int(f[1]), let gap = Double(f[2]), let n = Double(f[3]), n > 0, let cpu = Double(f[4]) else {
+                throw ValidationError("\(file): malformed line '\(line)'")
+            }
+            if gap == 0 { busy[pair] = cpu / n } else { idle[pair] = cpu / n; gapMs = gap }
+        }
+        let pairs = busy.keys.filter { idle[$0] != nil }.sorted()
+        return try LatencyFitter.fitIdleSpin(backToBack: pairs.map { busy[$0]! }, afterGap: pairs.map { idle[$0]! }, cores: cores, gapMs: gapMs)
+    }
 
     /// A folder of models for `networks` fitted on this machine: profiled through Docker
     /// alone (`docker run --cpus`) at `limits`, and `colocations` containers at once
@@ -101,6 +157,8 @@ enum LocalFits {
                     gapMs: coldGapMs)
                 try ProfileCommand.write(rows: rows, workload: net, requests: coldRequests, warmup: 1, to: coldFile, gapMs: coldGapMs)
             }
+            let spinFile = (dir as NSString).appendingPathComponent("\(net)-spin.csv")
+            if !FileManager.default.fileExists(atPath: spinFile) { try measureIdleSpin(workload: net, image: image, to: spinFile) }
             let rows = try Profile.load(profile)
             let fit = try LatencyFitter.fit(rows, family: .power)
             // The co-located data can be too noisy for a curve: then the model has none.
@@ -111,11 +169,14 @@ enum LocalFits {
             let cold = try LatencyFitter.fitColdStart(try Profile.load(coldFile), warm: fit)
             let json = LatencyFitter.modelJSON(
                 fit, name: net, source: "fitted on this machine (\(ProfileCommand.cpuModel)) by qoesim validate from \(profile)", shared: shared,
-                coldStart: cold)
+                coldStart: cold, idleSpin: try fitIdleSpin(spinFile, cores: spinCores))
             try atomicWrite(json, to: model)
             log(String(format: "fitted %@ on this machine: R^2 %.3f, MAPE %.1f%% (%@)", net, fit.r2, fit.mapePct, model))
             if let cold {
                 log(String(format: "  cold start of %@ after %.0f ms idle: factor %.3f [%.3f, %.3f] (%d requests)", net, cold.gapMs, cold.factor, cold.ci95[0], cold.ci95[1], cold.n))
+            }
+            if let spin = try fitIdleSpin(spinFile, cores: spinCores) {
+                log(String(format: "  idle spin of %@: %.4f CPU-s per request after %.0f ms idle [%.4f, %.4f] (%d pairs): %.3f s on %.0f core(s)", net, spin.extraCPUSeconds, spin.gapMs, spin.ci95[0], spin.ci95[1], spin.n, spin.seconds, spin.cores))
             }
             if let shared {
                 log(String(format: "  shared-cores latency of %@ (%d co-located requests): R^2 %.3f, MAPE %.1f%%", net, shared.n, shared.r2, shared.mapePct))
@@ -133,9 +194,9 @@ enum LocalFits {
 
     /// The parts of the local fits the simulation uses: `quota` (the latency under a CPU
     /// quota, profiled one container at a time), `shared` (plus the shared-cores latency),
-    /// `cold` (plus the cold start), `full` (all three).
+    /// `cold` (plus the cold start), `spin` (plus the idle spin), `full` (all four).
     enum Parts: String, CaseIterable, ExpressibleByArgument {
-        case quota, shared, cold, full
+        case quota, shared, cold, spin, full
     }
 
     /// A folder beside `folder` holding its models with only `parts` active (the other
@@ -153,8 +214,9 @@ enum LocalFits {
             func drop(_ keys: [String]) {
                 for k in keys where model[k] != nil { model["measured_" + k] = model.removeValue(forKey: k) }
             }
-            if parts == .quota || parts == .cold { drop(["latency_shared", "fit_shared"]) }
-            if parts == .quota || parts == .shared { drop(["cold_start", "fit_cold_start"]) }
+            if parts != .shared { drop(["latency_shared", "fit_shared"]) }
+            if parts != .cold { drop(["cold_start", "fit_cold_start"]) }
+            if parts != .spin { drop(["idle_spin", "fit_idle_spin"]) }
             let text = try JSONSerialization.data(withJSONObject: model, options: [.prettyPrinted, .sortedKeys])
             try atomicWrite(String(decoding: text, as: UTF8.self) + "\n", to: (out as NSString).appendingPathComponent(name))
         }

@@ -290,9 +290,46 @@ public enum LatencyFitter {
             gapMs: cold.map(\.gapMs).min()!)
     }
 
+    /// The idle spin (``IdleSpin``) fitted from CPU time measured alone without a limit.
+    public struct IdleSpinFit: Sendable {
+        /// Seconds of polling after each request (the mean extra CPU per request over
+        /// `cores`; 0 when the mean is not above 0).
+        public var seconds: Double
+        /// Cores the polling threads use (OpenBLAS's threads less the calling one).
+        public var cores: Double
+        /// The mean extra CPU-seconds per request after an idle gap over back to back, its
+        /// standard error and 95% interval (t, n - 1 degrees of freedom).
+        public var extraCPUSeconds: Double
+        public var standardError: Double
+        public var ci95: [Double]
+        /// Pairs of runs (back to back, after the gap) the fit is made of.
+        public var n: Int
+        /// The idle gap before each request of the second run of a pair, ms.
+        public var gapMs: Double
+    }
+
+    /// Fits the idle spin from pairs of runs of one container alone without a limit: CPU
+    /// seconds per request back to back (`backToBack[i]`: its threads never wait long for
+    /// the next product) and with `gapMs` idle before each request (`afterGap[i]`, a gap
+    /// longer than the spin: each request's polling runs to its end). The extra CPU per
+    /// request is the polling's, on `cores` cores. Least squares through GSL (the mean
+    /// of the paired differences, its standard error from their spread).
+    public static func fitIdleSpin(backToBack: [Double], afterGap: [Double], cores: Double, gapMs: Double) throws -> IdleSpinFit {
+        guard backToBack.count == afterGap.count, backToBack.count >= 2 else {
+            throw FitError("the idle spin needs at least 2 pairs of runs (got \(backToBack.count) and \(afterGap.count))")
+        }
+        guard cores > 0 else { throw FitError("the idle spin needs the polling threads' cores > 0 (got \(cores))") }
+        let d = zip(afterGap, backToBack).map { $0 - $1 }
+        let f = try WeightedLinearFit(design: d.map { _ in [1] }, y: d, weights: d.map { _ in 1 })
+        let mean = f.coefficients[0], se = f.covariance[0][0].squareRoot(), t = tQuantile(0.975, df: d.count - 1)
+        return IdleSpinFit(
+            seconds: max(0, mean) / cores, cores: cores, extraCPUSeconds: mean, standardError: se, ci95: [mean - t * se, mean + t * se],
+            n: d.count, gapMs: gapMs)
+    }
+
     public static func modelJSON(
         _ r: FitResult, name: String, source: String, crossValidation: [FitFamily: Double] = [:], shared: FitResult? = nil,
-        coldStart: ColdStartFit? = nil
+        coldStart: ColdStartFit? = nil, idleSpin: IdleSpinFit? = nil
     ) -> String {
         func num(_ v: Double) -> String {
             if v.isInfinite { return "1e9" }
@@ -339,6 +376,11 @@ public enum LatencyFitter {
             text += ",\n  \"cold_start\": {\"factor\": \(num(c.factor)), \"after_ms\": \(num(c.gapMs / 2))}"
             text += ",\n  \"fit_cold_start\": {\"n\": \(c.n), \"gap_ms\": \(num(c.gapMs)), \"se\": \(num(c.standardError)), "
             text += "\"ci95\": [\(num(c.ci95[0])), \(num(c.ci95[1]))]}"
+        }
+        if let spin = idleSpin {
+            text += ",\n  \"idle_spin\": {\"seconds\": \(num(spin.seconds)), \"cores\": \(num(spin.cores))}"
+            text += ",\n  \"fit_idle_spin\": {\"n\": \(spin.n), \"gap_ms\": \(num(spin.gapMs)), \"extra_cpu_s_per_request\": \(num(spin.extraCPUSeconds)), "
+            text += "\"se\": \(num(spin.standardError)), \"ci95\": [\(num(spin.ci95[0])), \(num(spin.ci95[1]))]}"
         }
         return text + "\n}\n"
     }

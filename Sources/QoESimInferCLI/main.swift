@@ -17,7 +17,8 @@ func usage() -> Never {
 
     bench prints `request,latency_ms,start_s` for N timed forward passes (after W untimed
     ones), idle for G ms before each (default 0: back to back); start_s is CLOCK_MONOTONIC,
-    which all containers on a machine share.
+    which all containers on a machine share. Last, on stderr: `cpu_seconds C requests N
+    gap_ms G`, the CPU time all threads used over the timed requests and their gaps.
     serve listens on 127.0.0.1:P (default 9000); send "infer\\n", get "ok <ms>\\n"; "quit\\n" closes.
     With --workers N (default 1) N threads each serve one connection at a time, so up to N
     requests (one per connection) are in service at once; each thread has its own copy of
@@ -27,6 +28,14 @@ func usage() -> Never {
     """
     fputs(text, stderr)
     exit(2)
+}
+
+/// User + system CPU time of the whole process (all threads), seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 func now() -> Double {
@@ -106,6 +115,7 @@ if mode == "bench" {
     let n = intOption("requests", 10), warm = intOption("warmup", 1), gap = intOption("gap-ms", 0)
     for _ in 0..<warm { net.infer() }
     print("request,latency_ms,start_s")
+    let cpu0 = processCPUSeconds()
     for i in 0..<n {
         if gap > 0 { usleep(UInt32(min(gap, 60_000)) * 1000) }
         let t0 = now()
@@ -113,6 +123,10 @@ if mode == "bench" {
         print("\(i),\((now() - t0) * 1000),\(t0)")
         fflush(stdout)
     }
+    if gap > 0 { usleep(UInt32(min(gap, 60_000)) * 1000) }  // the last request's idle too
+    // CPU time of every thread of the process over the timed requests and their idle gaps
+    // (OpenBLAS's workers keep polling for work after each product before they sleep).
+    fputs("cpu_seconds \(processCPUSeconds() - cpu0) requests \(n) gap_ms \(gap)\n", stderr)
     exit(0)
 }
 

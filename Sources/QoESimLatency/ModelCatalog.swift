@@ -18,10 +18,13 @@ public struct ModelSpec: Sendable, Equatable {
     /// How much slower a request is that starts on a container idle for at least
     /// `afterMs` (its threads asleep, its caches cold) than one that follows another.
     public var coldStart: ColdStart
+    /// How long the container's threads keep polling for work after its last request
+    /// completes, and on how many cores (OpenBLAS's workers spin before they sleep).
+    public var idleSpin: IdleSpin
 
     public init(
         name: String, latency: LatencyModel, variability: Variability, source: String? = nil, sharedLatency: LatencyModel? = nil,
-        coldStart: ColdStart = .none
+        coldStart: ColdStart = .none, idleSpin: IdleSpin = .none
     ) {
         self.name = name
         self.latency = latency
@@ -29,7 +32,27 @@ public struct ModelSpec: Sendable, Equatable {
         self.source = source
         self.sharedLatency = sharedLatency
         self.coldStart = coldStart
+        self.idleSpin = idleSpin
     }
+}
+
+/// CPU a container keeps using after its last in-service request completes (model file:
+/// `"idle_spin": {"seconds": 0.1, "cores": 1}`): its inference threads poll for work for
+/// `seconds` (unless a request arrives first) on up to `cores` cores, competing for the
+/// CPU like a busy container (by weight, within its limit) and doing no work. OpenBLAS's
+/// worker threads do this after every product (2^OPENBLAS_THREAD_TIMEOUT cycles).
+public struct IdleSpin: Sendable, Equatable {
+    /// How long the polling lasts, s (0: none).
+    public var seconds: Double
+    /// How many cores the polling threads use (> 0).
+    public var cores: Double
+    public init(seconds: Double, cores: Double) {
+        self.seconds = seconds
+        self.cores = cores
+    }
+    public static let none = IdleSpin(seconds: 0, cores: 1)
+    /// The longest idle spin a model file may give, s (Docs/LIMITS.md).
+    public static let maxSeconds = 60.0
 }
 
 /// The service-time factor of a request that starts on an idle container (model file:
@@ -57,7 +80,8 @@ public struct ColdStart: Sendable, Equatable {
 /// ```
 /// `variability` may be omitted (deterministic). Optional `latency_shared` (same
 /// schema as `latency`) is ``ModelSpec/sharedLatency``, `cold_start` is
-/// ``ModelSpec/coldStart``; `fit`, `fit_shared` and `fit_cold_start` hold fit statistics
+/// ``ModelSpec/coldStart``, `idle_spin` is ``ModelSpec/idleSpin``; `fit`, `fit_shared`,
+/// `fit_cold_start` and `fit_idle_spin` hold fit statistics
 /// and are not read, nor are `measured_*` (parts measured but left out of the model, e.g.
 /// by `qoesim validate --model-parts`). Unknown fields are errors.
 public struct ModelCatalog: Sendable {
@@ -104,6 +128,7 @@ public struct ModelCatalog: Sendable {
         try doc.checkKeys(allowed: [
             "name", "latency", "variability", "source", "fit", "latency_shared", "fit_shared", "cold_start", "fit_cold_start",
             "measured_latency_shared", "measured_fit_shared", "measured_cold_start", "measured_fit_cold_start",
+            "idle_spin", "fit_idle_spin", "measured_idle_spin", "measured_fit_idle_spin",
         ], in: "model")
         let nameValue = try doc.required("name", in: "model")
         let name = try nameValue.string("name")
@@ -135,6 +160,18 @@ public struct ModelCatalog: Sendable {
             guard f <= 100 else { throw v.error("cold_start.factor must be <= 100, got \(f)") }
             cold = ColdStart(factor: f, afterMs: try v.required("after_ms", in: "cold_start").nonNegative("cold_start.after_ms"))
         }
+        var spin = IdleSpin.none
+        if let v = try doc.optional("idle_spin", in: "model") {
+            try v.checkKeys(allowed: ["seconds", "cores"], in: "idle_spin")
+            let seconds = try v.required("seconds", in: "idle_spin").nonNegative("idle_spin.seconds")
+            guard seconds <= IdleSpin.maxSeconds else {
+                throw v.error("idle_spin.seconds must be <= \(IdleSpin.maxSeconds) (Docs/LIMITS.md), got \(seconds)")
+            }
+            let cores = try v.required("cores", in: "idle_spin").positive("idle_spin.cores")
+            guard cores <= 4096 else { throw v.error("idle_spin.cores must be <= 4096, got \(cores)") }
+            guard !model.usesGPU || seconds == 0 else { throw v.error("idle_spin is for models of a CPU family (latency is gpu)") }
+            spin = IdleSpin(seconds: seconds, cores: cores)
+        }
         // A request takes some time at any allocation (1 ps): zero or denormal latencies
         // would let a closed loop spin without simulated time advancing. How many requests
         // a job may make is limited per scenario (Docs/LIMITS.md).
@@ -146,7 +183,9 @@ public struct ModelCatalog: Sendable {
             }
         }
         return (
-            ModelSpec(name: name, latency: model, variability: variability, source: source, sharedLatency: shared, coldStart: cold),
+            ModelSpec(
+                name: name, latency: model, variability: variability, source: source, sharedLatency: shared, coldStart: cold,
+                idleSpin: spin),
             nameValue.line
         )
     }

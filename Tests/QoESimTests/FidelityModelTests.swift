@@ -11,12 +11,69 @@ import QoESimLive
 struct FidelityModelTests {
     /// A server whose latency under a quota is 100 ms / c and, when contention sets its
     /// CPU, 50 ms / c (deterministic, so every number is exact).
-    static func model(shared: Bool = true, cold: ColdStart = .none) -> ModelSpec {
+    static func model(shared: Bool = true, cold: ColdStart = .none, spin: IdleSpin = .none) -> ModelSpec {
         ModelSpec(
             name: "m", latency: LatencyModel(family: .amdahl(serialMs: 0, parallelMs: 100), maxParallelism: 2),
             variability: .deterministic,
             sharedLatency: shared ? LatencyModel(family: .amdahl(serialMs: 0, parallelMs: 50), maxParallelism: 2) : nil,
-            coldStart: cold)
+            coldStart: cold, idleSpin: spin)
+    }
+
+    @Test("An idle spin uses CPU after each request and takes it from a busy neighbour; alone it slows nothing")
+    func idleSpin() throws {
+        let spin = IdleSpin(seconds: 0.2, cores: 1)
+        let duration = 2000.0
+        func run(_ spin: IdleSpin, neighbour: Bool) throws -> SimulationResult {
+            var jobs = [Fixture.job("a", Self.model(shared: false, spin: spin), rate: 0.5, duration: duration)]
+            if neighbour { jobs.append(Fixture.job("b", Self.model(shared: false), duration: duration, arrivals: .closed)) }
+            var options = SimulationOptions()
+            options.checkInvariants = true  // S6, with spinning containers among the busy
+            return try Simulation(cluster: Fixture.cluster(1, cpus: 2), jobs: jobs, policy: FairSharePolicy(), options: options).run(seed: 5)
+        }
+        // Alone: the same arrivals and latencies (a request ends the spin and runs at 2
+        // cores: 50 ms); CPU per request 0.1 CPU-s busy plus up to 0.2 s x 1 core of
+        // polling, cut short when the next request comes within 0.2 s (about 10% of gaps).
+        let plain = try run(.none, neighbour: false), spun = try run(spin, neighbour: false)
+        let n = Double(plain.models[0].requests)
+        #expect(n > 900 && spun.models[0].requests == plain.models[0].requests)
+        #expect(spun.models[0].meanMs == plain.models[0].meanMs && spun.models[0].p95Ms == plain.models[0].p95Ms)
+        #expect(abs(plain.models[0].cpuSeconds - 0.1 * n) < 1e-6 * n, "no spin: \(plain.models[0].cpuSeconds) CPU-s for \(n) requests")
+        let polled = spun.models[0].cpuSeconds - plain.models[0].cpuSeconds
+        #expect(polled > 0.85 * 0.2 * n && polled <= 0.2 * n + 1e-6, "polling: \(polled) CPU-s for \(n) requests")
+        // Beside a closed loop that always wants both cores, the node stays full: what a
+        // polls, b loses (equal weights: 1 core each while a polls).
+        let quiet = try run(.none, neighbour: true), noisy = try run(spin, neighbour: true)
+        let total = { (r: SimulationResult) in r.models.map(\.cpuSeconds).reduce(0, +) }
+        // (b's last request may end up to 0.1 s after the window: 0.2 CPU-s.)
+        #expect(abs(total(quiet) - 2 * duration) < 0.25 && abs(total(noisy) - 2 * duration) < 0.25, "\(total(quiet)) \(total(noisy))")
+        let lostByB = quiet.models[1].cpuSeconds - noisy.models[1].cpuSeconds
+        #expect(lostByB > 0.8 * 0.2 * n, "b lost \(lostByB) CPU-s")
+        #expect(noisy.models[1].requests < quiet.models[1].requests)
+        // A spin longer than every gap: the container never stops competing, as if busy.
+        let endless = try run(IdleSpin(seconds: 60, cores: 1), neighbour: false)
+        #expect(endless.models[0].cpuSeconds > 0.95 * duration, "\(endless.models[0].cpuSeconds)")
+    }
+
+    @Test("The idle spin is fitted from paired CPU measurements (GSL): seconds = mean extra CPU per request / cores")
+    func idleSpinFit() throws {
+        // Per request: 0.20 CPU-s back to back; 0.30 +- 0.01 after a gap: 0.1 s on 1 core.
+        let fit = try LatencyFitter.fitIdleSpin(backToBack: [0.20, 0.21, 0.19], afterGap: [0.31, 0.30, 0.29], cores: 1, gapMs: 300)
+        #expect(abs(fit.extraCPUSeconds - 0.1) < 1e-9 && abs(fit.seconds - 0.1) < 1e-9 && fit.n == 3 && fit.gapMs == 300)
+        #expect(fit.ci95[0] < 0.1 && 0.1 < fit.ci95[1] && fit.standardError > 0)
+        // Two polling cores: half the time.
+        #expect(abs(try LatencyFitter.fitIdleSpin(backToBack: [0.2, 0.2], afterGap: [0.3, 0.32], cores: 2, gapMs: 300).seconds - 0.055) < 1e-9)
+        // Less CPU after gaps than back to back (noise): no spin, the raw mean kept.
+        let none = try LatencyFitter.fitIdleSpin(backToBack: [0.2, 0.2], afterGap: [0.19, 0.18], cores: 1, gapMs: 300)
+        #expect(none.seconds == 0 && none.extraCPUSeconds < 0)
+        #expect(throws: FitError.self) { try LatencyFitter.fitIdleSpin(backToBack: [0.2], afterGap: [0.3], cores: 1, gapMs: 300) }
+        // The model file it writes reads back.
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let warm = try LatencyFitter.fit(
+            [0.5, 1, 2].flatMap { c in (0..<4).map { k in ProfileRow(model: "m", cpus: c, latencyMs: 100 / c * (k % 2 == 0 ? 1.02 : 0.98), line: k) } },
+            family: .power)
+        try LatencyFitter.modelJSON(warm, name: "m", source: "test", idleSpin: fit).write(toFile: folder + "/m.json", atomically: true, encoding: .utf8)
+        #expect(try ModelCatalog.loadModel(folder + "/m.json").0.idleSpin == IdleSpin(seconds: 0.1, cores: 1))
     }
 
     @Test("The shared-cores latency applies only while contention holds a container below its cap")
@@ -93,7 +150,15 @@ struct FidelityModelTests {
         let (spec, _) = try ModelCatalog.loadModel(path)
         #expect(abs((spec.sharedLatency?.latencySeconds(cpus: 1) ?? 0) - 0.06) < 1e-12)
         #expect(spec.coldStart == ColdStart(factor: 1.2, afterMs: 100))
+        #expect(spec.idleSpin == .none)
+        let spinning = "{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": 1, \"k\": 1},\n \"idle_spin\": "
+        try (spinning + "{\"seconds\": 0.11, \"cores\": 1}}").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try ModelCatalog.loadModel(path).0.idleSpin == IdleSpin(seconds: 0.11, cores: 1))
         for (text, line, message) in [
+            (spinning + "{\"seconds\": 61, \"cores\": 1}}", 3, "idle_spin.seconds must be <= 60"),
+            (spinning + "{\"seconds\": 0.1, \"cores\": 0}}", 3, "idle_spin.cores"),
+            (spinning + "{\"seconds\": -1, \"cores\": 1}}", 3, "idle_spin.seconds"),
+            (spinning + "{\"seconds\": 0.1}}", 3, "missing field 'cores'"),
             ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": 1, \"k\": 1},\n \"cold_start\": {\"factor\": 0, \"after_ms\": 1}}", 3, "cold_start.factor"),
             ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": 1, \"k\": 1},\n \"cold_start\": {\"factor\": 1.2}}", 3, "missing field 'after_ms'"),
             ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": 1, \"k\": 1},\n \"latency_shared\": {\"family\": \"gpu\", \"cpu_ms\": 1, \"gpu_ms\": 1}}", 3, "latency_shared must be"),
