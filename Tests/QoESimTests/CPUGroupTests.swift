@@ -17,6 +17,18 @@ struct CPUGroupTests {
 
     static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "<missing>" }
 
+    /// Runs `/bin/sh -c line`; returns its status, standard output and PID.
+    static func sh(_ line: String) throws -> (status: Int32, out: String, pid: Int32) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", line]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), p.processIdentifier)
+    }
+
     @Test("cgroup v2 (fixture): cpu enabled for the children, cpu.max = quota period, the command runs after joining")
     func v2Fixture() throws {
         let root = try Self.fixture(["cgroup.controllers": "cpuset cpu io memory pids\n", "cgroup.subtree_control": ""])
@@ -27,16 +39,9 @@ struct CPUGroupTests {
         #expect(Self.read(root + "/cgroup.subtree_control") == "+cpu")
         #expect(Self.read(root + "/g/cpu.max") == "50000 100000")
         // The shell writes its PID into cgroup.procs, then execs the command (quoted).
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", group.shellLine(running: ["/bin/echo", "it's here"])]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        p.waitUntilExit()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 0 && out == "it's here\n")
-        #expect(Int(Self.read(root + "/g/cgroup.procs").trimmingCharacters(in: .whitespacesAndNewlines)) == Int(p.processIdentifier))
+        let run = try Self.sh(group.shellLine(running: ["/bin/echo", "it's here"]))
+        #expect(run.status == 0 && run.out == "it's here\n")
+        #expect(Int(Self.read(root + "/g/cgroup.procs").trimmingCharacters(in: .whitespacesAndNewlines)) == Int(run.pid))
         group.remove()
         #expect(!FileManager.default.fileExists(atPath: root + "/g"))
     }
@@ -82,14 +87,7 @@ struct CPUGroupTests {
         defer { group.remove() }
         let quota = hierarchy == .v1 ? Self.read(group.path + "/cpu.cfs_quota_us") : Self.read(group.path + "/cpu.max")
         #expect(quota.hasPrefix("50000"), "\(quota)")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", group.shellLine(running: ["/bin/cat", "/proc/self/cgroup"])]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        p.waitUntilExit()
-        let membership = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let membership = try Self.sh(group.shellLine(running: ["/bin/cat", "/proc/self/cgroup"])).out
         let name = (group.path as NSString).lastPathComponent
         // v1: a line "N:cpu,cpuacct:/NAME" (or "cpu:"), v2: "0::/NAME".
         #expect(membership.split(separator: "\n").contains { $0.hasSuffix("/" + name) && (hierarchy == .v2 || $0.contains("cpu")) }, "\(membership)")
