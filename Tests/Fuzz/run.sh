@@ -8,7 +8,7 @@
 # Builds Tests/Fuzz (its own package; -sanitize=fuzzer,address, leak detection on), seeds
 # each target's corpus from the bundled inputs, runs it for SECONDS with -timeout=10
 # -max_len=65536, and prints one line per target: executions, and crashes, leaks and
-# timeouts found (their inputs go to Tests/Fuzz/findings/TARGET/, to become regression
+# timeouts found (seconds: how long it ran, at most SECONDS) (their inputs go to Tests/Fuzz/findings/TARGET/, to become regression
 # tests). Exit status 1 if any target found anything. Long runs are made by hand (the
 # closing notes give their numbers); .ci/run runs a short budget of each.
 # Suppressions: none (LSAN_OPTIONS is left at its defaults).
@@ -67,17 +67,19 @@ for t in "${targets[@]}"; do
   mkdir -p "$findings"
   log="$work/$t.log"
   touch "$work/start-$t"   # findings of this run only (earlier ones stay in the folder)
+  started=$(date +%s)
   set +e
   QOESIM_FUZZ_TARGET="$t" QOESIM_ROOT="$root" ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1" \
     "$bin" "$corpus" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 -max_len=65536 -rss_limit_mb=4096 \
     -print_final_stats=1 -artifact_prefix="$findings/" > "$log" 2>&1
   rc=$?
   set -e
+  elapsed=$(( $(date +%s) - started ))
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   crashes=$(find "$findings" -name 'crash-*' -newer "$work/start-$t" | wc -l)
   leaks=$(find "$findings" -name 'leak-*' -newer "$work/start-$t" | wc -l)
   timeouts=$(find "$findings" \( -name 'timeout-*' -o -name 'slow-unit-*' -o -name 'oom-*' \) -newer "$work/start-$t" | wc -l)
-  printf '%-20s %12s %8s %8s %8s %8s\n' "$t" "${runs:-?}" "$seconds" "$crashes" "$leaks" "$timeouts"
+  printf '%-20s %12s %8s %8s %8s %8s\n' "$t" "${runs:-?}" "$elapsed" "$crashes" "$leaks" "$timeouts"
   if [ "$rc" -ne 0 ] || [ $((crashes + leaks + timeouts)) -gt 0 ]; then
     status=1
     echo "  $t: libFuzzer exited $rc; last lines of its log:" >&2
