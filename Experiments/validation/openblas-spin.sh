@@ -2,7 +2,7 @@
 # Does OpenBLAS's idle spin explain what the simulation misses? (issue 11; by hand, about
 # 6 minutes for parts A and B, 25-45 more for C; nothing else may run meanwhile.)
 #
-#   bash Experiments/validation/openblas-spin.sh [A] [B] [C]      (default: A B)
+#   bash Experiments/validation/openblas-spin.sh [A] [B] [C] [D]      (default: A B)
 #
 # Design, written before any run (2026-11-29):
 # Hypothesis. After each GEMM, OpenBLAS's worker threads keep polling for work (a
@@ -28,7 +28,9 @@
 #   container, profiles included, and the fit cache key names it), then fair-share at the
 #   default again for a same-day control. The hypothesis predicts: the fair-share median
 #   mean-latency error well below the default's (22.7% in the README).
-# Results: Experiments/validation/results/openblas-spin/ (A.csv, B.csv, C-*/).
+# D (added after A, B and C had run, because B's prediction failed): B with each bench in
+#   its own container, 3 repeats (see the part's comment).
+# Results: Experiments/validation/results/openblas-spin/ (A.csv, B.csv, C-*/, D.csv).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 parts=("$@")
@@ -93,6 +95,29 @@ for part in "${parts[@]}"; do
     echo "== default OpenBLAS, fair-share (control)" >&2
     env -u OPENBLAS_THREAD_TIMEOUT .build/release/qoesim validate --trace Traces/validation/jobs.csv --policy fair-share \
       --repeats 3 --out "$out/C-default-fair-share" | tail -n 12 ;;
-  *) echo "unknown part '$part' (A, B or C)" >&2; exit 2 ;;
+  D)
+    # B again with each bench in its own container (docker run, no limit): CFS then
+    # divides the cores between the containers' groups by their shares, as in the
+    # validation's fair-share runs, instead of between threads. Same statistic and
+    # prediction as B. (Added after A and B had run: B's prediction failed.)
+    image=${IMAGE:-qoesim-infer:local}
+    dbench() {  # dbench NETWORK REQUESTS GAP_MS TIMEOUT -> median ms (stdout), cpu seconds (stderr line)
+      local extra=()
+      [ "$4" = default ] || extra=(-e "OPENBLAS_THREAD_TIMEOUT=$4")
+      docker run --rm --network none "${extra[@]}" "$image" /qoesim-infer bench --model "$1" --requests "$2" --warmup 2 --gap-ms "$3" 2>/dev/null \
+        | tail -n +2 | cut -d, -f2 | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
+    }
+    echo "neighbour_timeout,repeat,mobilenetv2_median_ms" > "$out/D.csv"
+    for repeat in 1 2 3; do
+      echo "none,$repeat,$(dbench mobilenetv2 40 0 default)" | tee -a "$out/D.csv" >&2
+      for timeout in default 4; do
+        dbench resnet50 60 300 "$timeout" > /dev/null &
+        pid=$!
+        sleep 3
+        echo "$timeout,$repeat,$(dbench mobilenetv2 40 0 default)" | tee -a "$out/D.csv" >&2
+        wait $pid
+      done
+    done ;;
+  *) echo "unknown part '$part' (A, B, C or D)" >&2; exit 2 ;;
   esac
 done
