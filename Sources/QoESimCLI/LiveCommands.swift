@@ -109,6 +109,10 @@ struct ValidateCommand: ParsableCommand {
         Fits belong to the machine they were measured on, so by default the workload's networks are first profiled on this machine through Docker (`docker run --cpus` at --profile-cpus, --profile-requests each) and fitted (power family), or taken from the cache of this machine's fits (keyed by CPU model, core count, OpenBLAS settings and the SHA-256 of the qoesim-infer binary in the image). Then, --repeats times: `qoesim live` on the trace, and the simulator on the same trace, seed and policy with those fits (actuation delay = the measured median `docker update` latency). Reports per model and overall the median error of the mean and p95 latency over the repeats, with their range, and both satisfied counts (table, report.json, an SVG of the CPU-limit trajectories of the first repeat). With no arguments: the bundled validation trace (3 models, 2 cores, 150 s) under dqoes, 3 repeats (about 10 minutes, plus profiling the first time).
         """)
 
+    /// How far apart a recorded live run's arrivals and a new simulation's may be for
+    /// `--reuse-live` (the same seed and load give equal times; this absorbs rounding).
+    static let reuseArrivalToleranceMs = 1.0
+
     @Option(help: "Job trace CSV.") var trace: String = "Traces/validation/jobs.csv"
     @Option(help: "Cluster file with one node: this machine.") var cluster: String = "Traces/validation/cluster.json"
     @Option(help: "Fitted model folder (default: fits made on this machine, see above).") var models: String?
@@ -207,8 +211,18 @@ struct ValidateCommand: ParsableCommand {
                 scenario: scenario, policy: PolicyRegistry.make(policy, parameters: params),
                 options: SimulationOptions(sampleInterval: 1, actuationDelay: delay)
             ).run(seed: seed, recorder: RecorderFan([simTrace, simWriter, simLog]))
-            try simWriter.commit(result: sim)
             var report = ValidationReport.compare(live: recorded, sim: sim, simRequests: simLog, jobs: scenario.jobs, policy: policy)
+            // A recorded run is comparable only if the simulation releases the same
+            // arrivals: the traces' loads are relative to the fits, so fits other than the
+            // ones the run was made with change the arrivals.
+            if let reuse = reuseLive, let gap = report.paired?.pooled?.maxArrivalGapMs, gap > ValidateCommand.reuseArrivalToleranceMs {
+                throw ValidationError("""
+                    --reuse-live: the live run in \(reuse)/repeat-\(k) released its requests up to \(String(format: "%.1f", gap)) ms \
+                    away from this simulation's: its loads came from other fits (the trace's loads are relative to the fit). \
+                    Give the fits it was made with (--models) or run live again.
+                    """)
+            }
+            try simWriter.commit(result: sim)
             if k == 1 && reuseLive == nil {
                 let figure = out + "/trajectories.svg"
                 let chart = ValidationReport.trajectories(

@@ -300,3 +300,49 @@ struct CLITests {
 enum FileDigestsForTests {
     static func sha256(_ data: Data) -> String { FileDigests.sha256(data) }
 }
+
+/// `qoesim validate --reuse-live` against recorded runs made here from a simulation (no
+/// Docker needed): a recording with the simulation's own arrivals is compared; one whose
+/// arrivals differ (a run made with other fits, so another load) is refused by name.
+@Suite("qoesim validate --reuse-live")
+struct ReuseLiveTests {
+    @Test("A recorded run is reused only when its arrivals are the simulation's")
+    func arrivalsMustMatch() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let scenario = ["--trace", "Traces/validation/jobs.csv", "--cluster", "Traces/validation/cluster.json", "--models", "Traces/models-fitted"]
+        // A stand-in for a live run: the simulation's own requests and results.
+        let ran = try CLITests.run(["run"] + scenario + ["--policy", "fair-share", "--seed", "1", "--json", "--quiet", "--out", folder + "/run"])
+        #expect(ran.status == 0, "\(ran.stderr)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(ran.stdout.utf8)) as? [String: Any])
+        let models = try #require(result["models"] as? [[String: Any]])
+        let ids = models.compactMap { $0["id"] as? String }
+        let lines = try String(contentsOfFile: folder + "/run/requests.csv", encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
+        let header = lines[0].split(separator: ",").map(String.init)
+        let col = { (name: String) in header.firstIndex(of: name)! }
+        var requests = ids.map { _ in [[Double]]() }
+        for line in lines.dropFirst() {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard let j = ids.firstIndex(of: f[col("job_id")]) else { continue }
+            requests[j].append([Double(f[col("arrival_s")])!, Double(f[col("start_s")])!, Double(f[col("completion_s")])!])
+        }
+        func record(_ name: String, shift: Double) throws -> String {
+            let dir = folder + "/" + name
+            try FileManager.default.createDirectory(atPath: dir + "/repeat-1/live", withIntermediateDirectories: true)
+            let recorded: [String: Any] = [
+                "models": models, "satisfied": result["satisfied"] ?? 0, "failures": [String](),
+                "requests": requests.map { $0.map { [$0[0] + shift, $0[1] + shift, $0[2] + shift] } },
+            ]
+            try JSONSerialization.data(withJSONObject: recorded).write(to: URL(fileURLWithPath: dir + "/repeat-1/live/recorded.json"))
+            return dir
+        }
+        let same = try record("same", shift: 0), other = try record("other", shift: 0.5)
+        let reused = try CLITests.run(["validate"] + scenario + ["--policy", "fair-share", "--repeats", "1", "--reuse-live", same, "--out", folder + "/v1"])
+        #expect(reused.status == 0, "\(reused.stderr)")
+        #expect(reused.stdout.contains("arrival gap <= 0.0 ms"), "\(reused.stdout)")
+        let refused = try CLITests.run(["validate"] + scenario + ["--policy", "fair-share", "--repeats", "1", "--reuse-live", other, "--out", folder + "/v2"])
+        #expect(refused.status != 0)  // 2, as every other refusal of validate's options
+        #expect(refused.stderr.contains("--reuse-live: the live run in \(other)/repeat-1 released its requests up to 500.0 ms"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/v2/repeat-1/sim"))
+    }
+}
