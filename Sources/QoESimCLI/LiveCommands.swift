@@ -216,6 +216,11 @@ struct ValidateCommand: ParsableCommand {
             // arrivals: the traces' loads are relative to the fits, so fits other than the
             // ones the run was made with change the arrivals.
             if let reuse = reuseLive, let gap = report.paired?.pooled?.maxArrivalGapMs, gap > ValidateCommand.reuseArrivalToleranceMs {
+                simWriter.discard()
+                // Folders this repeat created and left empty go too.
+                for folder in [dir, out] where (try? FileManager.default.contentsOfDirectory(atPath: folder))?.isEmpty == true {
+                    try? FileManager.default.removeItem(atPath: folder)
+                }
                 throw ValidationError("""
                     --reuse-live: the live run in \(reuse)/repeat-\(k) released its requests up to \(String(format: "%.1f", gap)) ms \
                     away from this simulation's: its loads came from other fits (the trace's loads are relative to the fit). \
