@@ -167,15 +167,16 @@ enum LocalFits {
                 log("  no shared-cores latency for \(net): \(error)")
             }
             let cold = try LatencyFitter.fitColdStart(try Profile.load(coldFile), warm: fit)
+            let spin = try fitIdleSpin(spinFile, cores: spinCores)
             let json = LatencyFitter.modelJSON(
                 fit, name: net, source: "fitted on this machine (\(ProfileCommand.cpuModel)) by qoesim validate from \(profile)", shared: shared,
-                coldStart: cold, idleSpin: try fitIdleSpin(spinFile, cores: spinCores))
+                coldStart: cold, idleSpin: spin)
             try atomicWrite(json, to: model)
             log(String(format: "fitted %@ on this machine: R^2 %.3f, MAPE %.1f%% (%@)", net, fit.r2, fit.mapePct, model))
             if let cold {
                 log(String(format: "  cold start of %@ after %.0f ms idle: factor %.3f [%.3f, %.3f] (%d requests)", net, cold.gapMs, cold.factor, cold.ci95[0], cold.ci95[1], cold.n))
             }
-            if let spin = try fitIdleSpin(spinFile, cores: spinCores) {
+            if let spin {
                 log(String(format: "  idle spin of %@: %.4f CPU-s per request after %.0f ms idle [%.4f, %.4f] (%d pairs): %.3f s on %.0f core(s)", net, spin.extraCPUSeconds, spin.gapMs, spin.ci95[0], spin.ci95[1], spin.n, spin.seconds, spin.cores))
             }
             if let shared {
