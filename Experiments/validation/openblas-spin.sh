@@ -2,7 +2,7 @@
 # Does OpenBLAS's idle spin explain what the simulation misses? (issue 11; by hand, about
 # 6 minutes for parts A and B, 25-45 more for C; nothing else may run meanwhile.)
 #
-#   bash Experiments/validation/openblas-spin.sh [A] [B] [C] [D]      (default: A B)
+#   bash Experiments/validation/openblas-spin.sh [A] [B] [C] [D] [E]  (default: A B)
 #
 # Design, written before any run (2026-11-29):
 # Hypothesis. After each GEMM, OpenBLAS's worker threads keep polling for work (a
@@ -30,7 +30,20 @@
 #   mean-latency error well below the default's (22.7% in the README).
 # D (added after A, B and C had run, because B's prediction failed): B with each bench in
 #   its own container, 3 repeats (see the part's comment).
-# Results: Experiments/validation/results/openblas-spin/ (A.csv, B.csv, C-*/, D.csv).
+# E (added 2026-11-30, after the idle-spin part of the model, full weight, fixed the bundled
+#   trace and over-corrected held-out 1): how much CPU the polling gets beside a busy
+#   container, i.e. the weight a spinning group competes with. Each network in turn as the
+#   "spinner" (`bench`, 10 requests, 300 ms idle before each, own container, no limit),
+#   default OpenBLAS and OPENBLAS_THREAD_TIMEOUT=4 (its control: the same work without the
+#   polling), alone and beside one busy container (MobileNetV2 `bench` back to back, no
+#   limit, started 3 s before), 3 repeats. Statistic: the polling's CPU per request,
+#   p_k = (cpu(default) - cpu(timeout 4)) / 10 with k = 0 or 1 neighbours (bench's
+#   cpu_seconds), its ratio r = p_1 / p_0 per repeat, and the weight the model's CFS
+#   water-filling needs to give a spinner on K = 1 core that share beside a busy container
+#   on C = 2 cores: w = r K / (C - r K) (r >= 1: w = 1). The model's spin (full weight)
+#   predicts r = 1; the hypothesis that polling yields (B) predicts a median r < 0.75
+#   (w < 0.6) for each network.
+# Results: Experiments/validation/results/openblas-spin/ (A.csv, B.csv, C-*/, D.csv, E.csv).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 parts=("$@")
@@ -118,6 +131,28 @@ for part in "${parts[@]}"; do
         wait $pid
       done
     done ;;
-  *) echo "unknown part '$part' (A, B, C or D)" >&2; exit 2 ;;
+  E)
+    image=${IMAGE:-qoesim-infer:local}
+    ecpu() {  # ecpu NETWORK TIMEOUT(default|N) -> bench's cpu_seconds of 10 requests after 300 ms idle each
+      local extra=()
+      [ "$2" = default ] || extra=(-e "OPENBLAS_THREAD_TIMEOUT=$2")
+      docker run --rm --network none "${extra[@]}" "$image" /qoesim-infer bench --model "$1" --requests 10 --warmup 1 --gap-ms 300 2>&1 >/dev/null \
+        | awk '/^cpu_seconds / {print $2}'
+    }
+    echo "network,repeat,neighbours,cpu_default_s,cpu_timeout4_s,polling_cpu_s_per_request" > "$out/E.csv"
+    for repeat in 1 2 3; do
+      for net in mobilenetv2 resnet50 bert-base; do
+        for k in 0 1; do
+          if [ "$k" = 1 ]; then
+            docker run -d --rm --name qoesim-spin-busy --network none "$image" /qoesim-infer bench --model mobilenetv2 --requests 100000 --warmup 0 --gap-ms 0 > /dev/null
+            sleep 3
+          fi
+          d=$(ecpu "$net" default); t=$(ecpu "$net" 4)
+          [ "$k" = 1 ] && docker kill qoesim-spin-busy > /dev/null
+          echo "$net,$repeat,$k,$d,$t,$(echo "($d - $t) / 10" | bc -l | xargs printf '%.4f')" | tee -a "$out/E.csv" >&2
+        done
+      done
+    done ;;
+  *) echo "unknown part '$part' (A, B, C, D or E)" >&2; exit 2 ;;
   esac
 done
