@@ -148,7 +148,7 @@ for part in "${parts[@]}"; do
             sleep 3
           fi
           d=$(ecpu "$net" default); t=$(ecpu "$net" 4)
-          [ "$k" = 1 ] && docker kill qoesim-spin-busy > /dev/null
+          [ "$k" = 1 ] && docker rm -f qoesim-spin-busy > /dev/null
           echo "$net,$repeat,$k,$d,$t,$(echo "($d - $t) / 10" | bc -l | xargs printf '%.4f')" | tee -a "$out/E.csv" >&2
         done
       done
