@@ -74,8 +74,9 @@ struct SimulationState: ~Copyable {
     /// least `afterS` (factor 1: none).
     let coldStart: [(factor: Double, afterS: Double)]
     /// Per job, the model's idle spin: how long (s) and on how many cores its threads
-    /// keep polling after its last in-service request completes.
-    let idleSpin: [(seconds: Double, cores: Double)]
+    /// keep polling after its last in-service request completes, and the fraction of its
+    /// CPU weight it polls with.
+    let idleSpin: [(seconds: Double, cores: Double, weight: Double)]
     /// Each job's replayed requests, held or streamed (arrivals=trace).
     var traced: [TracedFeed]
     let options: SimulationOptions
@@ -140,7 +141,7 @@ struct SimulationState: ~Copyable {
         sharedLatency = jobs.map(\.model.sharedLatency)
         variability = jobs.map(\.model.variability)
         coldStart = jobs.map { ($0.model.coldStart.factor, $0.model.coldStart.afterMs / 1000) }
-        idleSpin = jobs.map { ($0.model.idleSpin.seconds, $0.model.idleSpin.cores) }
+        idleSpin = jobs.map { ($0.model.idleSpin.seconds, $0.model.idleSpin.cores, $0.model.idleSpin.weight) }
         traced = jobs.map { job in
             guard job.arrivals == .trace else { return TracedFeed(held: []) }
             if let streamed = scenario.streamedRequests { return TracedFeed(reader: streamed.reader(for: job.id, stretch: scenario.streamStretch)) }
@@ -509,7 +510,7 @@ struct SimulationState: ~Copyable {
         var demand = 0.0
         for j in busy {
             scratchCap.append(c[j].cap)
-            scratchWeight.append(c[j].allocation.cpuWeight)
+            scratchWeight.append(c[j].spinning ? c[j].allocation.cpuWeight * idleSpin[j].weight : c[j].allocation.cpuWeight)
             demand += c[j].cap
         }
         nodeDemand[n] = demand

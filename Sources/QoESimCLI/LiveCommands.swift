@@ -123,7 +123,8 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: """
         Parts of this machine's fits the simulation uses: quota (latency under a CPU quota, profiled one container \
         at a time), shared (+ the shared-cores latency from co-located profiles), cold (+ the cold start), spin (+ the \
-        idle spin: CPU its threads keep using after each request), full (all four). \
+        idle spin: CPU its threads keep using after each request, competing with the weight fitted beside a busy \
+        container), spin-full-weight (the idle spin competing as if busy), full (all four). \
         quota was chosen on the bundled trace (README); the others are kept for study.
         """)
     var modelParts: LocalFits.Parts = .quota
@@ -136,7 +137,7 @@ struct ValidateCommand: ParsableCommand {
     var dockerSocket: String?
     @Option(help: "Output folder (repeat-N/{live,sim}/, trajectories.svg, report.json).") var out: String = "Experiments/validation/results"
     @Flag(help: "One JSON object instead of the table.") var json = false
-    @Option(help: "Compare with the live runs recorded in this earlier --out folder (repeat-N/live/recorded.json) instead of running live again; only the simulation is made (e.g. after changing the simulator or the fits). Give --models to fix the fits.")
+    @Option(help: "Compare with the live runs recorded in this earlier --out folder (repeat-N/live/recorded.json) instead of running live again; only the simulation is made (e.g. after changing the simulator or the fits). Its arrivals must match the recording's, so the fits must give the same loads: --models DIR/models gives the ones it was made with.")
     var reuseLive: String?
 
     func validate() throws {
@@ -224,7 +225,7 @@ struct ValidateCommand: ParsableCommand {
                 throw ValidationError("""
                     --reuse-live: the live run in \(reuse)/repeat-\(k) released its requests up to \(String(format: "%.1f", gap)) ms \
                     away from this simulation's: its loads came from other fits (the trace's loads are relative to the fit). \
-                    Give the fits it was made with (--models) or run live again.
+                    Give the fits it was made with (--models; validate keeps them in \(reuse)/models) or run live again.
                     """)
             }
             try simWriter.commit(result: sim)
@@ -238,6 +239,14 @@ struct ValidateCommand: ParsableCommand {
                 report.figure = figure
             }
             reports.append(report)
+        }
+        // The fits the simulation used go with the results, so that the recorded live runs
+        // can be simulated again with them (--reuse-live DIR --models DIR/models).
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder).filter({ $0.hasSuffix(".json") }).sorted() {
+            let source = (folder as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: source) else { throw ValidationError("cannot read \(source)") }
+            try FileManager.default.createDirectory(atPath: out + "/models", withIntermediateDirectories: true)
+            try atomicWrite(String(decoding: data, as: UTF8.self), to: out + "/models/" + name)
         }
         var summary = RepeatedValidation(reports: reports, fits: folder)
         summary.liveRecordedIn = reuseLive

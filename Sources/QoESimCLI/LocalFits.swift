@@ -70,9 +70,10 @@ enum LocalFits {
     }
 
     /// CPU seconds `qoesim-infer bench` reports for its timed requests (and their gaps),
-    /// run alone in a container without a limit.
-    static func benchCPUSeconds(workload: String, requests: Int, gapMs: Int, image: String) throws -> Double {
-        let args = ["docker", "run", "--rm", "--network", "none"] + WorkloadEnvironment.dockerRunArguments(from: ProcessInfo.processInfo.environment)
+    /// run in a container without a limit (`environment` overrides qoesim's own).
+    static func benchCPUSeconds(workload: String, requests: Int, gapMs: Int, image: String, environment: [String: String] = [:]) throws -> Double {
+        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let args = ["docker", "run", "--rm", "--network", "none"] + WorkloadEnvironment.dockerRunArguments(from: env)
             + [image, "/qoesim-infer", "bench", "--model", workload, "--requests", "\(requests)", "--warmup", "1", "--gap-ms", "\(gapMs)"]
         let r = try shell("/usr/bin/env", args)
         guard r.status == 0 else { throw ValidationError("\(args.joined(separator: " ")) failed (status \(r.status)): \(r.err.suffix(300))") }
@@ -95,6 +96,65 @@ enum LocalFits {
             }
         }
         try atomicWrite(text, to: file)
+    }
+
+    /// The busy neighbour of the spin-share profile: a container serving back to back.
+    static let spinNeighbour = "mobilenetv2"
+
+    /// Measures how much CPU the polling of `workload` gets beside one busy container
+    /// (``spinNeighbour``, back to back, no limit) against alone, into `file`:
+    /// ``spinPairs`` repeats of ``spinRequests`` requests after ``spinGapMs`` ms idle
+    /// each, with qoesim's OpenBLAS settings and with OPENBLAS_THREAD_TIMEOUT=4 (the
+    /// shortest polling: the same work without most of it), alone and beside it.
+    static func measureSpinShare(workload: String, image: String, to file: String) throws {
+        var text = "# qoesim spin-share profile of \(workload): CPU seconds of \(spinRequests) requests after \(spinGapMs) ms idle each, "
+        text += "alone and beside a busy \(spinNeighbour) container, with OpenBLAS's polling as set and at OPENBLAS_THREAD_TIMEOUT=4\n"
+        text += "network,repeat,neighbours,thread_timeout,requests,cpu_seconds\n"
+        for repeat_ in 1...spinPairs {
+            for neighbours in [0, 1] {
+                var busy: String? = nil
+                if neighbours == 1 {
+                    let args = ["docker", "run", "-d", "--rm", "--network", "none"] + WorkloadEnvironment.dockerRunArguments(from: ProcessInfo.processInfo.environment)
+                        + [image, "/qoesim-infer", "bench", "--model", spinNeighbour, "--requests", "1000000", "--warmup", "0", "--gap-ms", "0"]
+                    let r = try shell("/usr/bin/env", args)
+                    guard r.status == 0 else { throw ValidationError("\(args.joined(separator: " ")) failed (status \(r.status)): \(r.err.suffix(300))") }
+                    busy = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+                    usleep(2_000_000)  // its network built and serving
+                }
+                defer { if let busy { _ = try? shell("/usr/bin/env", ["docker", "rm", "-f", busy]) } }
+                for timeout in ["set", "4"] {
+                    Diagnostics.note("spin share of \(workload): repeat \(repeat_) of \(spinPairs), \(neighbours) busy neighbour(s), thread timeout \(timeout)")
+                    let cpu = try benchCPUSeconds(
+                        workload: workload, requests: spinRequests, gapMs: spinGapMs, image: image,
+                        environment: timeout == "set" ? [:] : ["OPENBLAS_THREAD_TIMEOUT": timeout])
+                    text += "\(workload),\(repeat_),\(neighbours),\(timeout),\(spinRequests),\(cpu)\n"
+                }
+            }
+        }
+        try atomicWrite(text, to: file)
+    }
+
+    /// Fits the spin weight from a file of ``measureSpinShare(workload:image:to:)``.
+    static func fitSpinWeight(_ file: String, cores: Double) throws -> LatencyFitter.SpinWeightFit? {
+        guard cores > 0 else { return nil }
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        var cpu: [String: Double] = [:], repeats = Set<Int>()
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.hasPrefix("network,") {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard f.count == 6, let r = Int(f[1]), let k = Int(f[2]), let n = Double(f[4]), n > 0, let c = Double(f[5]) else {
+                throw ValidationError("\(file): malformed line '\(line)'")
+            }
+            cpu["\(r),\(k),\(f[3])"] = c / n
+            repeats.insert(r)
+        }
+        func polling(_ r: Int, _ k: Int) -> Double? {
+            guard let set = cpu["\(r),\(k),set"], let short = cpu["\(r),\(k),4"] else { return nil }
+            return set - short
+        }
+        let complete = repeats.sorted().filter { polling($0, 0) != nil && polling($0, 1) != nil }
+        return try LatencyFitter.fitSpinWeight(
+            alone: complete.map { polling($0, 0)! }, besideBusy: complete.map { polling($0, 1)! }, cores: cores,
+            nodeCores: Double(ProcessInfo.processInfo.activeProcessorCount))
     }
 
     /// Fits the idle spin from a file of ``measureIdleSpin(workload:image:to:)``.
@@ -128,7 +188,9 @@ enum LocalFits {
         try atomicWrite(text, to: (dir as NSString).appendingPathComponent("KEY.txt"))
         for net in Set(networks).sorted() {
             let model = (dir as NSString).appendingPathComponent("\(net).json")
-            if FileManager.default.fileExists(atPath: model) {
+            let spinShareFile = (dir as NSString).appendingPathComponent("\(net)-spin-share.csv")
+            // (A fit made before the spin-share profile existed is made again.)
+            if FileManager.default.fileExists(atPath: model) && FileManager.default.fileExists(atPath: spinShareFile) {
                 log("using the cached fit of \(net) for this machine (\(model))")
                 continue
             }
@@ -159,6 +221,7 @@ enum LocalFits {
             }
             let spinFile = (dir as NSString).appendingPathComponent("\(net)-spin.csv")
             if !FileManager.default.fileExists(atPath: spinFile) { try measureIdleSpin(workload: net, image: image, to: spinFile) }
+            if !FileManager.default.fileExists(atPath: spinShareFile) { try measureSpinShare(workload: net, image: image, to: spinShareFile) }
             let rows = try Profile.load(profile)
             let fit = try LatencyFitter.fit(rows, family: .power)
             // The co-located data can be too noisy for a curve: then the model has none.
@@ -168,9 +231,14 @@ enum LocalFits {
             }
             let cold = try LatencyFitter.fitColdStart(try Profile.load(coldFile), warm: fit)
             let spin = try fitIdleSpin(spinFile, cores: spinCores)
+            // No polling, or too little to compare beside a neighbour: the weight stays 1.
+            var weight: LatencyFitter.SpinWeightFit? = nil
+            if let spin, spin.seconds > 0 {
+                do { weight = try fitSpinWeight(spinShareFile, cores: spinCores) } catch { log("  no spin weight for \(net): \(error)") }
+            }
             let json = LatencyFitter.modelJSON(
                 fit, name: net, source: "fitted on this machine (\(ProfileCommand.cpuModel)) by qoesim validate from \(profile)", shared: shared,
-                coldStart: cold, idleSpin: spin)
+                coldStart: cold, idleSpin: spin, spinWeight: weight)
             try atomicWrite(json, to: model)
             log(String(format: "fitted %@ on this machine: R^2 %.3f, MAPE %.1f%% (%@)", net, fit.r2, fit.mapePct, model))
             if let cold {
@@ -178,6 +246,9 @@ enum LocalFits {
             }
             if let spin {
                 log(String(format: "  idle spin of %@: %.4f CPU-s per request after %.0f ms idle [%.4f, %.4f] (%d pairs): %.3f s on %.0f core(s)", net, spin.extraCPUSeconds, spin.gapMs, spin.ci95[0], spin.ci95[1], spin.n, spin.seconds, spin.cores))
+            }
+            if let weight {
+                log(String(format: "  spin weight of %@: its polling gets %.2f [%.2f, %.2f] of its CPU alone beside a busy container (%d repeats): weight %.3f [%.3f, %.3f]", net, weight.share, weight.shareCI95[0], weight.shareCI95[1], weight.n, weight.weight, weight.ci95[0], weight.ci95[1]))
             }
             if let shared {
                 log(String(format: "  shared-cores latency of %@ (%d co-located requests): R^2 %.3f, MAPE %.1f%%", net, shared.n, shared.r2, shared.mapePct))
@@ -195,9 +266,10 @@ enum LocalFits {
 
     /// The parts of the local fits the simulation uses: `quota` (the latency under a CPU
     /// quota, profiled one container at a time), `shared` (plus the shared-cores latency),
-    /// `cold` (plus the cold start), `spin` (plus the idle spin), `full` (all four).
+    /// `cold` (plus the cold start), `spin` (plus the idle spin, with its fitted weight),
+    /// `spin-full-weight` (the idle spin competing as if busy), `full` (all four).
     enum Parts: String, CaseIterable, ExpressibleByArgument {
-        case quota, shared, cold, spin, full
+        case quota, shared, cold, spin, spinFullWeight = "spin-full-weight", full
     }
 
     /// A folder beside `folder` holding its models with only `parts` active (the other
@@ -217,7 +289,11 @@ enum LocalFits {
             }
             if parts != .shared { drop(["latency_shared", "fit_shared"]) }
             if parts != .cold { drop(["cold_start", "fit_cold_start"]) }
-            if parts != .spin { drop(["idle_spin", "fit_idle_spin"]) }
+            if parts != .spin && parts != .spinFullWeight { drop(["idle_spin", "fit_idle_spin"]) }
+            if parts == .spinFullWeight, var spin = model["idle_spin"] as? [String: Any] {
+                spin["weight"] = 1
+                model["idle_spin"] = spin
+            }
             let text = try JSONSerialization.data(withJSONObject: model, options: [.prettyPrinted, .sortedKeys])
             try atomicWrite(String(decoding: text, as: UTF8.self) + "\n", to: (out as NSString).appendingPathComponent(name))
         }

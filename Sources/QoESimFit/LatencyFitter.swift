@@ -327,9 +327,58 @@ public enum LatencyFitter {
             n: d.count, gapMs: gapMs)
     }
 
+    /// The polling's CPU weight (``IdleSpin/weight``) fitted from how much CPU it gets
+    /// beside a busy container.
+    public struct SpinWeightFit: Sendable {
+        /// The weight (0.001 ... 1) that gives the mean share.
+        public var weight: Double
+        /// Its 95% interval (the share's interval carried through the same function).
+        public var ci95: [Double]
+        /// The mean share: polling CPU beside one busy container over polling CPU alone.
+        public var share: Double
+        /// Its standard error and 95% interval (t, n - 1 degrees of freedom).
+        public var shareStandardError: Double
+        public var shareCI95: [Double]
+        /// Repeats the fit is made of.
+        public var n: Int
+    }
+
+    /// The weight with which CFS water-filling gives a spinner on `cores` cores the
+    /// fraction `share` of its CPU alone, beside one busy container that could use all
+    /// `nodeCores` cores (equal container weights): `share x cores = nodeCores x w / (1 + w)`,
+    /// so `w = share x cores / (nodeCores - share x cores)`, held to [0.001, 1] (a share
+    /// at or above the full-weight one: 1).
+    public static func spinWeight(share: Double, cores: Double, nodeCores: Double) -> Double {
+        let polled = share * cores
+        guard polled < nodeCores else { return 1 }
+        return min(1, max(1e-3, polled / (nodeCores - polled)))
+    }
+
+    /// Fits the polling's weight from repeats of (polling CPU per request alone,
+    /// polling CPU per request beside one busy container): the mean ratio by least squares
+    /// through GSL (intercept only), its interval from the spread, and the weight
+    /// ``spinWeight(share:cores:nodeCores:)`` that gives it.
+    public static func fitSpinWeight(alone: [Double], besideBusy: [Double], cores: Double, nodeCores: Double) throws -> SpinWeightFit {
+        guard alone.count == besideBusy.count, alone.count >= 2 else {
+            throw FitError("the spin weight needs at least 2 repeats (got \(alone.count) and \(besideBusy.count))")
+        }
+        guard alone.allSatisfy({ $0 > 0 }) else {
+            throw FitError("the spin weight needs polling CPU alone > 0 in every repeat (got \(alone)): nothing polls to compare")
+        }
+        guard cores > 0, nodeCores > 0 else { throw FitError("the spin weight needs cores > 0 (got \(cores), node \(nodeCores))") }
+        let r = zip(besideBusy, alone).map { $0 / $1 }
+        let f = try WeightedLinearFit(design: r.map { _ in [1] }, y: r, weights: r.map { _ in 1 })
+        let mean = f.coefficients[0], se = f.covariance[0][0].squareRoot(), t = tQuantile(0.975, df: r.count - 1)
+        let lo = max(0, mean - t * se), hi = mean + t * se
+        return SpinWeightFit(
+            weight: spinWeight(share: max(0, mean), cores: cores, nodeCores: nodeCores),
+            ci95: [spinWeight(share: lo, cores: cores, nodeCores: nodeCores), spinWeight(share: hi, cores: cores, nodeCores: nodeCores)],
+            share: mean, shareStandardError: se, shareCI95: [mean - t * se, mean + t * se], n: r.count)
+    }
+
     public static func modelJSON(
         _ r: FitResult, name: String, source: String, crossValidation: [FitFamily: Double] = [:], shared: FitResult? = nil,
-        coldStart: ColdStartFit? = nil, idleSpin: IdleSpinFit? = nil
+        coldStart: ColdStartFit? = nil, idleSpin: IdleSpinFit? = nil, spinWeight: SpinWeightFit? = nil
     ) -> String {
         func num(_ v: Double) -> String {
             if v.isInfinite { return "1e9" }
@@ -378,9 +427,15 @@ public enum LatencyFitter {
             text += "\"ci95\": [\(num(c.ci95[0])), \(num(c.ci95[1]))]}"
         }
         if let spin = idleSpin {
-            text += ",\n  \"idle_spin\": {\"seconds\": \(num(spin.seconds)), \"cores\": \(num(spin.cores))}"
+            let weight = spinWeight.map { ", \"weight\": \(num($0.weight))" } ?? ""
+            text += ",\n  \"idle_spin\": {\"seconds\": \(num(spin.seconds)), \"cores\": \(num(spin.cores))\(weight)}"
             text += ",\n  \"fit_idle_spin\": {\"n\": \(spin.n), \"gap_ms\": \(num(spin.gapMs)), \"extra_cpu_s_per_request\": \(num(spin.extraCPUSeconds)), "
-            text += "\"se\": \(num(spin.standardError)), \"ci95\": [\(num(spin.ci95[0])), \(num(spin.ci95[1]))]}"
+            text += "\"se\": \(num(spin.standardError)), \"ci95\": [\(num(spin.ci95[0])), \(num(spin.ci95[1]))]"
+            if let w = spinWeight {
+                text += ", \"weight\": {\"n\": \(w.n), \"share\": \(num(w.share)), \"share_se\": \(num(w.shareStandardError)), "
+                text += "\"share_ci95\": [\(num(w.shareCI95[0])), \(num(w.shareCI95[1]))], \"ci95\": [\(num(w.ci95[0])), \(num(w.ci95[1]))]}"
+            }
+            text += "}"
         }
         return text + "\n}\n"
     }

@@ -37,18 +37,24 @@ public struct ModelSpec: Sendable, Equatable {
 }
 
 /// CPU a container keeps using after its last in-service request completes (model file:
-/// `"idle_spin": {"seconds": 0.1, "cores": 1}`): its inference threads poll for work for
-/// `seconds` (unless a request arrives first) on up to `cores` cores, competing for the
-/// CPU like a busy container (by weight, within its limit) and doing no work. OpenBLAS's
-/// worker threads do this after every product (2^OPENBLAS_THREAD_TIMEOUT cycles).
+/// `"idle_spin": {"seconds": 0.1, "cores": 1, "weight": 0.5}`): its inference threads poll
+/// for work for `seconds` (unless a request arrives first) on up to `cores` cores,
+/// competing for the CPU like a busy container (within its limit) but with `weight` times
+/// its CPU weight, and doing no work. OpenBLAS's worker threads do this after every
+/// product (2^OPENBLAS_THREAD_TIMEOUT cycles) in a `sched_yield` loop, which gives way to
+/// busy threads: measured, a polling container gets less than a busy one's share.
 public struct IdleSpin: Sendable, Equatable {
     /// How long the polling lasts, s (0: none).
     public var seconds: Double
     /// How many cores the polling threads use (> 0).
     public var cores: Double
-    public init(seconds: Double, cores: Double) {
+    /// The polling's CPU weight as a fraction of the container's (0 < weight <= 1; 1:
+    /// it competes as if busy).
+    public var weight: Double
+    public init(seconds: Double, cores: Double, weight: Double = 1) {
         self.seconds = seconds
         self.cores = cores
+        self.weight = weight
     }
     public static let none = IdleSpin(seconds: 0, cores: 1)
     /// The longest idle spin a model file may give, s (Docs/LIMITS.md).
@@ -162,7 +168,7 @@ public struct ModelCatalog: Sendable {
         }
         var spin = IdleSpin.none
         if let v = try doc.optional("idle_spin", in: "model") {
-            try v.checkKeys(allowed: ["seconds", "cores"], in: "idle_spin")
+            try v.checkKeys(allowed: ["seconds", "cores", "weight"], in: "idle_spin")
             let seconds = try v.required("seconds", in: "idle_spin").nonNegative("idle_spin.seconds")
             guard seconds <= IdleSpin.maxSeconds else {
                 throw v.error("idle_spin.seconds must be <= \(IdleSpin.maxSeconds) (Docs/LIMITS.md), got \(seconds)")
@@ -170,7 +176,12 @@ public struct ModelCatalog: Sendable {
             let cores = try v.required("cores", in: "idle_spin").positive("idle_spin.cores")
             guard cores <= 4096 else { throw v.error("idle_spin.cores must be <= 4096, got \(cores)") }
             guard !model.usesGPU || seconds == 0 else { throw v.error("idle_spin is for models of a CPU family (latency is gpu)") }
-            spin = IdleSpin(seconds: seconds, cores: cores)
+            var weight = 1.0
+            if let w = try v.optional("weight", in: "idle_spin") {
+                weight = try w.positive("idle_spin.weight")
+                guard weight >= 1e-3 && weight <= 1 else { throw w.error("idle_spin.weight must be in [0.001, 1], got \(weight)") }
+            }
+            spin = IdleSpin(seconds: seconds, cores: cores, weight: weight)
         }
         // A request takes some time at any allocation (1 ps): zero or denormal latencies
         // would let a closed loop spin without simulated time advancing. How many requests

@@ -340,6 +340,11 @@ struct ReuseLiveTests {
         let reused = try CLITests.run(["validate"] + scenario + ["--policy", "fair-share", "--repeats", "1", "--reuse-live", same, "--out", folder + "/v1"])
         #expect(reused.status == 0, "\(reused.stderr)")
         #expect(reused.stdout.contains("arrival gap <= 0.0 ms"), "\(reused.stdout)")
+        // The fits it simulated with are kept beside the results, byte for byte.
+        for name in ["mobilenetv2.json", "resnet50.json", "bert-base.json"] {
+            let kept = FileManager.default.contents(atPath: folder + "/v1/models/" + name)
+            #expect(kept != nil && kept == FileManager.default.contents(atPath: "Traces/models-fitted/" + name), "\(name)")
+        }
         let refused = try CLITests.run(["validate"] + scenario + ["--policy", "fair-share", "--repeats", "1", "--reuse-live", other, "--out", folder + "/v2"])
         #expect(refused.status != 0)  // 2, as every other refusal of validate's options
         #expect(refused.stderr.contains("--reuse-live: the live run in \(other)/repeat-1 released its requests up to 500.0 ms"), "\(refused.stderr)")

@@ -52,6 +52,48 @@ struct FidelityModelTests {
         // A spin longer than every gap: the container never stops competing, as if busy.
         let endless = try run(IdleSpin(seconds: 60, cores: 1), neighbour: false)
         #expect(endless.models[0].cpuSeconds > 0.95 * duration, "\(endless.models[0].cpuSeconds)")
+
+        // The weight the fit derives for a polling that gets half its CPU beside a busy
+        // container gives it exactly that half here (a's requests run at 1 core either
+        // way, so only the polling differs); alone, the weight changes nothing.
+        let w = LatencyFitter.spinWeight(share: 0.5, cores: 1, nodeCores: 2)
+        #expect(abs(w - 1.0 / 3) < 1e-12)
+        let light = IdleSpin(seconds: 0.2, cores: 1, weight: w)
+        let lightAlone = try run(light, neighbour: false), lightBeside = try run(light, neighbour: true)
+        #expect(lightAlone.models[0].cpuSeconds == spun.models[0].cpuSeconds)
+        let polledBeside = lightBeside.models[0].cpuSeconds - quiet.models[0].cpuSeconds
+        let polledFull = noisy.models[0].cpuSeconds - quiet.models[0].cpuSeconds
+        #expect(abs(polledBeside / polledFull - 0.5) < 0.01, "weighted polling \(polledBeside) CPU-s against \(polledFull) at full weight")
+        #expect(lightBeside.models[0].meanMs == noisy.models[0].meanMs)
+        // What a does not take, b gets.
+        #expect(abs((quiet.models[1].cpuSeconds - lightBeside.models[1].cpuSeconds) - polledBeside) < 0.25)
+    }
+
+    @Test("The spin weight is fitted from the polling's CPU beside a busy container against alone (GSL mean of the ratios)")
+    func spinWeightFit() throws {
+        // The water-filling identity: share x cores = nodeCores x w / (1 + w), held to [0.001, 1].
+        #expect(abs(LatencyFitter.spinWeight(share: 0.25, cores: 1, nodeCores: 2) - 0.25 / 1.75) < 1e-12)
+        #expect(LatencyFitter.spinWeight(share: 1, cores: 1, nodeCores: 2) == 1)
+        #expect(LatencyFitter.spinWeight(share: 1.3, cores: 1, nodeCores: 2) == 1)
+        #expect(LatencyFitter.spinWeight(share: 0, cores: 1, nodeCores: 2) == 1e-3)
+        #expect(LatencyFitter.spinWeight(share: 1, cores: 2, nodeCores: 2) == 1)
+        let fit = try LatencyFitter.fitSpinWeight(alone: [0.2, 0.1, 0.16], besideBusy: [0.1, 0.06, 0.064], cores: 1, nodeCores: 2)
+        // Ratios 0.5, 0.6, 0.4: mean 0.5, weight 1/3.
+        #expect(abs(fit.share - 0.5) < 1e-9 && abs(fit.weight - 1.0 / 3) < 1e-9 && fit.n == 3)
+        #expect(fit.shareCI95[0] < 0.5 && 0.5 < fit.shareCI95[1] && fit.ci95[0] < fit.weight && fit.weight < fit.ci95[1])
+        #expect(throws: FitError.self) { try LatencyFitter.fitSpinWeight(alone: [0.2], besideBusy: [0.1], cores: 1, nodeCores: 2) }
+        #expect(throws: FitError.self) { try LatencyFitter.fitSpinWeight(alone: [0.2, 0], besideBusy: [0.1, 0.1], cores: 1, nodeCores: 2) }
+        // The model file carries it and reads back.
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let warm = try LatencyFitter.fit(
+            [0.5, 1, 2].flatMap { c in (0..<4).map { k in ProfileRow(model: "m", cpus: c, latencyMs: 100 / c * (k % 2 == 0 ? 1.02 : 0.98), line: k) } },
+            family: .power)
+        let spin = try LatencyFitter.fitIdleSpin(backToBack: [0.20, 0.21, 0.19], afterGap: [0.31, 0.30, 0.29], cores: 1, gapMs: 300)
+        try LatencyFitter.modelJSON(warm, name: "m", source: "test", idleSpin: spin, spinWeight: fit)
+            .write(toFile: folder + "/m.json", atomically: true, encoding: .utf8)
+        let read = try ModelCatalog.loadModel(folder + "/m.json").0.idleSpin
+        #expect(abs(read.seconds - 0.1) < 1e-6 && read.cores == 1 && abs(read.weight - 1.0 / 3) < 1e-6)
     }
 
     @Test("The idle spin is fitted from paired CPU measurements (GSL): seconds = mean extra CPU per request / cores")
@@ -154,11 +196,15 @@ struct FidelityModelTests {
         let spinning = "{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": 1, \"k\": 1},\n \"idle_spin\": "
         try (spinning + "{\"seconds\": 0.11, \"cores\": 1}}").write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try ModelCatalog.loadModel(path).0.idleSpin == IdleSpin(seconds: 0.11, cores: 1))
+        try (spinning + "{\"seconds\": 0.11, \"cores\": 1, \"weight\": 0.25}}").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try ModelCatalog.loadModel(path).0.idleSpin == IdleSpin(seconds: 0.11, cores: 1, weight: 0.25))
         for (text, line, message) in [
             (spinning + "{\"seconds\": 61, \"cores\": 1}}", 3, "idle_spin.seconds must be <= 60"),
             (spinning + "{\"seconds\": 0.1, \"cores\": 0}}", 3, "idle_spin.cores"),
             (spinning + "{\"seconds\": -1, \"cores\": 1}}", 3, "idle_spin.seconds"),
             (spinning + "{\"seconds\": 0.1}}", 3, "missing field 'cores'"),
+            (spinning + "{\"seconds\": 0.1, \"cores\": 1, \"weight\": 0}}", 3, "idle_spin.weight"),
+            (spinning + "{\"seconds\": 0.1, \"cores\": 1, \"weight\": 1.5}}", 3, "idle_spin.weight must be in [0.001, 1]"),
             ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": 1, \"k\": 1},\n \"cold_start\": {\"factor\": 0, \"after_ms\": 1}}", 3, "cold_start.factor"),
             ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": 1, \"k\": 1},\n \"cold_start\": {\"factor\": 1.2}}", 3, "missing field 'after_ms'"),
             ("{\"name\": \"m\",\n \"latency\": {\"family\": \"power\", \"a_ms\": 0, \"b_ms\": 1, \"k\": 1},\n \"latency_shared\": {\"family\": \"gpu\", \"cpu_ms\": 1, \"gpu_ms\": 1}}", 3, "latency_shared must be"),
