@@ -126,8 +126,10 @@ public final class RunOutputWriter: SimulationRecorder {
         if keyCells.isEmpty {
             models.write(table)
         } else {
+            // The keys hold the policy and seed: the table's own first two columns go.
             for (k, line) in table.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
-                models.write((k == 0 ? keyHeader : keyCells) + line + "\n")
+                let rest = line.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false).last ?? ""
+                models.write((k == 0 ? keyHeader : keyCells) + rest + "\n")
             }
         }
         try models.close()

@@ -248,6 +248,15 @@ public struct RepeatedValidation: Sendable, Encodable {
     public var satisfiedLive: [Int]
     public var satisfiedSim: [Int]
     public var models: [ModelSummary]
+    /// The live runs' own repeatability, by the same statistic: each live repeat in place
+    /// of the simulation against the mean of the other live repeats (same seed, same
+    /// arrivals, same machine), the median over models, then over repeats, and its range
+    /// (nil with fewer than 2 repeats). A simulation cannot be expected to come closer to
+    /// one live run than the live runs come to each other.
+    public var liveRepeatabilityPct: Double?
+    public var liveRepeatabilityRange: [Double]?
+    public var liveRepeatabilityP95Pct: Double?
+    public var liveRepeatabilityP95Range: [Double]?
     /// The model folder the simulation used.
     public var fits: String
     /// Where the live runs were recorded, when they were reused rather than made now.
@@ -260,6 +269,24 @@ public struct RepeatedValidation: Sendable, Encodable {
         case medianLatencyErrorPct = "median_latency_error_pct", medianLatencyErrorRange = "median_latency_error_range"
         case p95LatencyErrorPct = "p95_latency_error_pct", p95LatencyErrorRange = "p95_latency_error_range"
         case satisfiedLive = "satisfied_live", satisfiedSim = "satisfied_sim"
+        case liveRepeatabilityPct = "live_repeatability_pct", liveRepeatabilityRange = "live_repeatability_range"
+        case liveRepeatabilityP95Pct = "live_repeatability_p95_pct", liveRepeatabilityP95Range = "live_repeatability_p95_range"
+    }
+
+    /// Per repeat: the median over models of |live_k - mean of the other repeats' live| /
+    /// that mean, percent, for the latency `value` picks (models without it are skipped).
+    static func liveRepeatability(_ reports: [ValidationReport], _ value: (ValidationReport.Model) -> Double?) -> [Double] {
+        guard reports.count >= 2 else { return [] }
+        return reports.indices.compactMap { k in
+            let errors: [Double] = reports[k].models.indices.compactMap { j in
+                guard let x = value(reports[k].models[j]) else { return nil }
+                let others = reports.indices.filter { $0 != k }.compactMap { value(reports[$0].models[j]) }
+                guard !others.isEmpty else { return nil }
+                let o = others.reduce(0, +) / Double(others.count)
+                return o > 0 ? abs(x - o) / o * 100 : nil
+            }
+            return median(errors)
+        }
     }
 
     static func median(_ xs: [Double]) -> Double? {
@@ -280,6 +307,11 @@ public struct RepeatedValidation: Sendable, Encodable {
         medianLatencyErrorRange = Self.range(overall)
         p95LatencyErrorPct = Self.median(overallP95)
         p95LatencyErrorRange = Self.range(overallP95)
+        let floor = Self.liveRepeatability(reports, \.liveMeanMs), floorP95 = Self.liveRepeatability(reports, \.liveP95Ms)
+        liveRepeatabilityPct = Self.median(floor)
+        liveRepeatabilityRange = Self.range(floor)
+        liveRepeatabilityP95Pct = Self.median(floorP95)
+        liveRepeatabilityP95Range = Self.range(floorP95)
         satisfiedLive = reports.map(\.satisfiedLive)
         satisfiedSim = reports.map(\.satisfiedSim)
         models = (reports.first?.models ?? []).enumerated().map { k, m in
@@ -306,6 +338,10 @@ public struct RepeatedValidation: Sendable, Encodable {
         s += "median mean-latency error \(f(medianLatencyErrorPct))% \(r(medianLatencyErrorRange)), "
         s += "median p95 error \(f(p95LatencyErrorPct))% \(r(p95LatencyErrorRange)); "
         s += "satisfied live \(satisfiedLive.map(String.init).joined(separator: "/")), sim \(satisfiedSim.map(String.init).joined(separator: "/"))\n"
+        if liveRepeatabilityPct != nil || liveRepeatabilityP95Pct != nil {
+            s += "live repeats against each other (the same statistic): mean latency \(f(liveRepeatabilityPct))% \(r(liveRepeatabilityRange)), "
+            s += "p95 \(f(liveRepeatabilityP95Pct))% \(r(liveRepeatabilityP95Range))\n"
+        }
         return s
     }
 }

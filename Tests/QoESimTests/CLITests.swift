@@ -135,7 +135,11 @@ struct CLITests {
         let models = try String(contentsOfFile: folder + "/models.csv", encoding: .utf8).split(separator: "\n")
         #expect(models.count == 7)
         let requests = try String(contentsOfFile: folder + "/requests.csv", encoding: .utf8).split(separator: "\n")
-        let total = models.dropFirst().map { Int($0.split(separator: ",", omittingEmptySubsequences: false)[10])! }.reduce(0, +)
+        // Each column once (the run keys hold policy and seed; the table does not repeat them).
+        let header = models[0].split(separator: ",").map(String.init)
+        #expect(Set(header).count == header.count && header.starts(with: ["run_id", "policy", "seed", "job_id"]), "\(header)")
+        let requestsColumn = try #require(header.firstIndex(of: "requests"))
+        let total = models.dropFirst().map { Int($0.split(separator: ",", omittingEmptySubsequences: false)[requestsColumn])! }.reduce(0, +)
         #expect(requests.count == total + 1, "one row per completed request")
         // Every row of every per-run file starts with the run's keys: run_id (the
         // manifest's digest), policy, seed.
@@ -306,7 +310,7 @@ enum FileDigestsForTests {
 /// arrivals differ (a run made with other fits, so another load) is refused by name.
 @Suite("qoesim validate --reuse-live")
 struct ReuseLiveTests {
-    @Test("A recorded run is reused only when its arrivals are the simulation's")
+    @Test("A recorded run is reused only when its arrivals are the simulation's; its fits are kept; live repeats are compared with each other")
     func arrivalsMustMatch() throws {
         let folder = Fixture.tempFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -326,14 +330,20 @@ struct ReuseLiveTests {
             guard let j = ids.firstIndex(of: f[col("job_id")]) else { continue }
             requests[j].append([Double(f[col("arrival_s")])!, Double(f[col("start_s")])!, Double(f[col("completion_s")])!])
         }
-        func record(_ name: String, shift: Double) throws -> String {
+        // One repeat per scale: its models' live mean and p95 times that scale.
+        func record(_ name: String, shift: Double, scales: [Double] = [1]) throws -> String {
             let dir = folder + "/" + name
-            try FileManager.default.createDirectory(atPath: dir + "/repeat-1/live", withIntermediateDirectories: true)
-            let recorded: [String: Any] = [
-                "models": models, "satisfied": result["satisfied"] ?? 0, "failures": [String](),
-                "requests": requests.map { $0.map { [$0[0] + shift, $0[1] + shift, $0[2] + shift] } },
-            ]
-            try JSONSerialization.data(withJSONObject: recorded).write(to: URL(fileURLWithPath: dir + "/repeat-1/live/recorded.json"))
+            for (k, scale) in scales.enumerated() {
+                try FileManager.default.createDirectory(atPath: dir + "/repeat-\(k + 1)/live", withIntermediateDirectories: true)
+                let scaled = models.map { m in
+                    m.merging(["mean_ms": (m["mean_ms"] as! Double) * scale, "p95_ms": (m["p95_ms"] as! Double) * scale]) { $1 }
+                }
+                let recorded: [String: Any] = [
+                    "models": scaled, "satisfied": result["satisfied"] ?? 0, "failures": [String](),
+                    "requests": requests.map { $0.map { [$0[0] + shift, $0[1] + shift, $0[2] + shift] } },
+                ]
+                try JSONSerialization.data(withJSONObject: recorded).write(to: URL(fileURLWithPath: dir + "/repeat-\(k + 1)/live/recorded.json"))
+            }
             return dir
         }
         let same = try record("same", shift: 0), other = try record("other", shift: 0.5)
@@ -349,5 +359,17 @@ struct ReuseLiveTests {
         #expect(refused.status != 0)  // 2, as every other refusal of validate's options
         #expect(refused.stderr.contains("--reuse-live: the live run in \(other)/repeat-1 released its requests up to 500.0 ms"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder + "/v2"), "the refused run left \(folder)/v2")
+        // The live runs' repeatability, by validate's own statistic: two repeats whose
+        // every live latency differs by 10% are 1/1.1 - 1 = 9.09% and 10% from each other.
+        let twice = try record("twice", shift: 0, scales: [1, 1.1])
+        let both = try CLITests.run(["validate"] + scenario + ["--policy", "fair-share", "--repeats", "2", "--reuse-live", twice, "--out", folder + "/v3", "--json"])
+        #expect(both.status == 0, "\(both.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(both.stdout.utf8)) as? [String: Any])
+        for key in ["live_repeatability_pct", "live_repeatability_p95_pct"] {
+            #expect(abs((report[key] as? Double ?? 0) - (0.1 / 1.1 * 100 + 10) / 2) < 1e-9, "\(key): \(report[key] ?? "none")")
+        }
+        #expect((report["live_repeatability_range"] as? [Double]).map { abs($0[0] - 0.1 / 1.1 * 100) < 1e-9 && abs($0[1] - 10) < 1e-9 } == true)
+        let one = try CLITests.run(["validate"] + scenario + ["--policy", "fair-share", "--repeats", "1", "--reuse-live", twice, "--out", folder + "/v4"])
+        #expect(one.status == 0 && !one.stdout.contains("live repeats against each other"), "\(one.stdout)")
     }
 }
