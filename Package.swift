@@ -44,16 +44,27 @@ let package = Package(
         .target(name: "QoESimLatency", dependencies: ["QoESimEngine", "QoESimInput"]),
         // Nodes, placement, CFS water-filling of CPU, GPU time slicing.
         .target(name: "QoESimCluster", dependencies: ["QoESimInput"]),
-        // Jobs, job traces, request traces, arrival processes, trace importers.
-        .target(name: "QoESimWorkload", dependencies: ["QoESimInput", "QoESimLatency"]),
+        // Jobs, job traces, request traces, arrival schedules, trace importers.
+        .target(name: "QoESimWorkload", dependencies: ["QoESimEngine", "QoESimInput", "QoESimLatency"]),
         // The policy protocol and its implementations (one file each).
         .target(name: "QoESimPolicies", dependencies: ["QoESimLatency", "QoESimWorkload", "QoESimCluster"]),
-        // The simulation that ties the above together, metrics and result output.
+        // The control loop, written once: tick schedule, observations, the policy call,
+        // changes with their actuation delay, the allocation record, usage samples and
+        // results, over a small plant protocol that the simulator and the live adapter
+        // implement. The monitor (windows, HDR percentiles) lives here too.
+        .target(
+            name: "QoESimControl",
+            dependencies: [
+                "QoESimCluster", "QoESimWorkload", "QoESimPolicies",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        // The simulation that ties the above together (the simulated plant), and result output.
         .target(
             name: "QoESim",
             dependencies: [
                 "QoESimEngine", "QoESimInput", "QoESimLatency", "QoESimCluster",
-                "QoESimWorkload", "QoESimPolicies",
+                "QoESimWorkload", "QoESimPolicies", "QoESimControl",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

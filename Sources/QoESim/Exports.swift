@@ -5,3 +5,4 @@
 @_exported import QoESimCluster
 @_exported import QoESimWorkload
 @_exported import QoESimPolicies
+@_exported import QoESimControl

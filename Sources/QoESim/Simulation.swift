@@ -50,16 +50,21 @@ public struct Simulation: Sendable {
     ///
     /// - Parameters:
     ///   - recorder: receives per-request and allocation records (nil: none kept).
+    ///   - observer: receives what the policy saw and answered at every decision.
     ///   - progress: called about every 2^18 events.
     /// - Throws: ``PolicyChangeError`` when the policy answers with a change that names no
     ///   container of the node or an invalid allocation (the live adapter stops the same way).
     public func run(
-        seed: UInt64, recorder: SimulationRecorder? = nil, progress: ((Progress) -> Void)? = nil
+        seed: UInt64, recorder: SimulationRecorder? = nil, observer: ControlObserver? = nil,
+        progress: ((Progress) -> Void)? = nil
     ) throws -> SimulationResult {
         var state = SimulationState(simulation: self, seed: seed, recorder: recorder)
-        state.run(progress: progress)
+        var control = Controller(
+            jobs: scenario.jobs, policy: policy, actuationDelay: options.actuationDelay, sampleInterval: options.sampleInterval,
+            recorder: recorder, observer: observer)
+        state.run(&control, progress: progress)
         if let broken = state.invariantFailure { throw SimulationInvariantError(description: broken) }
-        if let failure = state.policyFailure { throw failure }
-        return state.result()
+        if let failure = control.failure { throw failure }
+        return state.result(control, seed: seed)
     }
 }

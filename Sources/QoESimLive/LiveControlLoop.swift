@@ -24,6 +24,13 @@ public protocol RequestMonitor: AnyObject {
     var failure: String? { get }
     /// Requests that have arrived so far.
     var arrivedTotal: Int { get }
+    /// The job's container was placed at run time `t` and the policy asked: its requests
+    /// may start (the load generator starts them here).
+    func begin(at t: Double)
+}
+
+extension RequestMonitor {
+    public func begin(at t: Double) {}
 }
 
 /// Applies decisions to containers and reads their counters (Docker in a real run).
@@ -35,6 +42,9 @@ public protocol ContainerActuator: AnyObject {
     func cpuSeconds(_ container: Int) -> Double?
     /// Whether the engine answers now (one quick probe per control step).
     func engineReachable() -> Bool
+    /// Whether it puts GPU shares into force. Docker does not: it cannot change a
+    /// running container's GPU share.
+    var actuatesGPUShare: Bool { get }
 }
 
 /// What each container uses of the GPUs (NVML per-process utilisation in a real run).
@@ -49,15 +59,24 @@ public protocol GPUMeter: AnyObject {
 extension ContainerActuator {
     /// An actuator without an engine to lose is always reachable.
     public func engineReachable() -> Bool { true }
+    /// Like Docker, an actuator leaves GPU shares alone unless it says otherwise.
+    public var actuatesGPUShare: Bool { false }
 }
 
-/// The control loop of a live run: containers arrive and leave, windows are measured
-/// with the simulator's ``ContainerMonitor``, observations are built as the simulator
-/// builds them, the policy is consulted and checked with the simulator's
-/// ``AllocationPolicy/decide(on:because:)``, and decisions go to an actuator. Only the
-/// clock, the actuator and the request monitors differ from a simulated run; the parity
-/// test (`LiveParityTests`) feeds it a simulator's recorded requests with a fake clock and
-/// actuator and requires the policy's inputs and outputs to match byte for byte.
+/// A live run was stopped by SIGINT or SIGTERM.
+public struct LiveRunInterrupted: Error, CustomStringConvertible, Sendable {
+    public var description: String { "interrupted: containers removed, partial results discarded" }
+}
+
+/// A live run on this machine: the shared ``Controller`` on the wall clock, with the live
+/// plant (one node; the load generator's requests, the actuator and the GPU meter).
+///
+/// Only the clock, the plant and the run loop's driver differ from a simulated run: the
+/// controller decides when to tick and sample, builds the observations, consults and
+/// checks the policy, applies changes (with the actuation delay, 0 by default: a real
+/// `docker update` has its own), records them and assembles the result. The parity tests
+/// (`ControlParityTests`) drive it with a fake clock and a plant whose physics is the
+/// simulator's and require the policy's inputs and outputs to match the simulator's.
 public final class LiveControlLoop {
     let scenario: Scenario
     var policy: any AllocationPolicy
@@ -67,14 +86,23 @@ public final class LiveControlLoop {
     let clock: ControlClock
     let sampleInterval: Double
     let drainTimeout: Double
+    let actuationDelay: Double
+    let seed: UInt64
     let recorder: SimulationRecorder?
+    let observer: ControlObserver?
     let log: (String) -> Void
     /// Set to stop the loop early (SIGINT/SIGTERM in a real run).
     var interrupted: () -> Bool
 
+    /// - Parameters:
+    ///   - actuationDelay: seconds between a decision and its `apply` (0: at once; a
+    ///     real engine adds its own).
+    ///   - seed: the seed the load was drawn with (reported in the result).
+    ///   - observer: receives each decision's observation and answer.
     public init(
         scenario: Scenario, policy: any AllocationPolicy, loads: [RequestMonitor], actuator: ContainerActuator,
-        gpuMeter: GPUMeter? = nil, clock: ControlClock, sampleInterval: Double = 1, drainTimeout: Double = 60, recorder: SimulationRecorder? = nil,
+        gpuMeter: GPUMeter? = nil, clock: ControlClock, sampleInterval: Double = 1, drainTimeout: Double = 60,
+        actuationDelay: Double = 0, seed: UInt64 = 0, recorder: SimulationRecorder? = nil, observer: ControlObserver? = nil,
         interrupted: @escaping () -> Bool = { false }, log: @escaping (String) -> Void
     ) {
         self.scenario = scenario
@@ -85,192 +113,228 @@ public final class LiveControlLoop {
         self.clock = clock
         self.sampleInterval = sampleInterval
         self.drainTimeout = drainTimeout
+        self.actuationDelay = actuationDelay
+        self.seed = seed
         self.recorder = recorder
+        self.observer = observer
         self.interrupted = interrupted
         self.log = log
     }
 
-    enum State { case waiting, active, finished }
-
     public func run() throws -> LiveResult {
         let jobs = scenario.jobs
-        let node = scenario.cluster.nodes[0]
-        var allocation = jobs.map { Allocation(cpuLimit: $0.cpus, cpuWeight: $0.weight, gpuShare: $0.gpuShare ?? 1) }
-        var state = [State](repeating: .waiting, count: jobs.count)
-        // Active containers in placement order, as the simulator lists a node's containers.
-        var placed: [Int] = []
-        var monitors = jobs.map { ContainerMonitor(metric: $0.metric) }
-        var done: [[LiveRequest]] = Array(repeating: [], count: jobs.count)
-        var updates: LiveResult.Updates = []
-        var failures: [String] = []
-        // The engine out of reach since this run time (transport errors, no HTTP answer).
-        var engineLostAt: Double? = nil
-        var gaps: [(from: Double, to: Double)] = []
-        var lastCPU = [Double](repeating: 0, count: jobs.count)
-        var sampleCPU = lastCPU, sampleTime = lastCPU
-        var lastGPU = lastCPU, sampleGPU = lastCPU
-        let interval = policy.controlInterval
-        var nextTick = interval ?? .infinity
-        var nextSample = sampleInterval
+        var plant = LivePlant(
+            node: scenario.cluster.nodes[0], jobs: jobs, loads: loads, actuator: actuator, gpuMeter: gpuMeter, log: log)
+        var control = Controller(
+            jobs: jobs, policy: policy, actuationDelay: actuationDelay, sampleInterval: sampleInterval, recorder: recorder,
+            observer: observer)
         let deadline = (jobs.map { $0.arrival + $0.duration }.max() ?? 0) + drainTimeout
-
-        func cpuNow(_ i: Int) -> Double {
-            let v = actuator.cpuSeconds(i) ?? lastCPU[i]
-            lastCPU[i] = v
-            return v
-        }
-
-        func gpuNow(_ i: Int, _ t: Double) -> Double {
-            let v = gpuMeter?.gpuSeconds(i, at: t) ?? lastGPU[i]
-            lastGPU[i] = v
-            return v
-        }
-
-        /// The GPU a container uses, if it is one of the node's.
-        func gpuIndex(_ i: Int) -> Int? { gpuMeter?.gpu(i).flatMap { $0 >= 0 && $0 < node.gpus ? $0 : nil } }
-
-        /// Moves the load generator's new arrivals and completions into the monitor.
-        func collect(_ i: Int) {
-            let fresh = loads[i].takeNew()
-            for _ in 0..<fresh.arrivals { monitors[i].recordArrival() }
-            for r in fresh.completed { monitors[i].recordCompletion(seconds: r.completion - r.arrival) }
-            done[i].append(contentsOf: fresh.completed)
-        }
-
-        func observe(_ t: Double) -> NodeObservation {
-            var list: [ContainerObservation] = []
-            for i in placed {
-                let job = jobs[i]
-                collect(i)
-                list.append(ContainerObservation(
-                    job: job, gpu: gpuIndex(i), allocation: allocation[i], outstanding: loads[i].outstanding,
-                    oldestOutstandingAge: loads[i].oldestOutstandingAge(at: t),
-                    window: monitors[i].window(at: t, cpuSeconds: cpuNow(i), gpuSeconds: gpuNow(i, t)), completedTotal: monitors[i].completed,
-                    startedAt: job.arrival))
-            }
-            return NodeObservation(name: node.name, cpus: node.cpus, gpus: node.gpus, time: t, containers: list)
-        }
-
-        func consult(_ t: Double, _ trigger: PolicyTrigger) throws {
-            // After an engine outage: once it answers again, read back every limit in
-            // force (the engine's, not our belief) before the policy decides.
-            let reachable = actuator.engineReachable()
-            if !reachable && engineLostAt == nil {
-                engineLostAt = t
-                log(String(format: "t=%.1f s: the Docker engine is out of reach; requests are still measured, limits will be read back when it answers", t))
-            }
-            if reachable, let lost = engineLostAt {
-                let actual = jobs.indices.map { actuator.inForce($0) }
-                if actual.contains(where: { $0 != nil }) {
-                    for i in jobs.indices { if let a = actual[i] { allocation[i] = a } }
-                    gaps.append((lost, t))
-                    engineLostAt = nil
-                    log(String(format: "t=%.1f s: the Docker engine answers again after %.1f s out of reach; limits read back", t, t - lost))
-                }
-            }
-            // An unusable change stops the run, as in the simulator (PolicyChangeError).
-            let changes = try policy.decide(on: observe(t), because: trigger)
-            for change in changes {
-                let i = jobs.firstIndex { $0.id == change.containerID }!
-                let a = change.allocation
-                guard a != allocation[i] else { continue }
-                let started = monotonic()
-                do {
-                    try actuator.apply(i, a)
-                    allocation[i] = a
-                } catch {
-                    // Logged; the allocation actually in force is read back, and the rest
-                    // of the batch is still applied.
-                    let message = "t=\(String(format: "%.1f", t)) s: update of \(jobs[i].id) failed: \(error)"
-                    failures.append(message)
-                    log(message + "; the run goes on")
-                    if let actual = actuator.inForce(i) {
-                        allocation[i] = actual
-                    } else if engineLostAt == nil, (error as? DockerError)?.status == nil {
-                        engineLostAt = t
-                        log(String(format: "t=%.1f s: the Docker engine is out of reach; requests are still measured, limits will be read back when it answers", t))
-                    }
-                    updates.append((t, jobs[i].id, a.cpuLimit, Int(a.cpuWeight * 1024), (monotonic() - started) * 1000, "\(error)"))
-                    continue
-                }
-                updates.append((t, jobs[i].id, a.cpuLimit, Int(a.cpuWeight * 1024), (monotonic() - started) * 1000, nil))
-                let reason: String
-                switch trigger {
-                case .interval: reason = "interval"
-                case .arrival: reason = "arrival"
-                case .departure: reason = "departure"
-                }
-                recorder?.allocationChanged(time: t, job: i, node: 0, allocation: a, reason: change.note.isEmpty ? reason : "\(reason): \(change.note)")
-            }
-        }
-
         var t = clock.now
         while !interrupted() {
             t = clock.now
             // Arrivals and departures, in job order (as the simulator's timers fire).
             for (i, job) in jobs.enumerated() {
-                if state[i] == .waiting && t >= job.arrival {
-                    state[i] = .active
-                    placed.append(i)
-                    monitors[i].startWindow(at: t, cpuSeconds: cpuNow(i), gpuSeconds: gpuNow(i, t))
-                    sampleCPU[i] = lastCPU[i]
-                    sampleGPU[i] = lastGPU[i]
-                    sampleTime[i] = t
-                    recorder?.allocationChanged(time: t, job: i, node: 0, allocation: allocation[i], reason: "placement")
-                    try consult(t, .arrival(containerID: job.id))
-                } else if state[i] == .active && t >= job.arrival + job.duration && loads[i].isFinished {
-                    state[i] = .finished
-                    placed.removeAll { $0 == i }
-                    collect(i)
-                    if let f = loads[i].failure, !failures.contains(f) { failures.append(f); log("container of \(job.id): \(f); the run goes on") }
-                    try consult(t, .departure(containerID: job.id))
-                } else if state[i] == .active, let f = loads[i].failure, !failures.contains(f) {
-                    failures.append(f)
-                    log("job \(job.id): \(f); the run goes on for the others")
+                switch plant.state[i] {
+                case .waiting where t >= job.arrival:
+                    plant.place(i)
+                    control.placed(i, on: 0, at: t, plant: &plant)
+                    plant.startLoad(i, at: t)
+                case .active where t >= job.arrival + job.duration && loads[i].isFinished:
+                    plant.depart(i)
+                    control.departed(i, from: 0, at: t, plant: &plant)
+                case .active:
+                    plant.noteFailure(i)
+                default:
+                    break
                 }
+                if let failure = control.failure { throw failure }
             }
-            if state.allSatisfy({ $0 == .finished }) || t > deadline { break }
-            if t >= nextTick {
-                // As in the simulator, a node with no container is not consulted.
-                if state.contains(.active) { try consult(t, .interval) }
-                for i in jobs.indices where state[i] == .active {
-                    monitors[i].startWindow(at: t, cpuSeconds: cpuNow(i), gpuSeconds: gpuNow(i, t))
-                }
-                nextTick += interval ?? .infinity
+            if plant.state.allSatisfy({ $0 == .finished }) || t > deadline { break }
+            for (i, due) in plant.actuationDue.enumerated() where due <= t {
+                plant.actuationDue[i] = .infinity
+                control.actuationDue(i, at: t, plant: &plant)
             }
-            if t >= nextSample {
-                for i in jobs.indices where state[i] == .active {
-                    let cpu = cpuNow(i), gpu = gpuNow(i, t)
-                    let dt = max(t - sampleTime[i], 1e-6)
-                    recorder?.usageSampled(
-                        time: t, job: i, node: 0, allocation: allocation[i], cpuUsed: (cpu - sampleCPU[i]) / dt,
-                        gpuUsed: (gpu - sampleGPU[i]) / dt, outstanding: loads[i].outstanding)
-                    sampleCPU[i] = cpu
-                    sampleGPU[i] = gpu
-                    sampleTime[i] = t
-                }
-                nextSample += sampleInterval
+            if t >= control.nextTick {
+                control.tick(nodes: 1, at: t, plant: &plant)
+                if let failure = control.failure { throw failure }
             }
-            clock.wait(until: min(nextTick, nextSample))
+            if t >= control.nextSample { control.sample(nodes: 1, at: t, plant: &plant) }
+            clock.wait(until: min(control.nextTick, control.nextSample, plant.actuationDue.min() ?? .infinity))
         }
-        if interrupted() { throw DockerError("interrupted: containers removed, partial results discarded") }
+        if interrupted() { throw LiveRunInterrupted() }
 
-        // Results, with the simulator's estimator.
-        var models: [ModelResult] = []
-        for (i, job) in jobs.enumerated() {
-            collect(i)
-            for r in done[i] { recorder?.requestCompleted(job: i, arrival: r.arrival, start: r.start, completion: r.completion, size: 1) }
-            models.append(monitors[i].result(
-                job: job, node: node.name, unfinished: max(0, loads[i].arrivedTotal - monitors[i].completed), pendingS: 0,
-                cpuSeconds: cpuNow(i)))
+        // Results, with the simulator's estimator; then every completed request to the
+        // recorder (the live run writes them at the end).
+        let events = loads.reduce(0) { $0 + $1.arrivedTotal } + plant.done.reduce(0) { $0 + $1.count }
+        let result = control.result(seed: seed, end: t, events: events, plant: &plant)
+        for i in jobs.indices {
+            for r in plant.done[i] { recorder?.requestCompleted(job: i, arrival: r.arrival, start: r.start, completion: r.completion, size: 1) }
         }
-        let result = SimulationResult(
-            // Events that happened: every arrival and every completion.
-            policy: policy.name, seed: 0, models: models, events: loads.reduce(0) { $0 + $1.arrivedTotal } + done.reduce(0) { $0 + $1.count },
-            simulatedSeconds: t, neverPlaced: 0)
-        if let lost = engineLostAt { gaps.append((lost, t)) }
-        return LiveResult(result: result, updates: updates, failures: failures, engineGaps: gaps)
+        return LiveResult(
+            result: result, updates: plant.updates, failures: plant.failures,
+            engineGaps: plant.gaps + (plant.engineLostAt.map { [($0, t)] } ?? []))
     }
+}
+
+/// The live plant: one node (this machine), its containers as the load generator,
+/// the actuator and the GPU meter see them. Each container's requests go through a
+/// ``ContainerMonitor``, the simulator's estimator.
+final class LivePlant: ControlPlant {
+    enum State { case waiting, active, finished }
+
+    let spec: NodeSpec
+    let jobs: [JobSpec]
+    let loads: [RequestMonitor]
+    let actuator: ContainerActuator
+    let gpuMeter: GPUMeter?
+    let log: (String) -> Void
+    var state: [State]
+    /// Active containers in placement order, as the simulator lists a node's containers.
+    var placed: [Int] = []
+    var monitors: [ContainerMonitor]
+    var done: [[LiveRequest]]
+    var lastCPU: [Double]
+    var lastGPU: [Double]
+    /// When each container's delayed change comes due (infinity: none).
+    var actuationDue: [Double]
+    /// Every `apply`: time, job, limit, shares, API latency, error (docker-updates.csv).
+    var updates: LiveResult.Updates = []
+    var failures: [String] = []
+    /// The engine out of reach since this run time (transport errors, no HTTP answer).
+    var engineLostAt: Double? = nil
+    var gaps: [(from: Double, to: Double)] = []
+    var lastFailedAt = 0.0
+
+    init(node: NodeSpec, jobs: [JobSpec], loads: [RequestMonitor], actuator: ContainerActuator, gpuMeter: GPUMeter?, log: @escaping (String) -> Void) {
+        spec = node
+        self.jobs = jobs
+        self.loads = loads
+        self.actuator = actuator
+        self.gpuMeter = gpuMeter
+        self.log = log
+        state = Array(repeating: .waiting, count: jobs.count)
+        monitors = jobs.map { ContainerMonitor(metric: $0.metric) }
+        done = Array(repeating: [], count: jobs.count)
+        lastCPU = Array(repeating: 0, count: jobs.count)
+        lastGPU = lastCPU
+        actuationDue = Array(repeating: .infinity, count: jobs.count)
+    }
+
+    func place(_ i: Int) {
+        state[i] = .active
+        placed.append(i)
+    }
+
+    /// Container i's requests start once the controller has seen it placed.
+    func startLoad(_ i: Int, at t: Double) { loads[i].begin(at: t) }
+
+    func depart(_ i: Int) {
+        state[i] = .finished
+        placed.removeAll { $0 == i }
+        collect(i)
+        actuationDue[i] = .infinity
+        if let f = loads[i].failure, !failures.contains(f) {
+            failures.append(f)
+            log("container of \(jobs[i].id): \(f); the run goes on")
+        }
+    }
+
+    /// Logs, once, that container i stopped answering.
+    func noteFailure(_ i: Int) {
+        if let f = loads[i].failure, !failures.contains(f) {
+            failures.append(f)
+            log("job \(jobs[i].id): \(f); the run goes on for the others")
+        }
+    }
+
+    /// Moves the load generator's new arrivals and completions into the monitor.
+    func collect(_ i: Int) {
+        let fresh = loads[i].takeNew()
+        for _ in 0..<fresh.arrivals { monitors[i].recordArrival() }
+        for r in fresh.completed { monitors[i].recordCompletion(seconds: r.completion - r.arrival) }
+        done[i].append(contentsOf: fresh.completed)
+    }
+
+    func cpuNow(_ i: Int) -> Double {
+        let v = actuator.cpuSeconds(i) ?? lastCPU[i]
+        lastCPU[i] = v
+        return v
+    }
+
+    func gpuNow(_ i: Int, _ t: Double) -> Double {
+        let v = gpuMeter?.gpuSeconds(i, at: t) ?? lastGPU[i]
+        lastGPU[i] = v
+        return v
+    }
+
+    // MARK: ControlPlant
+
+    func nodeSpec(_ n: Int) -> NodeSpec { spec }
+    func node(of j: Int) -> Int? { state[j] == .waiting ? nil : 0 }
+    func containers(on n: Int) -> [Int] { placed }
+    func isPlaced(_ j: Int) -> Bool { state[j] == .active }
+
+    func reading(_ j: Int, at t: Double) -> ContainerReading {
+        collect(j)
+        let gpu = gpuMeter?.gpu(j).flatMap { $0 >= 0 && $0 < spec.gpus ? $0 : nil }
+        return ContainerReading(
+            counters: monitors[j].counters, histograms: monitors[j].histograms, cpuSeconds: cpuNow(j), gpuSeconds: gpuNow(j, t),
+            gpu: gpu, outstanding: loads[j].outstanding, oldestOutstandingAge: loads[j].oldestOutstandingAge(at: t))
+    }
+
+    func startWindow(_ j: Int, at t: Double) {
+        monitors[j].startWindow(at: t, cpuSeconds: cpuNow(j), gpuSeconds: gpuNow(j, t))
+    }
+
+    func actuate(_ j: Int, _ a: Allocation, at t: Double) throws {
+        let started = monotonic()
+        do {
+            try actuator.apply(j, a)
+        } catch {
+            // Logged; the controller reads back the allocation in force, and the rest of
+            // the batch is still applied.
+            let message = "t=\(String(format: "%.1f", t)) s: update of \(jobs[j].id) failed: \(error)"
+            failures.append(message)
+            log(message + "; the run goes on")
+            updates.append((t, jobs[j].id, a.cpuLimit, Int(a.cpuWeight * 1024), (monotonic() - started) * 1000, "\(error)"))
+            lastFailedAt = t
+            throw error
+        }
+        updates.append((t, jobs[j].id, a.cpuLimit, Int(a.cpuWeight * 1024), (monotonic() - started) * 1000, nil))
+    }
+
+    func actuationsApplied(on n: Int, at t: Double) {}
+
+    func allocationInForce(_ j: Int) -> Allocation? {
+        if let actual = actuator.inForce(j) { return actual }
+        if engineLostAt == nil && !actuator.engineReachable() {
+            engineLostAt = lastFailedAt
+            log(String(format: "t=%.1f s: the Docker engine is out of reach; requests are still measured, limits will be read back when it answers", lastFailedAt))
+        }
+        return nil
+    }
+
+    /// After an engine outage: once it answers again, every limit in force is read back
+    /// (the engine's, not our belief) before the policy decides.
+    func allocationsReadBack(at t: Double) -> [(container: Int, allocation: Allocation)] {
+        let reachable = actuator.engineReachable()
+        if !reachable && engineLostAt == nil {
+            engineLostAt = t
+            log(String(format: "t=%.1f s: the Docker engine is out of reach; requests are still measured, limits will be read back when it answers", t))
+        }
+        guard reachable, let lost = engineLostAt else { return [] }
+        var actual: [(container: Int, allocation: Allocation)] = []
+        for i in jobs.indices { if let a = actuator.inForce(i) { actual.append((i, a)) } }
+        guard !actual.isEmpty else { return [] }
+        gaps.append((lost, t))
+        engineLostAt = nil
+        log(String(format: "t=%.1f s: the Docker engine answers again after %.1f s out of reach; limits read back", t, t - lost))
+        return actual
+    }
+
+    func scheduleActuation(_ j: Int, at t: Double) { actuationDue[j] = t }
+
+    var actuatesGPUShare: Bool { actuator.actuatesGPUShare }
 }
 
 /// The wall clock, from a monotonic epoch; waits poll every 20 ms at most.
@@ -281,37 +345,5 @@ final class WallClock: ControlClock {
     func wait(until t: Double) {
         let dt = min(t - now, 0.02)
         if dt > 0 { usleep(UInt32(dt * 1e6)) }
-    }
-}
-
-/// Docker as the actuator: `docker update` and cgroup (or stats API) CPU counters.
-final class DockerActuator: ContainerActuator {
-    let docker: DockerClient
-    let ids: [String]
-    init(docker: DockerClient, ids: [String]) {
-        self.docker = docker
-        self.ids = ids
-    }
-
-    func engineReachable() -> Bool {
-        let docker = self.docker
-        return (try? blocking { try await docker.ping() }) ?? false
-    }
-
-    func apply(_ container: Int, _ a: Allocation) throws {
-        let docker = self.docker, id = ids[container]
-        FaultPoint.pause("live.update")  // tests: a slow update, for signals that land in one
-        try blocking { try await docker.update(id, cpus: a.cpuLimit, shares: Int(a.cpuWeight * 1024)) }
-    }
-
-    func inForce(_ container: Int) -> Allocation? {
-        let docker = self.docker, id = ids[container]
-        guard let l = try? blocking({ try await docker.limits(id) }) else { return nil }
-        return Allocation(cpuLimit: l.nanoCPUs > 0 ? Double(l.nanoCPUs) / 1e9 : nil, cpuWeight: Double(l.shares) / 1024)
-    }
-
-    func cpuSeconds(_ container: Int) -> Double? {
-        let docker = self.docker, id = ids[container]
-        return try? blocking { try await docker.cpuSeconds(id) }
     }
 }

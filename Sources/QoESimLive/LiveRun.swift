@@ -176,9 +176,10 @@ public final class LiveRun {
         let epoch = monotonic() + 0.5
         var clients: [JobClient] = []
         for (i, job) in scenario.jobs.enumerated() {
-            let c = JobClient(job: job, port: options.basePort + i, epoch: epoch)
-            c.start(offsets: JobClient.arrivalOffsets(job, seed: options.seed, traced: scenario.tracedRequests(of: job.id)))
-            clients.append(c)
+            // The simulator's arrival schedule, same seed and streams; the load starts
+            // when the control loop has placed the container.
+            let schedule = ArrivalSchedule(job: job, seed: options.seed, feed: TracedFeed(held: scenario.tracedRequests(of: job.id)))
+            clients.append(JobClient(job: job, port: options.basePort + i, epoch: epoch, schedule: schedule))
         }
         // GPU use per container where NVML exists (none on a machine without the driver).
         let containerIDs = ids
@@ -190,10 +191,8 @@ public final class LiveRun {
         let loop = LiveControlLoop(
             scenario: scenario, policy: policy, loads: clients, actuator: DockerActuator(docker: docker, ids: ids), gpuMeter: gpuMeter,
             clock: WallClock(epoch: epoch), sampleInterval: options.sampleInterval, drainTimeout: options.drainTimeout,
-            recorder: recorder, interrupted: { liveInterrupted != 0 }, log: log)
-        var live = try loop.run()
-        live.result.seed = options.seed
-        return live
+            seed: options.seed, recorder: recorder, interrupted: { liveInterrupted != 0 }, log: log)
+        return try loop.run()
     }
 }
 

@@ -31,10 +31,13 @@ public struct LiveRequest: Sendable {
 }
 
 /// Drives one job's requests against its container over the line protocol: one thread
-/// releases arrivals at their times into a FIFO, and `job.workers` sender threads, each
-/// with its own connection (the container serves each connection with one of its
-/// workers), take them in order, one at a time each, and record response times: up to
-/// `workers` requests in service at once, the rest waiting, as in the simulator.
+/// releases the job's arrivals at the times its ``ArrivalSchedule`` gives (the
+/// simulator's schedule, so live and simulated runs see the same arrivals: common random
+/// numbers) into a FIFO, and `job.workers` sender threads, each with its own connection
+/// (the container serves each connection with one of its workers), take them in order,
+/// one at a time each, and record response times: up to `workers` requests in service
+/// at once, the rest waiting, as in the simulator. A closed loop starts with `workers`
+/// requests and sends the next one as each completes, while the job's window lasts.
 final class JobClient: @unchecked Sendable {
     let job: JobSpec
     let port: Int
@@ -49,50 +52,48 @@ final class JobClient: @unchecked Sendable {
     var arrived = 0
     var arrivedTotal = 0
     var windowStart = 0
+    /// The job's arrivals, begun at its arrival time in run seconds (fixed once begun).
+    var schedule: ArrivalSchedule
+    var started = false
 
-    init(job: JobSpec, port: Int, epoch: Double) {
+    init(job: JobSpec, port: Int, epoch: Double, schedule: ArrivalSchedule) {
         self.job = job
         self.port = port
         self.epoch = epoch
+        self.schedule = schedule
+        self.schedule.begin(at: job.arrival)
     }
 
-    /// Arrival offsets (seconds after the job starts) from the simulator's own streams,
-    /// so live and simulated runs see the same arrivals (common random numbers).
-    static func arrivalOffsets(_ job: JobSpec, seed: UInt64, traced: [TracedRequest]) -> [Double] {
-        switch job.arrivals {
-        case .poisson:
-            var rng = RandomStream(seed: seed, key: job.id, purpose: .arrivals)
-            var t = 0.0, out: [Double] = []
-            while true {
-                t += rng.nextExponential(mean: 1 / job.rate)
-                if t >= job.duration { return out }
-                out.append(t)
-            }
-        case .trace: return traced.map(\.offset).filter { $0 < job.duration }
-        case .closed: return []
+    /// Starts the load (once): the job's container has been placed and the policy asked.
+    /// Arrivals keep their scheduled times (run seconds from the epoch): those already
+    /// due go out at once.
+    func begin() {
+        lock.lock()
+        if started {
+            lock.unlock()
+            return
         }
-    }
-
-    func start(offsets: [Double]) {
-        let t0 = epoch + job.arrival
+        started = true
+        lock.unlock()
         Thread.detachNewThread { [self] in
-            if job.arrivals == .closed {
-                lock.lock()
+            var releases = schedule
+            let t0 = epoch + releases.start
+            lock.lock()
+            for _ in 0..<releases.initialRequests {
                 queue.append(t0)
+                arrived += 1
+                arrivedTotal += 1
+            }
+            lock.broadcast()
+            lock.unlock()
+            while let a = releases.next() {
+                sleep(until: epoch + a.time)
+                lock.lock()
+                queue.append(epoch + a.time)
                 arrived += 1
                 arrivedTotal += 1
                 lock.signal()
                 lock.unlock()
-            } else {
-                for o in offsets {
-                    sleep(until: t0 + o)
-                    lock.lock()
-                    queue.append(t0 + o)
-                    arrived += 1
-                    arrivedTotal += 1
-                    lock.signal()
-                    lock.unlock()
-                }
             }
             if job.arrivals != .closed {
                 lock.lock()
@@ -102,11 +103,11 @@ final class JobClient: @unchecked Sendable {
             }
         }
         for _ in 0..<max(1, job.workers) {
-            Thread.detachNewThread { [self] in sender(end: t0 + job.duration) }
+            Thread.detachNewThread { [self] in sender() }
         }
     }
 
-    func sender(end: Double) {
+    func sender() {
         let fd = connectLoopback(port)
         guard fd >= 0 else {
             lock.lock(); failed = "cannot connect to 127.0.0.1:\(port)"; arrivalsDone = true; lock.broadcast(); lock.unlock()
@@ -140,7 +141,7 @@ final class JobClient: @unchecked Sendable {
             }
             completed.append(LiveRequest(arrival: arrival - epoch, start: start - epoch, completion: done - epoch, serverMs: Double(line.dropFirst(3)) ?? 0))
             if job.arrivals == .closed {
-                if done < end {
+                if schedule.continuesAfter(completionAt: done - epoch) {
                     queue.append(done)
                     arrived += 1
                     arrivedTotal += 1
@@ -227,6 +228,8 @@ func connectLoopback(_ port: Int) -> Int32 {
 }
 
 extension JobClient: RequestMonitor {
+    func begin(at t: Double) { begin() }
+
     func takeNew() -> (arrivals: Int, completed: [LiveRequest]) {
         let w = takeWindow()
         return (w.arrivals, Array(w.done))

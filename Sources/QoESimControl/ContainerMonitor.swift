@@ -1,38 +1,57 @@
 import Histogram
+import QoESimPolicies
+import QoESimWorkload
 
 /// The monitor's counters for one container: plain numbers, touched on every request
 /// (the simulator keeps them with the rest of a container's hot state).
 public struct MonitorCounters: Sendable, Equatable {
-    public internal(set) var arrived = 0
-    public internal(set) var completed = 0
-    public internal(set) var responseSum = 0.0
-    public internal(set) var windowArrivals = 0
-    public internal(set) var windowCompleted = 0
-    public internal(set) var windowSum = 0.0
-    public internal(set) var windowStart = 0.0
+    // Stored under underscored names so that the simulator's per-request calls inline
+    // across the module boundary; read through the public properties below.
+    @usableFromInline var _arrived = 0
+    @usableFromInline var _completed = 0
+    @usableFromInline var _responseSum = 0.0
+    @usableFromInline var _windowArrivals = 0
+    @usableFromInline var _windowCompleted = 0
+    @usableFromInline var _windowSum = 0.0
+    var _windowStart = 0.0
     var windowCPU0 = 0.0
     var windowGPU0 = 0.0
 
     public init() {}
 
-    @inline(__always) public mutating func recordArrival() {
-        arrived += 1
-        windowArrivals += 1
+    /// Requests that arrived since the container started.
+    public var arrived: Int { _arrived }
+    /// Requests completed since the container started.
+    public var completed: Int { _completed }
+    /// Sum of their response times, seconds.
+    public var responseSum: Double { _responseSum }
+    /// Arrivals in the current window.
+    public var windowArrivals: Int { _windowArrivals }
+    /// Completions in the current window.
+    public var windowCompleted: Int { _windowCompleted }
+    /// Sum of the window's response times, seconds.
+    public var windowSum: Double { _windowSum }
+    /// When the current window started.
+    public var windowStart: Double { _windowStart }
+
+    @inlinable @inline(__always) public mutating func recordArrival() {
+        _arrived += 1
+        _windowArrivals += 1
     }
 
     /// Counts one completion with its response time (the histograms are separate).
-    @inline(__always) public mutating func countCompletion(seconds r: Double) {
-        completed += 1
-        responseSum += r
-        windowCompleted += 1
-        windowSum += r
+    @inlinable @inline(__always) public mutating func countCompletion(seconds r: Double) {
+        _completed += 1
+        _responseSum += r
+        _windowCompleted += 1
+        _windowSum += r
     }
 
     mutating func startWindow(at t: Double, cpuSeconds: Double, gpuSeconds: Double) {
-        windowStart = t
-        windowArrivals = 0
-        windowCompleted = 0
-        windowSum = 0
+        _windowStart = t
+        _windowArrivals = 0
+        _windowCompleted = 0
+        _windowSum = 0
         windowCPU0 = cpuSeconds
         windowGPU0 = gpuSeconds
     }
@@ -93,7 +112,8 @@ public struct ResponseHistograms: Sendable {
 /// are read.
 public struct ContainerMonitor: Sendable {
     public private(set) var counters = MonitorCounters()
-    var histograms: ResponseHistograms
+    /// Its response-time histograms.
+    public private(set) var histograms: ResponseHistograms
     /// The metric of the container's target.
     public let metric: QoEMetric
 
@@ -103,7 +123,7 @@ public struct ContainerMonitor: Sendable {
     }
 
     /// A response time in whole microseconds, rounded to the nearest (no libm call).
-    @inline(__always) public static func micros(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds * 1e6 + 0.5)) }
+    @inlinable @inline(__always) public static func micros(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds * 1e6 + 0.5)) }
 
     public var completed: Int { counters.completed }
     public var arrived: Int { counters.arrived }
@@ -187,33 +207,5 @@ extension ContainerObservation {
             id: job.id, model: job.model, targetMs: job.targetMs, metric: job.metric, arrivals: job.arrivals, workers: job.workers,
             requestedCPUs: job.cpus, gpu: gpu, allocation: allocation, outstanding: outstanding,
             oldestOutstandingAge: oldestOutstandingAge, window: window, completedTotal: completedTotal, startedAt: startedAt)
-    }
-}
-
-/// A policy answered with a change the loop cannot apply: it names no container of the
-/// node, or its allocation is invalid. The simulator and the live adapter both stop the
-/// run with it.
-public struct PolicyChangeError: Error, CustomStringConvertible, Sendable, Equatable {
-    public let policy: String
-    public let container: String
-    public let problem: String
-
-    public var description: String { "policy \(policy): change for '\(container)' \(problem)" }
-}
-
-extension AllocationPolicy {
-    /// Asks the policy about `node` and checks its answer: every change must name a
-    /// container of the node and carry a valid allocation (``Allocation/isValid``).
-    public mutating func decide(on node: NodeObservation, because trigger: PolicyTrigger) throws -> [AllocationChange] {
-        let changes = allocate(on: node, because: trigger)
-        for change in changes {
-            guard node.containers.contains(where: { $0.id == change.containerID }) else {
-                throw PolicyChangeError(policy: name, container: change.containerID, problem: "names no container of node \(node.name)")
-            }
-            guard change.allocation.isValid else {
-                throw PolicyChangeError(policy: name, container: change.containerID, problem: "is invalid: \(change.allocation)")
-            }
-        }
-        return changes
     }
 }

@@ -1,3 +1,5 @@
+import QoESimWorkload
+
 /// Outcome for one job (one deployed model).
 public struct ModelResult: Sendable, Equatable, Codable {
     public var id: String
@@ -44,7 +46,7 @@ public struct ModelResult: Sendable, Equatable, Codable {
         self.cpuSeconds = cpuSeconds
     }
 
-    enum CodingKeys: String, CodingKey {
+    public enum CodingKeys: String, CodingKey {
         case id, model, node, metric, requests, unfinished, satisfied
         case targetMs = "target_ms", meanMs = "mean_ms", p50Ms = "p50_ms", p95Ms = "p95_ms", p99Ms = "p99_ms"
         case measuredMs = "measured_ms", pendingS = "pending_s", cpuSeconds = "cpu_s"
