@@ -1,26 +1,73 @@
 import DequeModule
 import QoESimControl
 
+/// Job lifecycle and arrivals.
+///
+/// One instant, in this order (the live loop keeps the same order; Docs/INVARIANTS.md C3):
+/// 1. the plant's events due then: arrivals, completions, ends of idle spins, delayed
+///    changes taking effect, jobs' windows ending (a drained container departs: its
+///    capacity is free at once);
+/// 2. the controller's decisions, once those events are over: departures first (each
+///    container leaves the node's list, then the policy is asked), then placements in
+///    job order (each job is placed, the policy is asked, and then its load starts: the
+///    requests due at that instant arrive at once), then jobs waiting for room;
+/// 3. the control tick; 4. the usage sample.
 extension SimulationState {
-    // MARK: Job lifecycle
-
-    mutating func lifecycle(_ j: Int, _ t: Double, _ control: inout Controller) {
+    mutating func lifecycle(_ j: Int, _ t: Double) {
         switch c[j].phase {
         case .future:
-            if !tryPlace(j, t, &control) {
-                c[j].phase = .pending
-                pending.append(j)
-            }
+            // Placed (and its load started) by the decisions at the end of the instant.
+            dueForPlacement.append(j)
+            hasPendingDecisions = true
         case .active:
             // The job's window is over: no more arrivals; it leaves once drained.
             c[j].phase = .draining
             loop.disarm(arrivalTimer(j))
-            departIfIdle(j, t, &control)
+            departIfIdle(j, t)
         default:
             break
         }
     }
 
+    /// Whether the events of instant `t` are over: the next timer is later, or is the
+    /// control tick or the usage sample (which come after the decisions).
+    @inline(__always) func instantIsOver(_ t: Double) -> Bool {
+        guard let next = loop.nextTimer else { return true }
+        return next.time > t || next.timer == controlTimer || next.timer == sampleTimer
+    }
+
+    /// The controller's decisions at the end of instant `t`: departures, placements in
+    /// job order, then jobs waiting for room (see the order above).
+    mutating func decide(_ t: Double, _ control: inout Controller) {
+        hasPendingDecisions = false
+        var freed = false
+        if !departing.isEmpty {
+            let leaving = departing.sorted()
+            departing.removeAll(keepingCapacity: true)
+            for j in leaving {
+                let n = c[j].node
+                nodeContainers[n].removeAll { $0 == j }
+                control.departed(j, from: n, at: t, plant: &self)
+            }
+            freed = true
+        }
+        if !dueForPlacement.isEmpty {
+            let due = dueForPlacement.sorted()
+            dueForPlacement.removeAll(keepingCapacity: true)
+            for j in due where !tryPlace(j, t, &control) {
+                c[j].phase = .pending
+                pending.append(j)
+            }
+        }
+        if freed && !pending.isEmpty {
+            var still: [Int] = []
+            for p in pending where !tryPlace(p, t, &control) { still.append(p) }
+            pending = still
+        }
+    }
+
+    /// Places job j on a node with room, if there is one: the controller is told (it
+    /// asks the policy), then the job's load starts.
     mutating func tryPlace(_ j: Int, _ t: Double, _ control: inout Controller) -> Bool {
         let job = jobs[j]
         let needsGPU = latency[j].usesGPU
@@ -36,15 +83,25 @@ extension SimulationState {
         c[j].lastUsage = t
         c[j].allocation = Controller.initialAllocation(job)
         nodeContainers[n].append(j)
-        schedules[j].begin(at: t)
         control.placed(j, on: n, at: t, plant: &self)
+        startLoad(j, t)
+        return true
+    }
+
+    /// Job j's requests start at t, by its arrival schedule: a closed loop's `workers`
+    /// requests and any request due at t arrive at once; the next is armed.
+    mutating func startLoad(_ j: Int, _ t: Double) {
+        schedules[j].begin(at: t)
         loop.arm(lifecycleTimer(j), at: schedules[j].end)
-        if let first = schedules[j].next() {
-            c[j].nextArrivalSize = first.size
-            loop.arm(arrivalTimer(j), at: first.time)
+        while let next = schedules[j].next() {
+            if next.time > t {
+                c[j].nextArrivalSize = next.size
+                loop.arm(arrivalTimer(j), at: next.time)
+                break
+            }
+            arrive(j, t, size: next.size)
         }
         for _ in 0..<schedules[j].initialRequests { arrive(j, t, size: 1) }
-        return true
     }
 
     mutating func arrivalDue(_ j: Int, _ t: Double) {
@@ -55,7 +112,9 @@ extension SimulationState {
         }
     }
 
-    mutating func departIfIdle(_ j: Int, _ t: Double, _ control: inout Controller) {
+    /// Job j leaves once its window is over and nothing is waiting or in service: its
+    /// capacity is free at once; the controller hears of it at the end of the instant.
+    mutating func departIfIdle(_ j: Int, _ t: Double) {
         guard c[j].busy == 0 && waiting[j].isEmpty else { return }
         if c[j].spinning {
             // Its window is over: the container stops, and its threads with it.
@@ -68,14 +127,8 @@ extension SimulationState {
         c[j].phase = .departed
         loop.disarm(actuationTimer(j))
         unfinishedJobs -= 1
-        let n = c[j].node
-        placement.remove(node: n, cpus: jobs[j].cpus ?? 0, gpu: c[j].gpu >= 0 ? c[j].gpu : nil)
-        nodeContainers[n].removeAll { $0 == j }
-        control.departed(j, from: n, at: t, plant: &self)
-        if !pending.isEmpty {
-            var still: [Int] = []
-            for p in pending where !tryPlace(p, t, &control) { still.append(p) }
-            pending = still
-        }
+        placement.remove(node: c[j].node, cpus: jobs[j].cpus ?? 0, gpu: c[j].gpu >= 0 ? c[j].gpu : nil)
+        departing.append(j)
+        hasPendingDecisions = true
     }
 }

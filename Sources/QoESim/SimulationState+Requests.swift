@@ -72,7 +72,7 @@ extension SimulationState {
         }
     }
 
-    mutating func completion(_ j: Int, _ t: Double, _ control: inout Controller) {
+    mutating func completion(_ j: Int, _ t: Double) {
         advance(j, t)
         account(j, t)
         let b = slotBase[j]
@@ -103,7 +103,7 @@ extension SimulationState {
             }
             loadChanged(j, t)
         }
-        if c[j].phase == .draining { departIfIdle(j, t, &control) }
+        if c[j].phase == .draining { departIfIdle(j, t) }
     }
 
     @inline(__always) mutating func record(_ j: Int, arrival: Double, start: Double, size: Double, _ t: Double) {

@@ -105,6 +105,12 @@ struct SimulationState: ~Copyable {
     var nodeSaturated: [Bool]
     var nodeContainers: [[Int]]
     var pending: [Int] = []
+    /// Jobs whose window starts at this instant, placed by the decisions at its end.
+    var dueForPlacement: [Int] = []
+    /// Containers that left at this instant, announced to the controller at its end.
+    var departing: [Int] = []
+    /// `dueForPlacement` or `departing` is not empty (checked after every event).
+    var hasPendingDecisions = false
     var unfinishedJobs: Int
     /// Whether every event is followed by ``invariantViolation(_:)`` (tests switch it on
     /// with ``SimulationOptions/checkInvariants``; off, it costs one predicted branch).
@@ -114,6 +120,9 @@ struct SimulationState: ~Copyable {
     /// Sampling ticks fired (bookkeeping for the recorder, not part of the model: they
     /// are left out of the event count and the simulated time).
     var sampleTicks = 0
+    /// Control ticks put behind events of the same instant (bookkeeping, left out of the
+    /// event count like the sampling ticks).
+    var deferredTicks = 0
     var lastModelEvent = 0.0
     var waterFilling = WaterFilling()
     var scratchCap: [Double] = []
@@ -213,47 +222,76 @@ struct SimulationState: ~Copyable {
     /// while so, control ticks and usage samples keep coming.
     var hasWorkLeft: Bool { c.contains { $0.phase == .future || $0.phase == .active || $0.phase == .draining } }
 
-    mutating func run(_ control: inout Controller, progress: ((Simulation.Progress) -> Void)?) {
-        for j in jobs.indices { loop.arm(lifecycleTimer(j), at: jobs[j].arrival) }
+    /// Arms the first timers: each job's placement at its arrival (unless `placesJobs` is
+    /// false: ``SimulatedEngine`` places jobs when told), the first control tick and the
+    /// first usage sample.
+    mutating func start(_ control: inout Controller, placesJobs: Bool = true) {
+        if placesJobs { for j in jobs.indices { loop.arm(lifecycleTimer(j), at: jobs[j].arrival) } }
         if control.nextTick.isFinite { loop.arm(controlTimer, at: control.nextTick) }
         if control.nextSample.isFinite { loop.arm(sampleTimer, at: control.nextSample) }
+    }
+
+    mutating func run(_ control: inout Controller, progress: ((Simulation.Progress) -> Void)?) {
+        start(&control)
         let horizon = options.horizon
         var nextReport = 1 << 18
         while let timer = loop.next(until: horizon) {
-            let t = loop.now
-            let index = Int(timer.index)
-            if timer == controlTimer {
-                control.tick(nodes: nodes.count, at: t, plant: &self)
-                // Keep ticking while something can still happen.
-                if hasWorkLeft && control.nextTick.isFinite { loop.arm(controlTimer, at: control.nextTick) }
-            } else if timer == sampleTimer {
-                control.sample(nodes: nodes.count, at: t, plant: &self)
-                if hasWorkLeft && control.nextSample.isFinite { loop.arm(sampleTimer, at: control.nextSample) }
-                sampleTicks += 1
-                continue
-            } else {
-                let (j, kind) = SimulationState.decode(index)
-                switch kind {
-                case .lifecycle: lifecycle(j, t, &control)
-                case .arrival: arrivalDue(j, t)
-                case .completion: completion(j, t, &control)
-                case .actuation: control.actuationDue(j, at: t, plant: &self)
-                case .spinEnd: spinEnd(j, t)
-                }
-            }
-            lastModelEvent = t
-            if checking, let broken = invariantViolation(t) {
+            guard fire(timer, &control) else { continue }
+            if checking, let broken = invariantViolation(loop.now) {
                 invariantFailure = broken
                 return
             }
             if control.stopped { return }
             if let report = progress, loop.eventsProcessed >= nextReport {
                 nextReport += 1 << 18
-                report(Simulation.Progress(simulatedSeconds: t, events: loop.eventsProcessed, activeJobs: unfinishedJobs))
+                report(Simulation.Progress(simulatedSeconds: loop.now, events: loop.eventsProcessed, activeJobs: unfinishedJobs))
             }
         }
         for j in jobs.indices { flushResponses(j) }
         // Stopped by the horizon with work left: the run covered [0, horizon].
         if horizon.isFinite && loop.now >= horizon && unfinishedJobs > 0 { lastModelEvent = horizon }
+    }
+
+    /// Handles `timer`, which just fired at `loop.now`. Returns false for bookkeeping
+    /// (usage samples, ticks put behind the instant's events), true for a model event.
+    @inline(__always) mutating func fire(_ timer: TimerHandle, _ control: inout Controller) -> Bool {
+        let t = loop.now
+        if timer == controlTimer {
+            // At one instant the plant's events come first, then the control tick, then
+            // the usage sample (as in the live loop, which ticks after it has seen the
+            // instant's events): a tick due with a request or lifecycle event at the
+            // same time goes behind it.
+            if let first = loop.nextTimer, first.time == t, first.timer != sampleTimer {
+                loop.arm(controlTimer, at: t)
+                if loop.dueTime(of: sampleTimer) == t { loop.arm(sampleTimer, at: t) }
+                deferredTicks += 1
+                return false
+            }
+            control.tick(nodes: nodes.count, at: t, plant: &self)
+            // Keep ticking while something can still happen.
+            if hasWorkLeft && control.nextTick.isFinite { loop.arm(controlTimer, at: control.nextTick) }
+        } else if timer == sampleTimer {
+            sampleTicks += 1
+            if loop.nextTime == t {
+                loop.arm(sampleTimer, at: t)
+                return false
+            }
+            control.sample(nodes: nodes.count, at: t, plant: &self)
+            if hasWorkLeft && control.nextSample.isFinite { loop.arm(sampleTimer, at: control.nextSample) }
+            return false
+        } else {
+            let (j, kind) = SimulationState.decode(Int(timer.index))
+            switch kind {
+            case .lifecycle: lifecycle(j, t)
+            case .arrival: arrivalDue(j, t)
+            case .completion: completion(j, t)
+            case .actuation: control.actuationDue(j, at: t, plant: &self)
+            case .spinEnd: spinEnd(j, t)
+            }
+        }
+        lastModelEvent = t
+        // The instant's events are over: the controller's decisions (SimulationState+Lifecycle).
+        if hasPendingDecisions && instantIsOver(t) { decide(t, &control) }
+        return true
     }
 }

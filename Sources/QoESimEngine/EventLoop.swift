@@ -45,6 +45,12 @@ public struct EventLoop: ~Copyable, Sendable {
     /// Time of the earliest armed timer, if any.
     @inlinable public var nextTime: Double? { timers.first?.time }
 
+    /// The earliest armed timer and its time, if any (the next that ``next()`` returns).
+    @inlinable public var nextTimer: (timer: TimerHandle, time: Double)? { timers.first }
+
+    /// When `timer` is due, nil if it is not armed.
+    @inlinable public func dueTime(of timer: TimerHandle) -> Double? { timers.dueTime(of: timer) }
+
     /// Number of armed timers.
     @inlinable public var pendingCount: Int { timers.count }
 

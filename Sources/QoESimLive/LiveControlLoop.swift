@@ -132,28 +132,29 @@ public final class LiveControlLoop {
         var t = clock.now
         while !interrupted() {
             t = clock.now
-            // Arrivals and departures, in job order (as the simulator's timers fire).
-            for (i, job) in jobs.enumerated() {
-                switch plant.state[i] {
-                case .waiting where t >= job.arrival:
-                    plant.place(i)
-                    control.placed(i, on: 0, at: t, plant: &plant)
-                    plant.startLoad(i, at: t)
-                case .active where t >= job.arrival + job.duration && loads[i].isFinished:
-                    plant.depart(i)
-                    control.departed(i, from: 0, at: t, plant: &plant)
-                case .active:
-                    plant.noteFailure(i)
-                default:
-                    break
-                }
-                if let failure = control.failure { throw failure }
-            }
-            if plant.state.allSatisfy({ $0 == .finished }) || t > deadline { break }
+            // One instant in the simulator's order (Docs/INVARIANTS.md C3): what the plant
+            // did up to now is in the load generator's counts; delayed changes due now take
+            // effect; then departures, then placements in job order (each placement asked
+            // about before its load starts), then the tick, then the usage sample.
             for (i, due) in plant.actuationDue.enumerated() where due <= t {
                 plant.actuationDue[i] = .infinity
                 control.actuationDue(i, at: t, plant: &plant)
             }
+            for (i, job) in jobs.enumerated() where plant.state[i] == .active {
+                if t >= job.arrival + job.duration && loads[i].isFinished {
+                    plant.depart(i)
+                    control.departed(i, from: 0, at: t, plant: &plant)
+                } else {
+                    plant.noteFailure(i)
+                }
+            }
+            for (i, job) in jobs.enumerated() where plant.state[i] == .waiting && t >= job.arrival {
+                plant.place(i)
+                control.placed(i, on: 0, at: t, plant: &plant)
+                plant.startLoad(i, at: t)
+            }
+            if let failure = control.failure { throw failure }
+            if plant.state.allSatisfy({ $0 == .finished }) || t > deadline { break }
             if t >= control.nextTick {
                 control.tick(nodes: 1, at: t, plant: &plant)
                 if let failure = control.failure { throw failure }
