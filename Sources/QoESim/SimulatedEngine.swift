@@ -31,6 +31,8 @@ public final class SimulatedEngine {
     var control: Controller
     let completions: Completions
     var arrivalsTaken: [Int]
+    /// Nodes with changes applied and not yet redivided.
+    var changed: Set<Int> = []
 
     /// An engine running `scenario`'s jobs with random streams from `seed`. Node 0 is the
     /// machine: jobs are placed as in a simulation (`options.placement`).
@@ -49,25 +51,42 @@ public final class SimulatedEngine {
     /// When the next event is due, nil if nothing is armed.
     public var nextEventTime: Double? { state.loop.nextTime }
 
-    /// Processes every event due at or before `t`; the clock then reads `t`.
+    /// Processes every event due at or before `t` (those already due now included); the
+    /// clock then reads `t`.
     public func advance(to t: Double) {
         guard t >= now else { return }
         while let timer = state.loop.next(until: t) { _ = state.fire(timer, &control) }
     }
 
-    /// Places job `j`'s container now (`t` >= ``now``): its requests start.
+    /// Places job `j`'s container at `t` (>= ``now``): its requests start, under the
+    /// allocation last applied to it (its job's initial one if none was), as a container
+    /// is created with its limits before its load starts. Events already due at `t` stay
+    /// pending (the clock processes them), as in a simulation, where a placement's
+    /// decisions do not wait for events armed during the instant.
     public func begin(_ j: Int, at t: Double) {
-        advance(to: t)
-        state.loop.arm(state.lifecycleTimer(j), at: t)
-        advance(to: t)
+        if t > now { advance(to: t) }
+        state.lifecycle(j, t)
+        state.decide(t, &control)
     }
 
-    /// Puts `allocation` into force for job `j`'s container at `t`.
+    /// Puts `allocation` into force for job `j`'s container at `t` (or when it is
+    /// placed, if it is not yet); its node's CPU is redivided by ``changesApplied(at:)``,
+    /// once for a batch, as the simulator does. Events already due at `t` stay pending,
+    /// as in `begin`.
     public func apply(_ j: Int, _ allocation: Allocation, at t: Double) {
-        advance(to: t)
-        guard state.isPlaced(j), let n = state.node(of: j) else { return }
+        if t > now { advance(to: t) }
+        guard state.isPlaced(j), let n = state.node(of: j) else {
+            if state.c[j].phase == .future { state.initialAllocations[j] = allocation }
+            return
+        }
         state.actuate(j, allocation, at: t)
-        state.actuationsApplied(on: n, at: t)
+        changed.insert(n)
+    }
+
+    /// A batch of ``apply(_:_:at:)`` is over: the nodes it touched redivide their CPU.
+    public func changesApplied(at t: Double) {
+        for n in changed.sorted() { state.actuationsApplied(on: n, at: t) }
+        changed.removeAll()
     }
 
     /// What a meter reads of job `j`'s container at `t` (``now`` at the latest).
@@ -88,6 +107,9 @@ public final class SimulatedEngine {
 
     /// Whether job `j`'s container has left: its window is over and its requests drained.
     public func isFinished(_ j: Int) -> Bool { state.c[j].phase == .departed }
+
+    /// The allocation in force for job `j`'s container (or to be, once placed).
+    public func allocation(_ j: Int) -> Allocation { state.isPlaced(j) ? state.c[j].allocation : state.initialAllocations[j] }
 
     /// The GPU job `j`'s container uses, if any.
     public func gpu(_ j: Int) -> Int? { state.c[j].gpu >= 0 ? state.c[j].gpu : nil }

@@ -30,10 +30,15 @@ extension SimulationState: ControlPlant {
             oldestOutstandingAge: oldest.isFinite ? t - oldest : nil)
     }
 
+    /// Reads usage as the meters do (without folding it into the accounting), so that
+    /// the run's accounting, and its rounding, depend on the model's events alone: the
+    /// live plant over the simulator's physics then reads the very same numbers.
     mutating func startWindow(_ j: Int, at t: Double) {
         flushResponses(j)
-        account(j, t)
-        ContainerMonitor.startWindow(&c[j].counters, &histograms[j], at: t, cpuSeconds: c[j].cpuSeconds, gpuSeconds: c[j].gpuSeconds)
+        let s = c[j]
+        let dt = max(t, s.lastUsage) - s.lastUsage
+        ContainerMonitor.startWindow(
+            &c[j].counters, &histograms[j], at: t, cpuSeconds: s.cpuSeconds + s.cpu * dt, gpuSeconds: s.gpuSeconds + s.gpuFraction * dt)
     }
 
     /// Puts the allocation into force for container j at t (its CPU is redivided by
@@ -56,5 +61,8 @@ extension SimulationState: ControlPlant {
 
     mutating func scheduleActuation(_ j: Int, at t: Double) {
         loop.arm(actuationTimer(j), at: t)
+        // A decision made at the instant an earlier one comes due replaces it: the new
+        // one waits its own delay (the live loop's one due time per container).
+        if let k = dueChanges.firstIndex(of: j) { dueChanges.remove(at: k) }
     }
 }

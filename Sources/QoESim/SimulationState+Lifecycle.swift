@@ -4,13 +4,13 @@ import QoESimControl
 /// Job lifecycle and arrivals.
 ///
 /// One instant, in this order (the live loop keeps the same order; Docs/INVARIANTS.md C3):
-/// 1. the plant's events due then: arrivals, completions, ends of idle spins, delayed
-///    changes taking effect, jobs' windows ending (a drained container departs: its
-///    capacity is free at once);
+/// 1. the plant's events due then: arrivals, completions, ends of idle spins, jobs'
+///    windows ending (a drained container departs: its capacity is free at once);
 /// 2. the controller's decisions, once those events are over: departures first (each
-///    container leaves the node's list, then the policy is asked), then placements in
-///    job order (each job is placed, the policy is asked, and then its load starts: the
-///    requests due at that instant arrive at once), then jobs waiting for room;
+///    container leaves the node's list, then the policy is asked), then delayed changes
+///    coming due (for containers still placed), then placements in job order (each job
+///    is placed, the policy is asked, and then its load starts: the requests due at
+///    that instant arrive at once), then jobs waiting for room;
 /// 3. the control tick; 4. the usage sample.
 extension SimulationState {
     mutating func lifecycle(_ j: Int, _ t: Double) {
@@ -29,11 +29,12 @@ extension SimulationState {
         }
     }
 
-    /// Whether the events of instant `t` are over: the next timer is later, or is the
-    /// control tick or the usage sample (which come after the decisions).
+    /// Whether the events of instant `t` are over: nothing else is due at `t`. (A tick
+    /// or a sample due at `t` goes behind the instant's events and makes the decisions
+    /// before it acts: see `fire`.)
     @inline(__always) func instantIsOver(_ t: Double) -> Bool {
-        guard let next = loop.nextTimer else { return true }
-        return next.time > t || next.timer == controlTimer || next.timer == sampleTimer
+        guard let next = loop.nextTime else { return true }
+        return next > t
     }
 
     /// The controller's decisions at the end of instant `t`: departures, placements in
@@ -47,9 +48,18 @@ extension SimulationState {
             for j in leaving {
                 let n = c[j].node
                 nodeContainers[n].removeAll { $0 == j }
+                // A change decided for it earlier in this instant (a departure before
+                // its own) has nothing left to act on.
+                loop.disarm(actuationTimer(j))
+                dueChanges.removeAll { $0 == j }
                 control.departed(j, from: n, at: t, plant: &self)
             }
             freed = true
+        }
+        if !dueChanges.isEmpty {
+            let due = dueChanges.sorted()
+            dueChanges.removeAll(keepingCapacity: true)
+            for j in due { control.actuationDue(j, at: t, plant: &self) }
         }
         if !dueForPlacement.isEmpty {
             let due = dueForPlacement.sorted()
@@ -81,7 +91,7 @@ extension SimulationState {
         c[j].idleSince = t
         c[j].lastProgress = t
         c[j].lastUsage = t
-        c[j].allocation = Controller.initialAllocation(job)
+        c[j].allocation = initialAllocations[j]
         nodeContainers[n].append(j)
         control.placed(j, on: n, at: t, plant: &self)
         startLoad(j, t)

@@ -76,6 +76,9 @@ struct SimulationState: ~Copyable {
     /// CPU weight it polls with.
     let idleSpin: [(seconds: Double, cores: Double, weight: Double)]
     let options: SimulationOptions
+    /// The allocation each job's container is created with (its requested CPUs as the
+    /// limit, its weight, its GPU share: ``Controller/initialAllocation(_:)``).
+    var initialAllocations: [Allocation]
 
     // Kernel.
     var loop: EventLoop
@@ -109,7 +112,9 @@ struct SimulationState: ~Copyable {
     var dueForPlacement: [Int] = []
     /// Containers that left at this instant, announced to the controller at its end.
     var departing: [Int] = []
-    /// `dueForPlacement` or `departing` is not empty (checked after every event).
+    /// Containers whose delayed change comes due at this instant.
+    var dueChanges: [Int] = []
+    /// `dueForPlacement`, `departing` or `dueChanges` is not empty (checked after every event).
     var hasPendingDecisions = false
     var unfinishedJobs: Int
     /// Whether every event is followed by ``invariantViolation(_:)`` (tests switch it on
@@ -120,8 +125,8 @@ struct SimulationState: ~Copyable {
     /// Sampling ticks fired (bookkeeping for the recorder, not part of the model: they
     /// are left out of the event count and the simulated time).
     var sampleTicks = 0
-    /// Control ticks put behind events of the same instant (bookkeeping, left out of the
-    /// event count like the sampling ticks).
+    /// Control ticks put behind events of the same instant, or due after the last
+    /// container left (bookkeeping, left out of the event count like the sampling ticks).
     var deferredTicks = 0
     var lastModelEvent = 0.0
     var waterFilling = WaterFilling()
@@ -152,6 +157,7 @@ struct SimulationState: ~Copyable {
             return ArrivalSchedule(job: job, seed: seed, feed: feed)
         })
         options = simulation.options
+        initialAllocations = jobs.map(Controller.initialAllocation)
         self.recorder = recorder
 
         let n = jobs.count
@@ -261,9 +267,20 @@ struct SimulationState: ~Copyable {
             // the usage sample (as in the live loop, which ticks after it has seen the
             // instant's events): a tick due with a request or lifecycle event at the
             // same time goes behind it.
-            if let first = loop.nextTimer, first.time == t, first.timer != sampleTimer {
-                loop.arm(controlTimer, at: t)
+            if loop.nextTime == t {
+                // The sample comes after the tick: past it to see what else is due now.
                 if loop.dueTime(of: sampleTimer) == t { loop.arm(sampleTimer, at: t) }
+                if let first = loop.nextTimer, first.time == t, first.timer != sampleTimer {
+                    loop.arm(controlTimer, at: t)
+                    if loop.dueTime(of: sampleTimer) == t { loop.arm(sampleTimer, at: t) }
+                    deferredTicks += 1
+                    return false
+                }
+            }
+            if hasPendingDecisions { decide(t, &control) }
+            // A tick after the last container left is not an event of the run (the live
+            // loop stops then): the run ends at its last departure.
+            guard hasWorkLeft else {
                 deferredTicks += 1
                 return false
             }
@@ -276,6 +293,7 @@ struct SimulationState: ~Copyable {
                 loop.arm(sampleTimer, at: t)
                 return false
             }
+            if hasPendingDecisions { decide(t, &control) }
             control.sample(nodes: nodes.count, at: t, plant: &self)
             if hasWorkLeft && control.nextSample.isFinite { loop.arm(sampleTimer, at: control.nextSample) }
             return false
@@ -285,7 +303,10 @@ struct SimulationState: ~Copyable {
             case .lifecycle: lifecycle(j, t)
             case .arrival: arrivalDue(j, t)
             case .completion: completion(j, t)
-            case .actuation: control.actuationDue(j, at: t, plant: &self)
+            case .actuation:
+                // Takes effect with the instant's decisions, after its departures.
+                dueChanges.append(j)
+                hasPendingDecisions = true
             case .spinEnd: spinEnd(j, t)
             }
         }

@@ -45,6 +45,8 @@ public protocol ContainerActuator: AnyObject {
     /// Whether it puts GPU shares into force. Docker does not: it cannot change a
     /// running container's GPU share.
     var actuatesGPUShare: Bool { get }
+    /// A batch of `apply` calls (one decision's changes) is over.
+    func changesApplied()
 }
 
 /// What each container uses of the GPUs (NVML per-process utilisation in a real run).
@@ -61,6 +63,8 @@ extension ContainerActuator {
     public func engineReachable() -> Bool { true }
     /// Like Docker, an actuator leaves GPU shares alone unless it says otherwise.
     public var actuatesGPUShare: Bool { false }
+    /// Each `apply` takes effect on its own (Docker's updates do).
+    public func changesApplied() {}
 }
 
 /// A live run was stopped by SIGINT or SIGTERM.
@@ -133,13 +137,9 @@ public final class LiveControlLoop {
         while !interrupted() {
             t = clock.now
             // One instant in the simulator's order (Docs/INVARIANTS.md C3): what the plant
-            // did up to now is in the load generator's counts; delayed changes due now take
-            // effect; then departures, then placements in job order (each placement asked
-            // about before its load starts), then the tick, then the usage sample.
-            for (i, due) in plant.actuationDue.enumerated() where due <= t {
-                plant.actuationDue[i] = .infinity
-                control.actuationDue(i, at: t, plant: &plant)
-            }
+            // did up to now is in the load generator's counts; then departures, delayed
+            // changes coming due, placements in job order (each placement asked about
+            // before its load starts), the tick, the usage sample.
             for (i, job) in jobs.enumerated() where plant.state[i] == .active {
                 if t >= job.arrival + job.duration && loads[i].isFinished {
                     plant.depart(i)
@@ -147,6 +147,10 @@ public final class LiveControlLoop {
                 } else {
                     plant.noteFailure(i)
                 }
+            }
+            for (i, due) in plant.actuationDue.enumerated() where due <= t {
+                plant.actuationDue[i] = .infinity
+                control.actuationDue(i, at: t, plant: &plant)
             }
             for (i, job) in jobs.enumerated() where plant.state[i] == .waiting && t >= job.arrival {
                 plant.place(i)
@@ -304,7 +308,7 @@ final class LivePlant: ControlPlant {
         updates.append((t, jobs[j].id, a.cpuLimit, Int(a.cpuWeight * 1024), (monotonic() - started) * 1000, nil))
     }
 
-    func actuationsApplied(on n: Int, at t: Double) {}
+    func actuationsApplied(on n: Int, at t: Double) { actuator.changesApplied() }
 
     func allocationInForce(_ j: Int) -> Allocation? {
         if let actual = actuator.inForce(j) { return actual }
