@@ -74,7 +74,11 @@ public struct ContainerObservation: Sendable {
     /// Which GPU of the node it uses, if any.
     public var gpu: Int?
     /// Its allocation: the policy's latest decision for it (which may still be on its
-    /// way to taking effect when there is an actuation delay).
+    /// way to taking effect when there is an actuation delay), or, after a change the
+    /// engine refused, what the engine has in force. The same in the simulator and the
+    /// live adapter (one controller shows it; Docs/INVARIANTS.md C3): "decided" rather
+    /// than "in force", so that a policy does not make its pending change again at every
+    /// step of the delay.
     public var allocation: Allocation
     /// Requests waiting or in service now.
     public var outstanding: Int
@@ -87,7 +91,8 @@ public struct ContainerObservation: Sendable {
     public var window: WindowStats
     /// Requests completed since the container started.
     public var completedTotal: Int
-    /// When the container was deployed (simulated or wall seconds).
+    /// When the container was placed (simulated seconds, or seconds since a live run's
+    /// start).
     public var startedAt: Double
 
     public init(

@@ -388,4 +388,26 @@ struct ControlParityTests {
         #expect(!marked.isEmpty, "no allocation record says the GPU share was not actuated")
         #expect(!sim.records.allocations.contains { $0.reason.contains("not actuated") })
     }
+    /// An unusable change stops both plants with the same typed error.
+    @Test("An invalid policy change is the same typed error in the simulator and the live loop")
+    func invalidChange() throws {
+        struct Broken: AllocationPolicy {
+            let name = "broken"
+            var controlInterval: Double? { 5 }
+            mutating func allocate(on node: NodeObservation, because trigger: PolicyTrigger) -> [AllocationChange] {
+                guard case .interval = trigger, let c = node.containers.first else { return [] }
+                return [AllocationChange(containerID: c.id, allocation: Allocation(cpuLimit: -1))]
+            }
+        }
+        let model = Fixture.model("m", parallelMs: 50, maxParallelism: 2)
+        let scenario = Scenario(
+            cluster: Fixture.cluster(1, cpus: 4),
+            jobs: [Fixture.job("first", model, duration: 30, arrivals: .closed), Fixture.job("second", model, rate: 5, duration: 30, arrival: 2)])
+        let c = Case(scenario: scenario, policy: { Broken() }, policyName: "broken", actuationDelay: 0, sampleInterval: 1, describe: "broken")
+        var simError: PolicyChangeError?, liveError: PolicyChangeError?
+        do { _ = try Self.simulate(c, seed: 1) } catch let e as PolicyChangeError { simError = e }
+        do { _ = try Self.live(c, seed: 1) } catch let e as PolicyChangeError { liveError = e }
+        #expect(simError != nil && simError == liveError, "sim \(String(describing: simError)) vs live \(String(describing: liveError))")
+        #expect(simError?.container == "first" && simError?.description.contains("invalid") == true)
+    }
 }
