@@ -114,7 +114,7 @@ extension SimulationState {
         for _ in 0..<schedules[j].initialRequests { arrive(j, t, size: 1) }
     }
 
-    mutating func arrivalDue(_ j: Int, _ t: Double) {
+    @inline(never) mutating func arrivalDue(_ j: Int, _ t: Double) {
         arrive(j, t, size: c[j].nextArrivalSize)
         if let next = schedules[j].next() {
             c[j].nextArrivalSize = next.size

@@ -260,13 +260,38 @@ struct SimulationState: ~Copyable {
 
     /// Handles `timer`, which just fired at `loop.now`. Returns false for bookkeeping
     /// (usage samples, ticks put behind the instant's events), true for a model event.
+    /// The model's events are handled here, inline in the run loop; the tick and the
+    /// sample, a few per simulated second, in ``tickOrSample(_:_:_:)``.
     @inline(__always) mutating func fire(_ timer: TimerHandle, _ control: inout Controller) -> Bool {
         let t = loop.now
+        if timer == controlTimer || timer == sampleTimer {
+            guard tickOrSample(timer, t, &control) else { return false }
+        } else {
+            let (j, kind) = SimulationState.decode(Int(timer.index))
+            switch kind {
+            case .lifecycle: lifecycle(j, t)
+            case .arrival: arrivalDue(j, t)
+            case .completion: completion(j, t)
+            case .actuation:
+                // Takes effect with the instant's decisions, after its departures.
+                dueChanges.append(j)
+                hasPendingDecisions = true
+            case .spinEnd: spinEnd(j, t)
+            }
+        }
+        lastModelEvent = t
+        // The instant's events are over: the controller's decisions (SimulationState+Lifecycle).
+        if hasPendingDecisions && instantIsOver(t) { decide(t, &control) }
+        return true
+    }
+
+    /// The control tick or the usage sample fired at `t`. At one instant the plant's
+    /// events come first, then the controller's decisions, then the tick, then the
+    /// sample (as in the live loop, which ticks after it has seen the instant's events):
+    /// a tick or sample due with another event at the same time goes behind it. Returns
+    /// true for a tick that ran (a model event), false otherwise.
+    @inline(never) mutating func tickOrSample(_ timer: TimerHandle, _ t: Double, _ control: inout Controller) -> Bool {
         if timer == controlTimer {
-            // At one instant the plant's events come first, then the control tick, then
-            // the usage sample (as in the live loop, which ticks after it has seen the
-            // instant's events): a tick due with a request or lifecycle event at the
-            // same time goes behind it.
             if loop.nextTime == t {
                 // The sample comes after the tick: past it to see what else is due now.
                 if loop.dueTime(of: sampleTimer) == t { loop.arm(sampleTimer, at: t) }
@@ -287,32 +312,16 @@ struct SimulationState: ~Copyable {
             control.tick(nodes: nodes.count, at: t, plant: &self)
             // Keep ticking while something can still happen.
             if hasWorkLeft && control.nextTick.isFinite { loop.arm(controlTimer, at: control.nextTick) }
-        } else if timer == sampleTimer {
-            sampleTicks += 1
-            if loop.nextTime == t {
-                loop.arm(sampleTimer, at: t)
-                return false
-            }
-            if hasPendingDecisions { decide(t, &control) }
-            control.sample(nodes: nodes.count, at: t, plant: &self)
-            if hasWorkLeft && control.nextSample.isFinite { loop.arm(sampleTimer, at: control.nextSample) }
-            return false
-        } else {
-            let (j, kind) = SimulationState.decode(Int(timer.index))
-            switch kind {
-            case .lifecycle: lifecycle(j, t)
-            case .arrival: arrivalDue(j, t)
-            case .completion: completion(j, t)
-            case .actuation:
-                // Takes effect with the instant's decisions, after its departures.
-                dueChanges.append(j)
-                hasPendingDecisions = true
-            case .spinEnd: spinEnd(j, t)
-            }
+            return true
         }
-        lastModelEvent = t
-        // The instant's events are over: the controller's decisions (SimulationState+Lifecycle).
-        if hasPendingDecisions && instantIsOver(t) { decide(t, &control) }
-        return true
+        sampleTicks += 1
+        if loop.nextTime == t {
+            loop.arm(sampleTimer, at: t)
+            return false
+        }
+        if hasPendingDecisions { decide(t, &control) }
+        control.sample(nodes: nodes.count, at: t, plant: &self)
+        if hasWorkLeft && control.nextSample.isFinite { loop.arm(sampleTimer, at: control.nextSample) }
+        return false
     }
 }

@@ -53,7 +53,7 @@ public struct ArrivalSchedule {
 
     /// The next open-loop arrival (time and service-demand multiplier), nil once the
     /// job's window has no more (and always for a closed loop).
-    @inlinable public mutating func next() -> (time: Double, size: Double)? {
+    @inlinable @inline(__always) public mutating func next() -> (time: Double, size: Double)? {
         switch process {
         case .poisson:
             let t = last + stream.nextExponential(mean: meanGap)
