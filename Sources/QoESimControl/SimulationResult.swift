@@ -58,9 +58,13 @@ public struct SimulationResult: Sendable, Equatable {
     public var policy: String
     public var seed: UInt64
     public var models: [ModelResult]
-    /// Timers fired (arrivals, completions, lifecycle and control events).
+    /// The plant's events: in a simulation, the model's timers fired (arrivals,
+    /// completions, lifecycle, delayed changes, control ticks; usage samples and ticks
+    /// after the last departure left out); in a live run, requests arrived and completed.
     public var events: Int
-    /// Simulated seconds until the last event.
+    /// When the run ended, in its clock's seconds: the last model event of a simulation
+    /// (its last departure, or the horizon), or, in a live run, the wall seconds from the
+    /// run's start to its last departure.
     public var simulatedSeconds: Double
     /// Jobs that never found a node with room.
     public var neverPlaced: Int

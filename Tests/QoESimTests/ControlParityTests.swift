@@ -157,7 +157,8 @@ struct ControlParityTests {
         var reserved = 0.0
         for i in 0..<count {
             let id = "j\(i)"
-            let onGPU = gpus > 0 && i == 0
+            // One or two jobs on the GPU (with two, their shares divide it).
+            let onGPU = gpus > 0 && (i == 0 || (i == 1 && g.chance(0.5)))
             let deterministic = g.chance(0.4)
             let variability: Variability = deterministic ? .deterministic : (g.chance(0.5) ? .exponential : .lognormal(cv: 0.5))
             let family: LatencyModel.Family = onGPU
