@@ -65,17 +65,24 @@ public struct RunKeys: Sendable, Equatable {
 /// - `allocations.csv`: one row per allocation change (placement, then policy decisions).
 /// - `usage.csv`: every sample interval, each container's allocation, the cores and
 ///   GPU fraction it used since the previous sample, and its outstanding requests.
+/// - `observations.csv`, when the writer is also the run's ``ControlObserver`` (`qoesim
+///   run`, `live` and `validate` make it so): at every decision, one row per container
+///   of the node with what the policy saw (its allocation, outstanding requests, the
+///   oldest one's age, the window) and the change it answered for it, if any; the
+///   policy's inputs, for comparing a simulated run's decisions with a live run's.
 ///
 /// Everything is written into a ``DurableFolder`` (staged beside the destination, flushed,
 /// swapped in by renames) only by ``commit(result:files:)``; ``discard()`` (or an error,
 /// or a crash) leaves the destination as it was.
-public final class RunOutputWriter: SimulationRecorder {
+public final class RunOutputWriter: SimulationRecorder, ControlObserver {
     private let folder: DurableFolder
     private let jobIDs: [String]
     private let nodeNames: [String]
     private let requests: BufferedFile
     private let allocations: BufferedFile
     private let usage: BufferedFile
+    /// Made at the first decision (only runs that observe their decisions have one).
+    private var observations: BufferedFile?
     /// The run keys' cells with a trailing comma, or "" (and the header's).
     private let keyCells: String
     private let keyHeader: String
@@ -114,6 +121,30 @@ public final class RunOutputWriter: SimulationRecorder {
         usage.write(keyCells + "\(time),\(jobIDs[job]),\(nodeNames[node]),\(limit),\(allocation.cpuWeight),\(allocation.gpuShare),\(cpuUsed),\(gpuUsed),\(outstanding)\n")
     }
 
+    public func decided(node: NodeObservation, trigger: PolicyTrigger, changes: [AllocationChange]) {
+        if observations == nil {
+            guard let file = try? BufferedFile(path: (folder.staging as NSString).appendingPathComponent("observations.csv")) else { return }
+            file.write(
+                keyHeader + "time_s,node,trigger,trigger_job,job_id,cpu_limit,cpu_weight,gpu_share,outstanding,oldest_age_s,completed,"
+                    + "window_s,window_arrivals,window_completed,window_mean_ms,window_measured_ms,window_cpu_used,window_gpu_used,"
+                    + "new_cpu_limit,new_cpu_weight,new_gpu_share,note\n")
+            observations = file
+        }
+        func f(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }
+        let why = trigger.reason, who = trigger.containerID ?? ""
+        let name = CSVTable.field(node.name)
+        for c in node.containers {
+            let w = c.window, a = c.allocation
+            let change = changes.first { $0.containerID == c.id }
+            observations?.write(
+                keyCells + "\(node.time),\(name),\(why),\(CSVTable.field(who)),\(CSVTable.field(c.id)),\(f(a.cpuLimit)),\(a.cpuWeight),\(a.gpuShare),"
+                    + "\(c.outstanding),\(f(c.oldestOutstandingAge)),\(c.completedTotal),\(w.duration),\(w.arrivals),\(w.completed),"
+                    + "\(f(w.meanMs)),\(f(w.measuredMs)),\(w.cpuUsed),\(w.gpuUsed),"
+                    + "\(change.map { f($0.allocation.cpuLimit) } ?? ""),\(change.map { "\($0.allocation.cpuWeight)" } ?? ""),"
+                    + "\(change.map { "\($0.allocation.gpuShare)" } ?? ""),\(CSVTable.field(change?.note ?? ""))\n")
+        }
+    }
+
     /// Writes `models.csv` and `files` (name -> text, e.g. the manifest) and swaps the
     /// whole folder into place.
     public func commit(result: SimulationResult, files: [String: String] = [:]) throws {
@@ -121,6 +152,7 @@ public final class RunOutputWriter: SimulationRecorder {
         try requests.close()
         try allocations.close()
         try usage.close()
+        try observations?.close()
         let models = try BufferedFile(path: (staging as NSString).appendingPathComponent("models.csv"))
         let table = ResultFormatter.modelsCSV(result)
         if keyCells.isEmpty {
@@ -143,6 +175,7 @@ public final class RunOutputWriter: SimulationRecorder {
         try? requests.close()
         try? allocations.close()
         try? usage.close()
+        try? observations?.close()
         folder.discard()
     }
 }

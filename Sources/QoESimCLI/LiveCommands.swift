@@ -53,7 +53,7 @@ struct LiveCommand: ParsableCommand {
         let writer = try out.map { try RunOutputWriter(folder: $0, scenario: scenario, keys: keys) }
         do {
             let live = try LiveRun(scenario: scenario, policy: p, docker: DockerClient.fromEnvironment(explicitSocket: dockerSocket), options: options, log: Diagnostics.note)
-                .run(recorder: writer)
+                .run(recorder: writer, observer: writer)
             if let writer, let manifest, let keys {
                 var gaps = "run_id,policy,seed,from_s,to_s,seconds\n"
                 for g in live.engineGaps {
@@ -194,7 +194,7 @@ struct ValidateCommand: ParsableCommand {
                 let live = try LiveRun(
                     scenario: scenario, policy: PolicyRegistry.make(policy, parameters: params), docker: docker!, options: options,
                     log: Diagnostics.note
-                ).run(recorder: RecorderFan([liveTrace, liveWriter, liveLog]))
+                ).run(recorder: RecorderFan([liveTrace, liveWriter, liveLog]), observer: liveWriter)
                 recorded = RecordedLiveRun(live: live, requests: liveLog)
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.sortedKeys]
@@ -211,7 +211,7 @@ struct ValidateCommand: ParsableCommand {
             let sim = try Simulation(
                 scenario: scenario, policy: PolicyRegistry.make(policy, parameters: params),
                 options: SimulationOptions(sampleInterval: 1, actuationDelay: delay)
-            ).run(seed: seed, recorder: RecorderFan([simTrace, simWriter, simLog]))
+            ).run(seed: seed, recorder: RecorderFan([simTrace, simWriter, simLog]), observer: simWriter)
             var report = ValidationReport.compare(live: recorded, sim: sim, simRequests: simLog, jobs: scenario.jobs, policy: policy)
             // A recorded run is comparable only if the simulation releases the same
             // arrivals: the traces' loads are relative to the fits, so fits other than the

@@ -105,7 +105,7 @@ struct RunCommand: ParsableCommand {
         let started = DispatchTime.now()
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9 }
         var lastReport = 0.0
-        let result = try simulation.run(seed: seed, recorder: writer) { p in
+        let result = try simulation.run(seed: seed, recorder: writer, observer: writer) { p in
             guard !quiet else { return }
             let wall = elapsed()
             if wall - lastReport >= 1 {

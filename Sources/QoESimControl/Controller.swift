@@ -305,3 +305,16 @@ extension AllocationPolicy {
         return changes
     }
 }
+
+extension PolicyTrigger {
+    /// "interval", "arrival" or "departure": the reason a decision is recorded with.
+    public var reason: String { Controller.reason(self) }
+
+    /// The container that arrived or left (nil for the control interval).
+    public var containerID: String? {
+        switch self {
+        case .interval: return nil
+        case .arrival(let id), .departure(let id): return id
+        }
+    }
+}

@@ -108,7 +108,9 @@ public final class LiveRun {
     /// Traces/models-fitted), which must be one of the workload's networks.
     static let networks = ["resnet50", "mobilenetv2", "vgg16", "bert-base"]
 
-    public func run(recorder: SimulationRecorder? = nil) throws -> LiveResult {
+    /// Runs the trace; `recorder` gets the run's records, `observer` every decision's
+    /// observation and answer.
+    public func run(recorder: SimulationRecorder? = nil, observer: ControlObserver? = nil) throws -> LiveResult {
         let unnegotiated = self.docker
         let docker = try blocking { try await unnegotiated.negotiated() }
         let version = try blocking { try await docker.version() }
@@ -191,7 +193,7 @@ public final class LiveRun {
         let loop = LiveControlLoop(
             scenario: scenario, policy: policy, loads: clients, actuator: DockerActuator(docker: docker, ids: ids), gpuMeter: gpuMeter,
             clock: WallClock(epoch: epoch), sampleInterval: options.sampleInterval, drainTimeout: options.drainTimeout,
-            seed: options.seed, recorder: recorder, interrupted: { liveInterrupted != 0 }, log: log)
+            seed: options.seed, recorder: recorder, observer: observer, interrupted: { liveInterrupted != 0 }, log: log)
         return try loop.run()
     }
 }

@@ -131,7 +131,7 @@ struct CLITests {
         let r = try run(["run"] + example + ["--policy", "static", "--out", folder, "--quiet"])
         #expect(r.status == 0 && r.stderr.isEmpty)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-        #expect(files == [".qoesim-output", "allocations.csv", "manifest.json", "models.csv", "requests.csv", "usage.csv"])
+        #expect(files == [".qoesim-output", "allocations.csv", "manifest.json", "models.csv", "observations.csv", "requests.csv", "usage.csv"])
         let models = try String(contentsOfFile: folder + "/models.csv", encoding: .utf8).split(separator: "\n")
         #expect(models.count == 7)
         let requests = try String(contentsOfFile: folder + "/requests.csv", encoding: .utf8).split(separator: "\n")
@@ -145,7 +145,7 @@ struct CLITests {
         // manifest's digest), policy, seed.
         let manifest = try #require(FileManager.default.contents(atPath: folder + "/manifest.json"))
         let runID = String(FileDigestsForTests.sha256(manifest).prefix(12))
-        for name in ["models.csv", "requests.csv", "allocations.csv", "usage.csv"] {
+        for name in ["models.csv", "requests.csv", "allocations.csv", "usage.csv", "observations.csv"] {
             let lines = try String(contentsOfFile: folder + "/" + name, encoding: .utf8).split(separator: "\n")
             #expect(lines[0].hasPrefix("run_id,policy,seed,"), "\(name): \(lines[0])")
             #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("\(runID),static,1,") }, "\(name) has rows without the run keys")
@@ -213,7 +213,7 @@ struct CLITests {
             }
             contents.append(files)
         }
-        #expect(contents[0].count == 6 && contents[0] == contents[1], "\(contents[0].keys.sorted())")
+        #expect(contents[0].count == 7 && contents[0] == contents[1], "\(contents[0].keys.sorted())")
     }
 
     @Test("compare --json lists every policy with the same models")
