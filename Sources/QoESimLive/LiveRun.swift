@@ -128,7 +128,6 @@ public final class LiveRun {
         guard try blocking({ try await docker.imageExists(image) }) else {
             throw DockerError("image \(image) does not exist; build it with `qoesim profile` (it imports one) or Experiments/profiles/run.sh")
         }
-        let node = scenario.cluster.nodes[0]
         // Containers of earlier runs on this machine that were killed before they could
         // clean up (SIGKILL, power loss) carry our labels: remove them first.
         let leftovers = try LiveRun.removeLeftovers(docker: docker)
