@@ -32,6 +32,7 @@ struct CompareCommand: ParsableCommand {
             throw ValidationError("unknown policy '\(p)'; choose from \(PolicyRegistry.names.joined(separator: ", "))")
         }
         guard !policyList.isEmpty else { throw ValidationError("--policies is empty") }
+        guard actuationDelay >= 0 && actuationDelay.isFinite else { throw ValidationError("--actuation-delay must be >= 0") }
     }
 
     struct Entry: Encodable {

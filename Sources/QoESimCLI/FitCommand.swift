@@ -47,7 +47,8 @@ struct FitCommand: ParsableCommand {
             rows = try ProfileMechanismFilter.rows(profile, mechanism: mechanism)
         }
         let models = Set(rows.map(\.model))
-        let name = model ?? rows[0].model
+        guard let first = rows.first else { throw InputError(file: profile, line: 0, "the profile has no measured rows") }
+        let name = model ?? first.model
         if model == nil && models.count > 1 {
             throw ValidationError("the profile has several models (\(models.sorted().joined(separator: ", "))); pick one with --model")
         }
@@ -127,7 +128,12 @@ enum ProfileMechanismFilter {
         }
         let all = try Profile.load(path)
         let keep = Set(table.rows.filter { $0.fields[m] == mechanism }.map(\.line))
-        return all.filter { keep.contains($0.line) }
+        let rows = all.filter { keep.contains($0.line) }
+        guard !rows.isEmpty else {
+            let present = Set(table.rows.map { $0.fields[m] }).sorted().joined(separator: ", ")
+            throw InputError(file: path, line: table.headerLine, "no rows with mechanism '\(mechanism)' (the profile has: \(present))")
+        }
+        return rows
     }
 }
 

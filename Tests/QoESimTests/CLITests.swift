@@ -43,6 +43,16 @@ struct CLITests {
 
     let example = ["--cluster", "Traces/example/cluster.json", "--trace", "Traces/example/jobs.csv"]
 
+    /// Were a trap (SIGILL on `rows[0]`) and a negative delay run without a word.
+    @Test("fit --mechanism with no rows, and compare --actuation-delay=-1, are clear errors, not a trap or a run")
+    func hostileFlags() throws {
+        let fit = try run(["fit", "Traces/profiles/resnet50.csv", "--mechanism", "nosuch"])
+        #expect(fit.status == 1 && fit.stderr.contains("Traces/profiles/resnet50.csv") && fit.stderr.contains("nosuch"), "\(fit.status): \(fit.stderr)")
+        let compare = try run(["compare"] + example + ["--actuation-delay=-1"])
+        #expect(compare.status == 2 && compare.stderr.contains("--actuation-delay must be >= 0"), "\(compare.status): \(compare.stderr)")
+        #expect(compare.stdout.isEmpty)
+    }
+
     @Test("--version prints the semantic version in the source")
     func version() throws {
         let r = try run(["--version"])
