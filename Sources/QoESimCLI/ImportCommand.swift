@@ -36,8 +36,11 @@ struct ImportCommand: ParsableCommand {
         @Option(help: "Multiply every time by this factor (e.g. 0.5 doubles the request rate).")
         var timeScale: Double = 1
 
-        @Option(name: [.short, .customLong("output")], help: "Output request trace CSV (default: standard output).")
+        @Option(name: [.short, .customLong("output")], help: "Output request trace CSV (default: standard output). An existing file is replaced only if this command wrote it (its first line is the trace's attribution) or with --force; a folder never.")
         var output: String?
+
+        @Flag(help: "Replace --output even if it is a file this command did not write.")
+        var force = false
 
         func validate() throws {
             guard AzureLLMImporter.SizeBasis(rawValue: sizeBasis) != nil else {
@@ -55,13 +58,30 @@ struct ImportCommand: ParsableCommand {
                 records, jobID: jobID, sizeBasis: .init(rawValue: sizeBasis)!, timeScale: timeScale,
                 source: (file as NSString).lastPathComponent)
             if let output {
-                // Write next to the target, then rename: never a half-written file.
+                // Never replace what this command did not write: a folder, or a file
+                // that does not start with the attribution it writes (unless --force).
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: output, isDirectory: &isFolder) {
+                    if isFolder.boolValue {
+                        throw InputError(file: output, line: 0, "is a folder: nothing was written; give a file path to -o")
+                    }
+                    let first = (try? String(contentsOfFile: output, encoding: .utf8))?.split(separator: "\n", maxSplits: 1).first
+                    if !force && first.map(String.init) != "# " + AzureLLMImporter.attribution[0] {
+                        throw InputError(
+                            file: output, line: 0,
+                            "exists and was not written by `qoesim import azure-llm` (its first line is not the trace's attribution): nothing was written; give another path, or --force to replace it")
+                    }
+                }
+                // Write next to the target, then rename over it (atomic): never a half-written file.
                 let tmp = output + ".partial-\(getpid())"
                 guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
                     throw RunOutputError.cannotWrite(output)
                 }
-                _ = try? FileManager.default.removeItem(atPath: output)
-                try FileManager.default.moveItem(atPath: tmp, toPath: output)
+                guard rename(tmp, output) == 0 else {
+                    let why = String(cString: strerror(errno))
+                    _ = try? FileManager.default.removeItem(atPath: tmp)
+                    throw InputError(file: output, line: 0, "cannot be replaced: \(why)")
+                }
                 Diagnostics.note("wrote \(records.count) requests to \(output)")
             } else {
                 print(text, terminator: "")

@@ -307,6 +307,22 @@ struct CLITests {
         let r2 = try run(["import", "azure-llm", bad, "-o", folder + "/x.csv"])
         #expect(r2.status == 1 && r2.stderr.contains("\(bad):2: TIMESTAMP"))
         #expect(!FileManager.default.fileExists(atPath: folder + "/x.csv"))
+        // Its own earlier output is replaced; a user's folder or file is not (the old
+        // command removed either, recursively, before moving its file in).
+        #expect(try run(["import", "azure-llm", src, "-o", dst]).status == 0)
+        let results = folder + "/results"
+        try FileManager.default.createDirectory(atPath: results, withIntermediateDirectories: true)
+        try "mine\n".write(toFile: results + "/notes.txt", atomically: true, encoding: .utf8)
+        let r3 = try run(["import", "azure-llm", src, "-o", results])
+        #expect(r3.status == 1 && r3.stderr.contains("\(results): is a folder"), "\(r3.stderr)")
+        #expect(try String(contentsOfFile: results + "/notes.txt", encoding: .utf8) == "mine\n")
+        let user = folder + "/user.csv"
+        try "job_id,time_s\nmine,1\n".write(toFile: user, atomically: true, encoding: .utf8)
+        let r4 = try run(["import", "azure-llm", src, "-o", user])
+        #expect(r4.status == 1 && r4.stderr.contains("not written by"), "\(r4.stderr)")
+        #expect(try String(contentsOfFile: user, encoding: .utf8) == "job_id,time_s\nmine,1\n")
+        #expect(try run(["import", "azure-llm", src, "-o", user, "--force"]).status == 0)
+        #expect(try String(contentsOfFile: user, encoding: .utf8).contains("Splitwise"))
     }
 }
 
