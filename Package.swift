@@ -18,6 +18,9 @@ let package = Package(
         // The live adapter (Docker Engine API, NVML) as its own product: it brings SwiftNIO
         // and AsyncHTTPClient, which simulation-only users need not build.
         .library(name: "QoESimLive", targets: ["QoESimLive"]),
+        // Profiling the real workload through the Docker Engine API, this machine's fits
+        // (cached), and the validation campaign (live against simulated), as a library.
+        .library(name: "QoESimValidation", targets: ["QoESimValidation"]),
         .executable(name: "qoesim", targets: ["QoESimCLI"]),
         // The real inference workload (ResNet-50, MobileNetV2, VGG-16, BERT-base on OpenBLAS).
         .executable(name: "qoesim-infer", targets: ["QoESimInferCLI"]),
@@ -84,11 +87,15 @@ let package = Package(
         .target(name: "QoESimGPU"),
         // A static probe of NVML for GPU machines without a Swift toolchain (Tests/GPU).
         .executableTarget(name: "QoESimGPUProbe", dependencies: ["QoESimGPU"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // Docker Engine API payloads (tar archives, log streams, import answers) read and
+        // written without SwiftNIO, so that the fuzz package can reach them.
+        .target(name: "QoESimDockerWire"),
         // The live adapter: the same policies against a real Docker engine (and NVML).
+        // Neither GSL nor the experiments module: a live run needs the simulator's types only.
         .target(
             name: "QoESimLive",
             dependencies: [
-                "QoESim", "QoESimExperiments", "QoESimGPU",
+                "QoESim", "QoESimGPU", "QoESimDockerWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -101,16 +108,25 @@ let package = Package(
         .target(
             name: "QoESimExperiments",
             dependencies: ["QoESim", "QoESimEngine", "QoESimPlot", "QoESimFit", .product(name: "Crypto", package: "swift-crypto")]),
+        // Profiles (through the Engine API the live adapter speaks), the cache of this
+        // machine's fits, and the validation campaign; the CLI only parses and prints.
+        .target(
+            name: "QoESimValidation",
+            dependencies: [
+                "QoESim", "QoESimLive", "QoESimGPU", "QoESimFit", "QoESimExperiments", "QoESimPlot", "QoESimDockerWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "QoESimCLI",
             dependencies: [
-                "QoESim", "QoESimExperiments", "QoESimFit", "QoESimPlot", "QoESimLive", "QoESimGPU",
+                "QoESim", "QoESimExperiments", "QoESimFit", "QoESimPlot", "QoESimLive", "QoESimGPU", "QoESimValidation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "QoESimTests",
-            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", "QoESimLive", "QoESimGPU", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", "QoESimLive", "QoESimGPU", "QoESimValidation", "QoESimDockerWire", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
     ]
 )

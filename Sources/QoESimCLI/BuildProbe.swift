@@ -1,6 +1,21 @@
 import Foundation
 import QoESimExperiments
 
+/// Runs a command (no shell) and returns its exit status, standard output and standard error.
+func shell(_ path: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
 /// Finds out what is certain about the running build, for manifests.
 enum BuildProbe {
     /// The package checkout this binary was built in (the folder above its `.build*`),

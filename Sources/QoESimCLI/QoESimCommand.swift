@@ -6,7 +6,8 @@ import QoESimLive
 
 /// `qoesim`: the command-line front end.
 ///
-/// Exit status: 0 success, 1 bad input (the message names file and line), 2 usage error.
+/// Exit status: 0 success; 1 a failure while running: bad input (the message names file and
+/// line), an engine that does not answer, a signal; 2 a usage error (the command line).
 @main
 struct QoESimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,24 +41,29 @@ struct QoESimCommand: ParsableCommand {
             }
             Diagnostics.logger.logLevel = level
         }
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot(args)
-            try command.run()
-        } catch let error as InputError {
-            Diagnostics.fail("error: \(error)", status: 1)
-        } catch let error as RunOutputError {
-            Diagnostics.fail("error: \(error)", status: 1)
-        } catch let error as DockerError {
-            Diagnostics.fail("error: \(error)", status: 1)
-        } catch let error as GeneratorError {
-            Diagnostics.fail("error: \(error)", status: 1)
+            command = try parseAsRoot(args)
         } catch {
             let code = exitCode(for: error)
-            if code == .success || code == .failure {
-                exit(withError: error)
-            }
+            if code == .success || code == .failure { exit(withError: error) }
             // Usage errors (unknown option, bad value): message and help hint, status 2.
             Diagnostics.fail(fullMessage(for: error), status: 2)
+        }
+        do {
+            try command.run()
+        } catch let error as CleanExit {
+            exit(withError: error)
+        } catch let error as ExitCode {
+            exit(withError: error)
+        } catch where exitCode(for: error) == .success {
+            exit(withError: error)  // --help, --version (ArgumentParser's help command)
+        } catch where String(describing: type(of: error)) == "CommandError" {
+            Diagnostics.fail(fullMessage(for: error), status: 2)
+        } catch {
+            // Everything that fails while running (bad input, an engine that does not
+            // answer, a signal) is status 1, with a message that says what to do.
+            Diagnostics.fail("error: \(String(describing: error))", status: 1)
         }
     }
 }

@@ -32,10 +32,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Policy: \(PolicyRegistry.names.joined(separator: ", ")).")
     var policy: String = "fair-share"
 
-    @Option(name: .customLong("policy-param"), help: ArgumentHelp(
-        "A policy parameter, NAME=VALUE (repeatable), e.g. alpha=0.05 for dqoes.",
-        discussion: "dqoes: \(PolicyRegistry.defaults("dqoes").map { "\($0)=\($1)" }.joined(separator: " ")); predictive: \(PolicyRegistry.defaults("predictive").map { "\($0)=\($1)" }.joined(separator: " "))"))
-    var policyParams: [String] = []
+    @OptionGroup var policyParams: PolicyParameterOptions
 
     @Option(help: "Seconds between a policy decision and its effect (docker update latency).")
     var actuationDelay: Double = 0
@@ -64,7 +61,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No progress or timing lines on standard error.")
     var quiet = false
 
-    func parsedPolicyParams() throws -> [String: String] { try parsePolicyParams(policyParams) }
+    func parsedPolicyParams() throws -> [String: String] { try policyParams.parsed() }
 
     func validate() throws {
         do {

@@ -67,6 +67,11 @@ public struct CPUGroup: Sendable {
         return "echo $$ > '\(path)/cgroup.procs' && exec \(quoted)"
     }
 
+    /// Moves process `pid` (all its threads) into the group.
+    public func add(pid: Int32) throws {
+        try write("\(pid)", to: "cgroup.procs")
+    }
+
     /// Removes the group (it must be empty: the command has exited). On a real cgroup tree
     /// the kernel's files go with the folder; elsewhere (a test's fixture) they are removed.
     public func remove() {

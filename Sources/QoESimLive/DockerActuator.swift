@@ -34,3 +34,16 @@ final class DockerActuator: ContainerActuator {
         return try? blocking { try await docker.cpuSeconds(id) }
     }
 }
+
+/// docker-updates.csv: each `docker update` a live run applied, its API latency and any
+/// error, with the run keys first.
+public enum DockerUpdateLog {
+    public static func csv(_ updates: [(time: Double, job: String, cpus: Double?, shares: Int, apiMs: Double, error: String?)], keys: RunKeys) -> String {
+        let k = "\(CSVTable.field(keys.runID)),\(CSVTable.field(keys.policy)),\(keys.seed),"
+        var csv = "run_id,policy,seed,time_s,job_id,cpu_limit,cpu_shares,api_ms,error\n"
+        for u in updates {
+            csv += k + "\(u.time),\(CSVTable.field(u.job)),\(u.cpus.map { "\($0)" } ?? ""),\(u.shares),\(u.apiMs),\(CSVTable.field(u.error ?? ""))\n"
+        }
+        return csv
+    }
+}

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import QoESimDockerWire
 
 /// An error from the Docker Engine API (or from reaching it).
 public struct DockerError: Error, CustomStringConvertible, Sendable {
@@ -127,7 +128,7 @@ public struct DockerClient: Sendable {
     }
 
     /// A unix socket that does not exist means dockerd is not running: say so at once.
-    func checkReachable() throws {
+    public func checkReachable() throws {
         if case .unix(let path) = endpoint, !FileManager.default.fileExists(atPath: path) {
             throw DockerError("dockerd is not running: \(path) does not exist (start it: dockerd --iptables=false --bridge=none --storage-driver=vfs &)")
         }
@@ -137,6 +138,15 @@ public struct DockerClient: Sendable {
     public func call(_ method: Method, _ path: String, body: [String: Any]? = nil, timeout: Int64 = 60, versioned: Bool = true)
         async throws -> (Int, Data)
     {
+        let raw = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+        return try await call(method, path, raw: raw, contentType: "application/json", timeout: timeout, versioned: versioned)
+    }
+
+    /// Sends one request with `raw` bytes as its body (e.g. a tar archive); returns status
+    /// and body (up to 256 MiB).
+    public func call(
+        _ method: Method, _ path: String, raw: Data?, contentType: String, timeout: Int64 = 60, versioned: Bool = true
+    ) async throws -> (Int, Data) {
         var attempt = 0
         while true {
             do {
@@ -144,12 +154,12 @@ public struct DockerClient: Sendable {
                 request.method = method.http
                 // dockerd rejects requests without a Host header (400 "missing required Host header").
                 request.headers.add(name: "Host", value: "docker")
-                if let body {
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(Array(try JSONSerialization.data(withJSONObject: body)))
+                if let raw {
+                    request.headers.add(name: "Content-Type", value: contentType)
+                    request.body = .bytes(Array(raw))
                 }
                 let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout))
-                let buffer = try await response.body.collect(upTo: 64 << 20)
+                let buffer = try await response.body.collect(upTo: 256 << 20)
                 let data = Data(buffer.readableBytesView)
                 let status = Int(response.status.code)
                 if status >= 500 && attempt < retries { throw DockerError(String(decoding: data, as: UTF8.self), status: status) }
@@ -210,6 +220,70 @@ public struct DockerClient: Sendable {
         let r = try await json(.POST, "/containers/create?name=\(name)", body: body)
         guard let id = r["Id"] as? String else { throw DockerError("create \(name): no Id in the answer") }
         return id
+    }
+
+    /// Waits until the container exits (`POST /containers/{id}/wait`) and returns its exit
+    /// status; `timeout` bounds the wait, seconds.
+    public func wait(_ id: String, timeout: Int64 = 3600) async throws -> Int {
+        var once = self
+        once.retries = 0
+        let (status, data) = try await once.call(.POST, "/containers/\(id)/wait", timeout: timeout)
+        guard status == 200, let r = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let code = (r["StatusCode"] as? NSNumber)?.intValue else {
+            throw DockerError("POST /containers/\(id)/wait: HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))", status: status)
+        }
+        return code
+    }
+
+    /// The container's standard output and standard error so far (a container without a TTY).
+    public func logs(_ id: String) async throws -> (stdout: Data, stderr: Data) {
+        let (status, data) = try await call(.GET, "/containers/\(id)/logs?stdout=1&stderr=1")
+        guard status == 200 else {
+            throw DockerError("GET /containers/\(id)/logs: HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))", status: status)
+        }
+        do { return try LogStream.demultiplex(data, name: "the logs of container \(id.prefix(12))") } catch let e as WireFormatError {
+            throw DockerError(e.description)
+        }
+    }
+
+    /// The file at `path` inside the container (created or running), through
+    /// `GET /containers/{id}/archive`.
+    public func copyFile(_ id: String, path: String) async throws -> Data {
+        let query = path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? path
+        let (status, data) = try await call(.GET, "/containers/\(id)/archive?path=\(query)", timeout: 300)
+        guard status == 200 else {
+            throw DockerError("GET /containers/\(id)/archive?path=\(path): HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))", status: status)
+        }
+        do {
+            let files = try TarArchive.files(in: data, name: "the archive of \(path) from container \(id.prefix(12))")
+            guard files.count == 1 else { throw DockerError("the archive of \(path) holds \(files.count) files, not one") }
+            return files[0].contents
+        } catch let e as WireFormatError {
+            throw DockerError(e.description)
+        }
+    }
+
+    /// Imports a root file system (`tar`) as image `reference` (`NAME[:TAG]`), as
+    /// `docker import` does (`POST /images/create?fromSrc=-`); returns the image id.
+    @discardableResult
+    public func importImage(_ tar: Data, reference: String) async throws -> String? {
+        let (repo, tag) = DockerClient.splitReference(reference)
+        let enc = { (s: String) in s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
+        let (status, data) = try await call(
+            .POST, "/images/create?fromSrc=-&repo=\(enc(repo))&tag=\(enc(tag))", raw: tar, contentType: "application/x-tar", timeout: 600)
+        guard status == 200 else {
+            throw DockerError("POST /images/create (import \(reference)): HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))", status: status)
+        }
+        do { return try ImageImportAnswer.imageID(data) } catch let e as WireFormatError { throw DockerError(e.description) }
+    }
+
+    /// `NAME[:TAG]` split into name and tag (`latest` when none; a `:` inside a registry
+    /// host's port is not a tag).
+    public static func splitReference(_ reference: String) -> (name: String, tag: String) {
+        if let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") {
+            return (String(reference[..<colon]), String(reference[reference.index(after: colon)...]))
+        }
+        return (reference, "latest")
     }
 
     public func start(_ id: String) async throws { try await json(.POST, "/containers/\(id)/start") }

@@ -7,7 +7,7 @@ final class ResultBox<T>: @unchecked Sendable {
     var result: Result<T, Error>?
 }
 
-func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+public func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     let box = ResultBox<T>()
     let sem = DispatchSemaphore(value: 0)
     Task {
@@ -17,9 +17,6 @@ func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) thr
     sem.wait()
     return try box.result!.get()
 }
-
-/// Set by SIGINT/SIGTERM; the live loop stops and cleans up.
-nonisolated(unsafe) var liveInterrupted: sig_atomic_t = 0
 
 /// Settings of a live run.
 public struct LiveOptions: Sendable {
@@ -106,7 +103,7 @@ public final class LiveRun {
 
     /// The qoesim-infer network that serves a model: the model's name (as in
     /// Traces/models-fitted), which must be one of the workload's networks.
-    static let networks = ["resnet50", "mobilenetv2", "vgg16", "bert-base"]
+    public static let networks = ["resnet50", "mobilenetv2", "vgg16", "bert-base"]
 
     /// Runs the trace; `recorder` gets the run's records, `observer` every decision's
     /// observation and answer.
@@ -133,15 +130,13 @@ public final class LiveRun {
         let leftovers = try LiveRun.removeLeftovers(docker: docker)
         if !leftovers.isEmpty { log("removed \(leftovers.count) containers left by earlier runs that no longer exist (pids \(Set(leftovers.map(\.pid)).sorted().map(String.init).joined(separator: ", ")))") }
         var ids: [String] = []
-        let previousINT = signal(SIGINT) { _ in liveInterrupted = 1 }
-        let previousTERM = signal(SIGTERM) { _ in liveInterrupted = 1 }
+        let signals = Interruption.Scope()
         defer {
             // Remove what we created, whatever happened.
             let created = ids
             for id in created { try? blocking { try await docker.remove(id) } }
             if !created.isEmpty { log("removed \(created.count) containers") }
-            signal(SIGINT, previousINT)
-            signal(SIGTERM, previousTERM)
+            signals.close()
         }
         // Deploy.
         for (i, job) in scenario.jobs.enumerated() {
@@ -192,7 +187,7 @@ public final class LiveRun {
         let loop = LiveControlLoop(
             scenario: scenario, policy: policy, loads: clients, actuator: DockerActuator(docker: docker, ids: ids), gpuMeter: gpuMeter,
             clock: WallClock(epoch: epoch), sampleInterval: options.sampleInterval, drainTimeout: options.drainTimeout,
-            seed: options.seed, recorder: recorder, observer: observer, interrupted: { liveInterrupted != 0 }, log: log)
+            seed: options.seed, recorder: recorder, observer: observer, interrupted: { Interruption.received != nil }, log: log)
         return try loop.run()
     }
 }

@@ -382,8 +382,8 @@ struct ReuseLiveTests {
             #expect(kept != nil && kept == FileManager.default.contents(atPath: "Traces/models-fitted/" + name), "\(name)")
         }
         let refused = try CLITests.run(["validate"] + scenario + ["--policy", "fair-share", "--repeats", "1", "--reuse-live", other, "--out", folder + "/v2"])
-        #expect(refused.status != 0)  // 2, as every other refusal of validate's options
-        #expect(refused.stderr.contains("--reuse-live: the live run in \(other)/repeat-1 released its requests up to 500.0 ms"), "\(refused.stderr)")
+        #expect(refused.status == 1)  // found while running: not a usage error
+        #expect(refused.stderr.contains("reusing \(other)/repeat-1: its live run released its requests up to 500.0 ms"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder + "/v2"), "the refused run left \(folder)/v2")
         // The live runs' repeatability, by validate's own statistic: two repeats whose
         // every live latency differs by 10% are 1/1.1 - 1 = 9.09% and 10% from each other.

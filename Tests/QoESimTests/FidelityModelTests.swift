@@ -3,6 +3,7 @@ import Testing
 import QoESimFit
 import QoESim
 import QoESimLive
+import QoESimValidation
 
 /// What issue 11 added to the model for fidelity with real Docker: the shared-cores
 /// latency (CPU set by contention, not by a quota), the cold start of a request on an

@@ -1,6 +1,6 @@
 import Foundation
 import QoESim
-import QoESimExperiments
+import QoESimLive
 import QoESimPlot
 
 /// Records allocation steps (CPU limit over time) per job, for trajectories.

@@ -1,0 +1,56 @@
+import Foundation
+import QoESimLive
+
+/// CPU used on this machine outside a set of containers, from /proc/stat (every CPU's
+/// busy time) less the containers' cgroup counters: what would distort a profile.
+public struct HostLoadMeter {
+    /// Busy CPU seconds of the whole machine since boot (user, nice, system, irq,
+    /// softirq, steal of /proc/stat's `cpu` line), or nil where /proc/stat is unreadable.
+    public static func busySeconds(procStat: String = "/proc/stat") -> Double? {
+        guard let text = try? String(contentsOfFile: procStat, encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+        let f = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard f.count >= 8 else { return nil }
+        let ticks = f[0] + f[1] + f[2] + f[5] + f[6] + f[7]
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    struct Sample {
+        var time: Double
+        var busy: Double
+        var ours: [String: Double]
+    }
+
+    private var first: Sample?
+    private var last: Sample?
+    /// Containers whose counters could not be read at some sample (the check is then void).
+    public private(set) var unreadable = false
+
+    public init() {}
+
+    /// Samples the machine and `containers`; a sample at which one of them has no
+    /// readable counter (it has exited, its cgroup is gone) ends the measured window.
+    public mutating func sample(containers: [String], at time: Double) {
+        guard let busy = HostLoadMeter.busySeconds() else {
+            unreadable = true
+            return
+        }
+        var ours: [String: Double] = [:]
+        for id in containers {
+            guard let s = DockerClient.cgroupCPUSeconds(id) else { return }  // exited: the window ends here
+            ours[id] = s
+        }
+        let s = Sample(time: time, busy: busy, ours: ours)
+        if first == nil { first = s }
+        last = s
+    }
+
+    /// Cores used outside the containers over the measured window (nil when the window is
+    /// shorter than 0.5 s or the counters were unreadable), and the window's length.
+    public var outsideCores: (cores: Double, seconds: Double)? {
+        guard !unreadable, let f = first, let l = last, l.time - f.time >= 0.5 else { return nil }
+        let ours = l.ours.reduce(0.0) { $0 + $1.value - (f.ours[$1.key] ?? $1.value) }
+        let outside = (l.busy - f.busy) - ours
+        return (max(0, outside) / (l.time - f.time), l.time - f.time)
+    }
+}
