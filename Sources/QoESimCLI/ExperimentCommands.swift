@@ -3,50 +3,6 @@ import Foundation
 import QoESim
 import QoESimExperiments
 
-/// A progress bar on standard error (redrawn in place on a terminal, every 10% otherwise).
-final class ProgressBar: @unchecked Sendable {
-    let lock = NSLock()
-    let started = Date()
-    let label: String
-    let quiet: Bool
-    var lastTenth = -1
-    var baseline: Int? = nil
-    let tty = isatty(2) != 0
-
-    /// "42 s", "3 min 5 s", "1 h 2 min".
-    static func duration(_ s: Double) -> String {
-        let t = Int(s.rounded())
-        if t < 60 { return "\(t) s" }
-        if t < 3600 { return "\(t / 60) min \(t % 60) s" }
-        return "\(t / 3600) h \(t % 3600 / 60) min"
-    }
-
-    init(label: String, quiet: Bool) {
-        self.label = label
-        self.quiet = quiet
-    }
-
-    func update(_ done: Int, _ total: Int) {
-        guard !quiet, total > 0 else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        let frac = Double(done) / Double(total)
-        let elapsed = Date().timeIntervalSince(started)
-        // Runs found finished at the start (a resumed sweep) do not count toward the rate.
-        if baseline == nil { baseline = done }
-        let rate = elapsed > 0 ? Double(done - baseline!) / elapsed : 0
-        let eta = done == total ? "done" : rate > 0 ? Self.duration(Double(total - done) / rate) : "?"
-        let bar = String(repeating: "#", count: Int(frac * 30)) + String(repeating: ".", count: 30 - Int(frac * 30))
-        let line = String(format: "%@ [%@] %d/%d runs, %.1f s, %.1f runs/s, ETA %@", label, bar, done, total, elapsed, rate, eta)
-        if tty {
-            FileHandle.standardError.write(Data(("\r" + line + (done == total ? "\n" : "")).utf8))
-        } else if Int(frac * 10) > lastTenth {
-            lastTenth = Int(frac * 10)
-            Diagnostics.note(line)
-        }
-    }
-}
-
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
@@ -133,7 +89,7 @@ struct SweepCommand: ParsableCommand {
             }
         }
         let out = self.out!
-        let bar = ProgressBar(label: "sweep \(experiment.name)\(n > 1 ? " shard \(i)/\(n)" : "")", quiet: quiet)
+        let bar = ProgressBar(label: "sweep \(experiment.name)\(n > 1 ? " shard \(i)/\(n)" : "")", quiet: quiet, note: Diagnostics.note)
         let ran = try sweep.execute(into: out, shard: i, of: n, workers: jobs, only: only.isEmpty ? nil : Set(only)) { bar.update($0, $1) }
         var manifest = try Manifest.experiment(experiment, command: "sweep", build: BuildProbe.current)
         if n > 1 { manifest.options["shard"] = "\(i)/\(n)" }
@@ -231,7 +187,7 @@ struct ReproduceCommand: ParsableCommand {
         }
         let experiment = try ExperimentSpec.load(specPath)
         let folder = out ?? "Experiments/\(name)/results"
-        let bar = ProgressBar(label: "reproduce \(experiment.name)", quiet: quiet)
+        let bar = ProgressBar(label: "reproduce \(experiment.name)", quiet: quiet, note: Diagnostics.note)
         let started = Date()
         let report = try Reproduction.run(spec: experiment, folder: folder, workers: jobs, allBlocks: allBlocks) { bar.update($0, $1) }
         var manifest = try Manifest.experiment(experiment, command: "reproduce", build: BuildProbe.current)

@@ -58,30 +58,9 @@ struct ImportCommand: ParsableCommand {
                 records, jobID: jobID, sizeBasis: .init(rawValue: sizeBasis)!, timeScale: timeScale,
                 source: (file as NSString).lastPathComponent)
             if let output {
-                // Never replace what this command did not write: a folder, or a file
-                // that does not start with the attribution it writes (unless --force).
-                var isFolder: ObjCBool = false
-                if FileManager.default.fileExists(atPath: output, isDirectory: &isFolder) {
-                    if isFolder.boolValue {
-                        throw InputError(file: output, line: 0, "is a folder: nothing was written; give a file path to -o")
-                    }
-                    let first = (try? String(contentsOfFile: output, encoding: .utf8))?.split(separator: "\n", maxSplits: 1).first
-                    if !force && first.map(String.init) != "# " + AzureLLMImporter.attribution[0] {
-                        throw InputError(
-                            file: output, line: 0,
-                            "exists and was not written by `qoesim import azure-llm` (its first line is not the trace's attribution): nothing was written; give another path, or --force to replace it")
-                    }
-                }
-                // Write next to the target, then rename over it (atomic): never a half-written file.
-                let tmp = output + ".partial-\(getpid())"
-                guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
-                    throw RunOutputError.cannotWrite(output)
-                }
-                guard rename(tmp, output) == 0 else {
-                    let why = String(cString: strerror(errno))
-                    _ = try? FileManager.default.removeItem(atPath: tmp)
-                    throw InputError(file: output, line: 0, "cannot be replaced: \(why)")
-                }
+                // Never replace what qoesim did not write: a folder, or a file that does not
+                // start with the attribution this command writes (unless --force).
+                try OwnedFile.replace(output, with: text, kind: .firstLine("# " + AzureLLMImporter.attribution[0]), force: force)
                 Diagnostics.note("wrote \(records.count) requests to \(output)")
             } else {
                 print(text, terminator: "")

@@ -122,7 +122,7 @@ struct RunCommand: ParsableCommand {
             Diagnostics.note(String(
                 format: "simulated %.1f s in %.3f s wall (%.0fx real time); %d events, %.2f M events/s; peak memory %.0f MB",
                 result.simulatedSeconds, wall, wall > 0 ? result.simulatedSeconds / wall : 0, result.events,
-                wall > 0 ? Double(result.events) / wall / 1e6 : 0, Diagnostics.peakResidentMB()))
+                wall > 0 ? Double(result.events) / wall / 1e6 : 0, ResourceUsage.peakResidentMB()))
         }
         print(json ? ResultFormatter.json(result, wallSeconds: wall) : ResultFormatter.table(result), terminator: json ? "\n" : "")
     }

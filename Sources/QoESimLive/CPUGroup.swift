@@ -60,13 +60,6 @@ public struct CPUGroup: Sendable {
         }
     }
 
-    /// A shell command line that moves the shell into the group and then runs `command`
-    /// (each argument single-quoted), for `/bin/sh -c`.
-    public func shellLine(running command: [String]) -> String {
-        let quoted = command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        return "echo $$ > '\(path)/cgroup.procs' && exec \(quoted)"
-    }
-
     /// Moves process `pid` (all its threads) into the group.
     public func add(pid: Int32) throws {
         try write("\(pid)", to: "cgroup.procs")

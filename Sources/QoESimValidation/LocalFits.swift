@@ -32,6 +32,8 @@ public struct LocalFits: Sendable {
         public var colocations = [2, 3, 6]
         /// Idle time before each request of the cold-start profile, ms.
         public var coldGapMs = 200
+        /// How the idle spin and its weight are measured.
+        public var spin = Profiler.SpinProtocol()
         /// The workload image.
         public var image = WorkloadImage.defaultName
 
@@ -89,8 +91,8 @@ public struct LocalFits: Sendable {
             let cold = try cache.profile("\(net)-cold.csv", kind: .cold, log: log) {
                 try profiler.latency(network: net, limits: Array(s.limits.sorted().suffix(2)), requests: max(s.requests, 8), warmup: 1, gapMs: s.coldGapMs)
             }
-            let spin = try cache.profile("\(net)-spin.csv", kind: .spin, log: log) { try profiler.idleSpin(network: net) }
-            let spinShare = try cache.profile("\(net)-spin-share.csv", kind: .spinShare, log: log) { try profiler.spinShare(network: net) }
+            let spin = try cache.profile("\(net)-spin.csv", kind: .spin, log: log) { try profiler.idleSpin(network: net, spin: s.spin) }
+            let spinShare = try cache.profile("\(net)-spin-share.csv", kind: .spinShare, log: log) { try profiler.spinShare(network: net, spin: s.spin) }
             let fitted = try LocalFits.fit(
                 network: net, quota: quota, colocated: colocated, cold: cold, spin: spin, spinShare: spinShare, nodeCores: cores, log: log)
             try atomicWrite(fitted, to: model)
@@ -245,7 +247,7 @@ public struct ProfileCache {
         requests: \(settings.requests)
         colocations: \(settings.colocations.map(String.init).joined(separator: ","))
         cold gap ms: \(settings.coldGapMs)
-        spin: \(Profiler.spinPairs) pairs of \(Profiler.spinRequests) requests, gap \(Profiler.spinGapMs) ms, neighbour \(Profiler.spinNeighbour)
+        spin: \(settings.spin.pairs) pairs of \(settings.spin.requests) requests, gap \(settings.spin.gapMs) ms, neighbour \(settings.spin.neighbour)
 
         """
     }

@@ -93,53 +93,59 @@ public struct Profiler {
         return file
     }
 
-    /// Idle time before each request of the idle-spin runs (longer than OpenBLAS's default
-    /// polling, about 0.1 s), requests per run, and pairs of runs.
-    public static let spinGapMs = 300, spinRequests = 10, spinPairs = 3
-    /// The busy neighbour of the spin-share profile: a container serving back to back.
-    public static let spinNeighbour = "mobilenetv2"
+    /// How the idle spin is measured: pairs of runs (repeats of the spin-share profile),
+    /// requests per run, and the idle time before each request (longer than OpenBLAS's
+    /// default polling, about 0.1 s).
+    public struct SpinProtocol: Sendable, Equatable {
+        public var pairs = 3
+        public var requests = 10
+        public var gapMs = 300
+        /// The busy neighbour of the spin-share profile: a container serving back to back.
+        public var neighbour = "mobilenetv2"
+        public init() {}
+    }
 
-    /// CPU seconds of ``spinPairs`` pairs of runs of `network` alone without a limit,
-    /// back to back and with ``spinGapMs`` idle before each request.
-    public func idleSpin(network: String) throws -> ProfileFile {
+    /// CPU seconds of `spin.pairs` pairs of runs of `network` alone without a limit, back
+    /// to back and with `spin.gapMs` idle before each request.
+    public func idleSpin(network: String, spin: SpinProtocol = SpinProtocol()) throws -> ProfileFile {
         var file = ProfileFile(kind: .spin, comments: [
-            "qoesim idle-spin profile of \(network): CPU seconds of \(Self.spinRequests) requests alone without a limit, back to back and after \(Self.spinGapMs) ms idle each",
+            "qoesim idle-spin profile of \(network): CPU seconds of \(spin.requests) requests alone without a limit, back to back and after \(spin.gapMs) ms idle each",
             ProfileFile.machineComment(),
         ])
-        for pair in 1...Self.spinPairs {
-            for gap in [0, Self.spinGapMs] {
-                log("idle spin of \(network): pair \(pair) of \(Self.spinPairs), gap \(gap) ms")
-                let cpu = try cpuSeconds(ProfileSession.Bench(network: network, requests: Self.spinRequests, gapMs: gap))
-                file.rows.append([network, "\(pair)", "\(gap)", "\(Self.spinRequests)", "\(cpu)"])
+        for pair in 1...max(1, spin.pairs) {
+            for gap in [0, spin.gapMs] {
+                log("idle spin of \(network): pair \(pair) of \(spin.pairs), gap \(gap) ms")
+                let cpu = try cpuSeconds(ProfileSession.Bench(network: network, requests: spin.requests, gapMs: gap))
+                file.rows.append([network, "\(pair)", "\(gap)", "\(spin.requests)", "\(cpu)"])
             }
         }
         return file
     }
 
     /// How much CPU the polling of `network` gets beside one busy container
-    /// (``spinNeighbour``, back to back, no limit) against alone: ``spinPairs`` repeats of
-    /// ``spinRequests`` requests after ``spinGapMs`` ms idle each, with OpenBLAS's polling
+    /// (`spin.neighbour`, back to back, no limit) against alone: `spin.pairs` repeats of
+    /// `spin.requests` requests after `spin.gapMs` ms idle each, with OpenBLAS's polling
     /// as set and at OPENBLAS_THREAD_TIMEOUT=4 (the shortest: the same work without most
     /// of the polling).
-    public func spinShare(network: String) throws -> ProfileFile {
+    public func spinShare(network: String, spin: SpinProtocol = SpinProtocol()) throws -> ProfileFile {
         var file = ProfileFile(kind: .spinShare, comments: [
-            "qoesim spin-share profile of \(network): CPU seconds of \(Self.spinRequests) requests after \(Self.spinGapMs) ms idle each, alone and beside a busy \(Self.spinNeighbour) container, with OpenBLAS's polling as set and at OPENBLAS_THREAD_TIMEOUT=4",
+            "qoesim spin-share profile of \(network): CPU seconds of \(spin.requests) requests after \(spin.gapMs) ms idle each, alone and beside a busy \(spin.neighbour) container, with OpenBLAS's polling as set and at OPENBLAS_THREAD_TIMEOUT=4",
             ProfileFile.machineComment(),
         ])
-        for repeat_ in 1...Self.spinPairs {
+        for repeat_ in 1...max(1, spin.pairs) {
             for neighbours in [0, 1] {
                 var busy: String? = nil
                 if neighbours == 1 {
-                    busy = try docker().start(ProfileSession.Bench(network: Self.spinNeighbour, requests: 1_000_000, warmup: 0))
+                    busy = try docker().start(ProfileSession.Bench(network: spin.neighbour, requests: 1_000_000, warmup: 0))
                     usleep(2_000_000)  // its network built and serving
                 }
                 defer { if let busy { try? docker().remove(busy) } }
                 for timeout in ["set", "4"] {
-                    log("spin share of \(network): repeat \(repeat_) of \(Self.spinPairs), \(neighbours) busy neighbour(s), thread timeout \(timeout)")
+                    log("spin share of \(network): repeat \(repeat_) of \(spin.pairs), \(neighbours) busy neighbour(s), thread timeout \(timeout)")
                     let cpu = try cpuSeconds(ProfileSession.Bench(
-                        network: network, requests: Self.spinRequests, gapMs: Self.spinGapMs,
+                        network: network, requests: spin.requests, gapMs: spin.gapMs,
                         environment: timeout == "set" ? [:] : ["OPENBLAS_THREAD_TIMEOUT": timeout]))
-                    file.rows.append([network, "\(repeat_)", "\(neighbours)", timeout, "\(Self.spinRequests)", "\(cpu)"])
+                    file.rows.append([network, "\(repeat_)", "\(neighbours)", timeout, "\(spin.requests)", "\(cpu)"])
                 }
             }
         }

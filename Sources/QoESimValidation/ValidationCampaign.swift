@@ -46,7 +46,7 @@ public struct ValidationCampaign {
     /// before this machine's fits exist (the shipped fits).
     public var referenceModels = "Traces/models-fitted"
     /// What is known about the running build, for the manifest.
-    public var build = BuildInfo(gitCommit: nil, dependencies: [:])
+    public var build = BuildProbe.current
 
     /// How far apart a recorded live run's arrivals and a new simulation's may be for
     /// ``reuseLive`` (the same seed and load give equal times; this absorbs rounding).

@@ -17,19 +17,7 @@ struct CPUGroupTests {
 
     static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "<missing>" }
 
-    /// Runs `/bin/sh -c line`; returns its status, standard output and PID.
-    static func sh(_ line: String) throws -> (status: Int32, out: String, pid: Int32) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", line]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), p.processIdentifier)
-    }
-
-    @Test("cgroup v2 (fixture): cpu enabled for the children, cpu.max = quota period, the command runs after joining")
+    @Test("cgroup v2 (fixture): cpu enabled for the children, cpu.max = quota period, a process joins by pid")
     func v2Fixture() throws {
         let root = try Self.fixture(["cgroup.controllers": "cpuset cpu io memory pids\n", "cgroup.subtree_control": ""])
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -38,10 +26,9 @@ struct CPUGroupTests {
         #expect(group.hierarchy == .v2 && group.path == root + "/g")
         #expect(Self.read(root + "/cgroup.subtree_control") == "+cpu")
         #expect(Self.read(root + "/g/cpu.max") == "50000 100000")
-        // The shell writes its PID into cgroup.procs, then execs the command (quoted).
-        let run = try Self.sh(group.shellLine(running: ["/bin/echo", "it's here"]))
-        #expect(run.status == 0 && run.out == "it's here\n")
-        #expect(Int(Self.read(root + "/g/cgroup.procs").trimmingCharacters(in: .whitespacesAndNewlines)) == Int(run.pid))
+        // A process is moved in by its pid (no shell).
+        try group.add(pid: 4242)
+        #expect(Self.read(root + "/g/cgroup.procs") == "4242")
         group.remove()
         #expect(!FileManager.default.fileExists(atPath: root + "/g"))
     }
@@ -87,7 +74,14 @@ struct CPUGroupTests {
         defer { group.remove() }
         let quota = hierarchy == .v1 ? Self.read(group.path + "/cpu.cfs_quota_us") : Self.read(group.path + "/cpu.max")
         #expect(quota.hasPrefix("50000"), "\(quota)")
-        let membership = try Self.sh(group.shellLine(running: ["/bin/cat", "/proc/self/cgroup"])).out
+        // A running process moved in by its pid (what `profile --mechanisms cgroup` does).
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        p.arguments = ["5"]
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        try group.add(pid: p.processIdentifier)
+        let membership = Self.read("/proc/\(p.processIdentifier)/cgroup")
         let name = (group.path as NSString).lastPathComponent
         // v1: a line "N:cpu,cpuacct:/NAME" (or "cpu:"), v2: "0::/NAME".
         #expect(membership.split(separator: "\n").contains { $0.hasSuffix("/" + name) && (hierarchy == .v2 || $0.contains("cpu")) }, "\(membership)")

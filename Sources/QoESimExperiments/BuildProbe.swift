@@ -1,8 +1,7 @@
 import Foundation
-import QoESimExperiments
 
 /// Runs a command (no shell) and returns its exit status, standard output and standard error.
-func shell(_ path: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
+private func shell(_ path: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
@@ -16,11 +15,12 @@ func shell(_ path: String, _ args: [String]) throws -> (status: Int32, out: Stri
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
-/// Finds out what is certain about the running build, for manifests.
-enum BuildProbe {
+/// Finds out what is certain about the running build, for manifests (the executable that
+/// links this library: `qoesim`, or a library user's own).
+public enum BuildProbe {
     /// The package checkout this binary was built in (the folder above its `.build*`),
     /// or nil when it runs from elsewhere (installed, copied).
-    static var packageRoot: String? {
+    public static var packageRoot: String? {
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         let parts = exe.split(separator: "/", omittingEmptySubsequences: false)
         guard let i = parts.firstIndex(where: { $0.hasPrefix(".build") }), i > 0 else { return nil }
@@ -30,7 +30,7 @@ enum BuildProbe {
     /// The git commit, only when certain: the binary lies in the checkout's build folder,
     /// the checkout has no changes to tracked files, and the binary is newer than every
     /// tracked source file (so it was built from these sources, which are that commit's).
-    static func gitCommit(root: String) -> String? {
+    public static func gitCommit(root: String) -> String? {
         func git(_ args: [String]) -> String? {
             guard let r = try? shell("/usr/bin/env", ["git", "-C", root] + args), r.status == 0 else { return nil }
             return r.out
@@ -48,7 +48,7 @@ enum BuildProbe {
     }
 
     /// What is known about this build.
-    static var current: BuildInfo {
+    public static var current: BuildInfo {
         guard let root = packageRoot else { return BuildInfo(gitCommit: nil, dependencies: [:]) }
         return BuildInfo(
             gitCommit: gitCommit(root: root),
@@ -58,7 +58,7 @@ enum BuildProbe {
 
 extension Manifest {
     /// The manifest of a single run (`run --out`, `live --out`, `validate`).
-    static func singleRun(
+    public static func singleRun(
         command: String, files: [String], policy: String, parameters: [String: String], seed: UInt64, options: [String: String]
     ) throws -> Manifest {
         var m = Manifest(command: command, build: BuildProbe.current)
@@ -70,15 +70,3 @@ extension Manifest {
     }
 }
 
-/// Bundled models, traces and experiments, found from any working folder.
-enum Bundled {
-    /// `path` itself when it exists or is absolute; else, when this qoesim runs from a
-    /// checkout's build folder and the checkout holds `path`, that file (a note says so).
-    static func path(_ path: String) -> String {
-        guard !path.hasPrefix("/"), !FileManager.default.fileExists(atPath: path), let root = BuildProbe.packageRoot else { return path }
-        let bundled = (root as NSString).appendingPathComponent(path)
-        guard FileManager.default.fileExists(atPath: bundled) else { return path }
-        Diagnostics.note("using \(bundled) (bundled with this qoesim; not found under the current folder)")
-        return bundled
-    }
-}
