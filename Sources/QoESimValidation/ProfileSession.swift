@@ -105,7 +105,9 @@ public final class ProfileSession {
         let (docker, image, labels, command) = (self.docker, self.image, self.labels, bench.command)
         let nano = bench.cpus.map { Int64(($0 * 1e9).rounded()) }
         let environment = env
-        let id = try blockingUnlessInterrupted("profiling") {
+        // Not abandoned on a signal: the container would be created after the cleanup,
+        // unknown to it. The signal is honoured at the next wait.
+        let id = try blocking {
             try await docker.createContainer(
                 name: name, image: image, command: command, nanoCPUs: nano, hostNetwork: false, labels: labels, environment: environment)
         }

@@ -33,7 +33,9 @@ public enum WorkloadImage {
         guard FileManager.default.isExecutableFile(atPath: bin) else { throw ProfileError("no workload binary at \(bin) (--binary)") }
         log("building image \(image) from \(bin) (the binary and the libraries it links, imported through the Engine API)")
         let tar = try rootFileSystem(binary: bin)
-        let id = try blockingUnlessInterrupted("building the image") { try await docker.importImage(tar, reference: image) }
+        // Not abandoned on a signal (the import would finish unseen); honoured after it.
+        let id = try blocking { try await docker.importImage(tar, reference: image) }
+        if let s = Interruption.received { throw Interrupted(signal: s, what: "building the image") }
         log("image \(image) imported (\(tar.count / 1_048_576) MiB\(id.map { ", \($0.prefix(19))" } ?? ""))")
     }
 
@@ -87,7 +89,7 @@ public enum WorkloadImage {
     /// imported image gets a new id each time; its binary does not.
     public static func binarySHA256(_ image: String, docker: DockerClient) throws -> String {
         let labels = ["qoesim": "profile", "qoesim.pid": "\(getpid())", "qoesim.host": ProcessInfo.processInfo.hostName]
-        let id = try blockingUnlessInterrupted("reading the image") {
+        let id = try blocking {
             try await docker.createContainer(
                 name: "qoesim-hash-\(getpid())-\(UInt32.random(in: 0...UInt32.max))", image: image, command: ["/qoesim-infer"],
                 hostNetwork: false, labels: labels)
