@@ -21,6 +21,8 @@ let package = Package(
         // Profiling the real workload through the Docker Engine API, this machine's fits
         // (cached), and the validation campaign (live against simulated), as a library.
         .library(name: "QoESimValidation", targets: ["QoESimValidation"]),
+        // The Engine API payload readers alone (no SwiftNIO): what the fuzz package links.
+        .library(name: "QoESimDockerWire", targets: ["QoESimDockerWire"]),
         .executable(name: "qoesim", targets: ["QoESimCLI"]),
         // The real inference workload (ResNet-50, MobileNetV2, VGG-16, BERT-base on OpenBLAS).
         .executable(name: "qoesim-infer", targets: ["QoESimInferCLI"]),

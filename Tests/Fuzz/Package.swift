@@ -19,6 +19,7 @@ let package = Package(
                 .product(name: "QoESim", package: qoesim),
                 .product(name: "QoESimExperiments", package: qoesim),
                 .product(name: "QoESimFit", package: qoesim),
+                .product(name: "QoESimDockerWire", package: qoesim),
             ]
         )
     ]

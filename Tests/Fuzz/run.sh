@@ -17,7 +17,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 seconds="${1:?usage: Tests/Fuzz/run.sh SECONDS [TARGET ...]}"
 shift
-all=(job-trace request-trace request-trace-stream cluster-json cluster-yaml model-file experiment-file profile-csv azure-trace parse-and-simulate)
+all=(job-trace request-trace request-trace-stream cluster-json cluster-yaml model-file experiment-file profile-csv azure-trace parse-and-simulate engine-tar engine-logs engine-import)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 build="${QOESIM_FUZZ_BUILD:-$root/.build-fuzz}"
@@ -42,6 +42,9 @@ seed() {  # seed TARGET DIR: the bundled inputs of that reader
     profile-csv) i=0; for f in "$root"/Traces/profiles/*.csv; do head -n 60 "$f" > "$d/seed-$i"; i=$((i+1)); done ;;
     azure-trace) head -n 60 "$root"/../shared/traces/AzureLLMInferenceTrace_code.csv > "$d/seed-0" 2>/dev/null \
       || printf 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,4808,10\n2023-11-16 18:17:04.0319600,3180,8\n' > "$d/seed-0" ;;
+    engine-tar) printf 'qoesim\n' > "$work/f.txt"; tar -cf "$d/seed-0" -C "$work" f.txt; rm -f "$work/f.txt" ;;
+    engine-logs) printf '\001\000\000\000\000\000\000\005hello\002\000\000\000\000\000\000\003err' > "$d/seed-0" ;;
+    engine-import) printf '{"status":"sha256:0123"}\n{"error":"no space"}\n' > "$d/seed-0" ;;
     parse-and-simulate)
       { printf '\001'; cat "$root"/Traces/example/cluster.json; printf '\n---jobs\n'; cat "$root"/Traces/example/jobs.csv; } > "$d/seed-0"
       { printf '\002nodes: [{name: n, cpus: 2}]\n---jobs\njob_id,model,arrival_s,duration_s,rate_rps,target_ms,arrivals\na,mobilenetv2,0,2,0,50,trace\nb,resnet50,0.5,1,,300,closed\n---requests\njob_id,time_s,size\na,0.1,1\na,0.2,3\n'; } > "$d/seed-1" ;;

@@ -2,6 +2,7 @@ import Foundation
 import QoESim
 import QoESimExperiments
 import QoESimFit
+import QoESimDockerWire
 
 /// The fuzz targets. libFuzzer calls ``LLVMFuzzerTestOneInput`` with each input; the
 /// target is chosen once per process by QOESIM_FUZZ_TARGET (run.sh runs one process per
@@ -18,6 +19,9 @@ enum FuzzTarget: String, CaseIterable {
     case profileCSV = "profile-csv"
     case azureTrace = "azure-trace"
     case simulate = "parse-and-simulate"
+    case engineTar = "engine-tar"
+    case engineLogs = "engine-logs"
+    case engineImport = "engine-import"
 }
 
 /// What every target shares: the bundled models and a folder for experiment files.
@@ -78,8 +82,22 @@ func fuzzOne(_ bytes: [UInt8]) {
             _ = try AzureLLMImporter.parse(bytes, file: "fuzz.csv")
         case .simulate:
             try parseAndSimulate(bytes, catalog: ctx.catalog)
+        case .engineTar:
+            // What the reader accepts, the writer writes back to the same files.
+            let files = try TarArchive.files(in: Data(bytes))
+            let entries = files.map { TarArchive.Entry(path: $0.path, contents: $0.contents) }
+            if let again = try? TarArchive.archive(entries) {
+                let back = try TarArchive.files(in: again)
+                precondition(back.map(\.contents) == files.map(\.contents), "a tar archive written from what was read reads back differently")
+            }
+        case .engineLogs:
+            let (out, err) = try LogStream.demultiplex(Data(bytes))
+            precondition(out.count + err.count <= bytes.count, "the log payloads are longer than the stream")
+        case .engineImport:
+            _ = try ImageImportAnswer.imageID(Data(bytes))
         }
     } catch is InputError {
+    } catch is WireFormatError {
     } catch is PolicyParameterError {
     } catch {
         fatalError("\(ctx.target.rawValue): an error that is not an InputError: \(error)")
