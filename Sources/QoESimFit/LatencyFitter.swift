@@ -376,67 +376,66 @@ public enum LatencyFitter {
             share: mean, shareStandardError: se, shareCI95: [mean - t * se, mean + t * se], n: r.count)
     }
 
-    public static func modelJSON(
+    /// The model file of a fit (``ModelFile``): the curve, the variability, the parts
+    /// given, and their statistics.
+    public static func modelFile(
         _ r: FitResult, name: String, source: String, crossValidation: [FitFamily: Double] = [:], shared: FitResult? = nil,
         coldStart: ColdStartFit? = nil, idleSpin: IdleSpinFit? = nil, spinWeight: SpinWeightFit? = nil
-    ) -> String {
-        func num(_ v: Double) -> String {
-            if v.isInfinite { return "1e9" }
-            return String(format: "%.6g", v)
+    ) -> ModelFile {
+        func latency(_ r: FitResult) -> ModelFile.Latency {
+            ModelFile.Latency(r.latencyModel)
         }
-        func latency(_ r: FitResult) -> String {
-            var lat: [String] = ["\"family\": \"\(r.family.rawValue)\""]
-            lat += r.parameters.map { "\"\($0.name)\": \(num($0.value))" }
-            lat.append("\"max_parallelism\": \(num(r.maxParallelism))")
-            return "{" + lat.joined(separator: ", ") + "}"
+        func interval(_ v: [Double]) -> JSONValue { .array(v.map { .number($0) }) }
+        func fitStats(_ r: FitResult, cv: [FitFamily: Double]) -> JSONValue {
+            var parameters: [String: JSONValue] = [:]
+            for p in r.parameters {
+                parameters[p.name] = .object(["value": .number(p.value), "se": .number(p.standardError), "ci95": interval(p.ci95)])
+            }
+            return .object([
+                "n": .number(Double(r.n)), "r2": .number(r.r2), "rmse_ms": .number(r.rmseMs), "mape_pct": .number(r.mapePct),
+                "max_parallelism_identified": .bool(r.maxParallelismIdentified),
+                "cv_mape_pct": .object(Dictionary(uniqueKeysWithValues: cv.map { ($0.key.rawValue, JSONValue.number($0.value)) })),
+                "parameters": .object(parameters),
+            ])
         }
-        func fitStats(_ r: FitResult, cv: String) -> String {
-            let params = r.parameters.map {
-                "      \"\($0.name)\": {\"value\": \(num($0.value)), \"se\": \(num($0.standardError)), \"ci95\": [\(num($0.ci95[0])), \(num($0.ci95[1]))]}"
-            }.joined(separator: ",\n")
-            return """
-            {
-                "n": \(r.n), "r2": \(num(r.r2)), "rmse_ms": \(num(r.rmseMs)), "mape_pct": \(num(r.mapePct)),
-                "max_parallelism_identified": \(r.maxParallelismIdentified),
-                "cv_mape_pct": {\(cv)},
-                "parameters": {
-            \(params)
-                }
-              }
-            """
-        }
-        let cv = crossValidation.keys.sorted { $0.rawValue < $1.rawValue }.map { "\"\($0.rawValue)\": \(num(crossValidation[$0]!))" }.joined(separator: ", ")
-        let variability = r.variabilityCV > 1e-6
-            ? "{\"distribution\": \"lognormal\", \"cv\": \(num(r.variabilityCV))}" : "{\"distribution\": \"deterministic\"}"
-        var text = """
-        {
-          "name": "\(name)",
-          "latency": \(latency(r)),
-          "variability": \(variability),
-          "source": "\(source.replacingOccurrences(of: "\"", with: "'"))",
-          "fit": \(fitStats(r, cv: cv))
-        """
+        var file = ModelFile(
+            name: name, latency: latency(r),
+            variability: ModelFile.Variability(r.variabilityCV > 1e-6 ? .lognormal(cv: r.variabilityCV) : .deterministic), source: source)
+        file.statistics["fit"] = fitStats(r, cv: crossValidation)
         if let shared {
-            text += ",\n  \"latency_shared\": \(latency(shared)),\n  \"fit_shared\": \(fitStats(shared, cv: ""))"
+            file.latencyShared = latency(shared)
+            file.statistics["fit_shared"] = fitStats(shared, cv: [:])
         }
         if let c = coldStart {
             // A container is taken as cold after half the measured gap (an assumption, ours:
             // only one gap is measured).
-            text += ",\n  \"cold_start\": {\"factor\": \(num(c.factor)), \"after_ms\": \(num(c.gapMs / 2))}"
-            text += ",\n  \"fit_cold_start\": {\"n\": \(c.n), \"gap_ms\": \(num(c.gapMs)), \"se\": \(num(c.standardError)), "
-            text += "\"ci95\": [\(num(c.ci95[0])), \(num(c.ci95[1]))]}"
+            file.coldStart = ModelFile.ColdStartPart(factor: c.factor, afterMs: c.gapMs / 2)
+            file.statistics["fit_cold_start"] = .object([
+                "n": .number(Double(c.n)), "gap_ms": .number(c.gapMs), "se": .number(c.standardError), "ci95": interval(c.ci95),
+            ])
         }
         if let spin = idleSpin {
-            let weight = spinWeight.map { ", \"weight\": \(num($0.weight))" } ?? ""
-            text += ",\n  \"idle_spin\": {\"seconds\": \(num(spin.seconds)), \"cores\": \(num(spin.cores))\(weight)}"
-            text += ",\n  \"fit_idle_spin\": {\"n\": \(spin.n), \"gap_ms\": \(num(spin.gapMs)), \"extra_cpu_s_per_request\": \(num(spin.extraCPUSeconds)), "
-            text += "\"se\": \(num(spin.standardError)), \"ci95\": [\(num(spin.ci95[0])), \(num(spin.ci95[1]))]"
+            file.idleSpin = ModelFile.IdleSpinPart(seconds: spin.seconds, cores: spin.cores, weight: spinWeight?.weight)
+            var stats: [String: JSONValue] = [
+                "n": .number(Double(spin.n)), "gap_ms": .number(spin.gapMs), "extra_cpu_s_per_request": .number(spin.extraCPUSeconds),
+                "se": .number(spin.standardError), "ci95": interval(spin.ci95),
+            ]
             if let w = spinWeight {
-                text += ", \"weight\": {\"n\": \(w.n), \"share\": \(num(w.share)), \"share_se\": \(num(w.shareStandardError)), "
-                text += "\"share_ci95\": [\(num(w.shareCI95[0])), \(num(w.shareCI95[1]))], \"ci95\": [\(num(w.ci95[0])), \(num(w.ci95[1]))]}"
+                stats["weight"] = .object([
+                    "n": .number(Double(w.n)), "share": .number(w.share), "share_se": .number(w.shareStandardError),
+                    "share_ci95": interval(w.shareCI95), "ci95": interval(w.ci95),
+                ])
             }
-            text += "}"
+            file.statistics["fit_idle_spin"] = .object(stats)
         }
-        return text + "\n}\n"
+        return file
+    }
+
+    /// The text of ``modelFile(_:name:source:crossValidation:shared:coldStart:idleSpin:spinWeight:)``.
+    public static func modelJSON(
+        _ r: FitResult, name: String, source: String, crossValidation: [FitFamily: Double] = [:], shared: FitResult? = nil,
+        coldStart: ColdStartFit? = nil, idleSpin: IdleSpinFit? = nil, spinWeight: SpinWeightFit? = nil
+    ) -> String {
+        modelFile(r, name: name, source: source, crossValidation: crossValidation, shared: shared, coldStart: coldStart, idleSpin: idleSpin, spinWeight: spinWeight).json
     }
 }

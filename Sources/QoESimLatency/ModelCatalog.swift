@@ -131,11 +131,7 @@ public struct ModelCatalog: Sendable {
     /// Validates one model file held in memory (`path` names it in errors).
     public static func parseModel(_ bytes: [UInt8], file path: String) throws -> (ModelSpec, Int) {
         let doc = try StructuredValue.parse(bytes: bytes, file: path)
-        try doc.checkKeys(allowed: [
-            "name", "latency", "variability", "source", "fit", "latency_shared", "fit_shared", "cold_start", "fit_cold_start",
-            "measured_latency_shared", "measured_fit_shared", "measured_cold_start", "measured_fit_cold_start",
-            "idle_spin", "fit_idle_spin", "measured_idle_spin", "measured_fit_idle_spin",
-        ], in: "model")
+        try doc.checkKeys(allowed: ModelFile.CodingKeys.allCases.map(\.rawValue) + ModelFile.statisticKeys, in: "model")
         let nameValue = try doc.required("name", in: "model")
         let name = try nameValue.string("name")
         guard !name.isEmpty else { throw nameValue.error("name must not be empty") }
@@ -211,18 +207,18 @@ public struct ModelCatalog: Sendable {
         }
         switch family {
         case "amdahl":
-            try lat.checkKeys(allowed: ["family", "serial_ms", "parallel_ms", "max_parallelism"], in: key)
+            try lat.checkKeys(allowed: ["family"] + ModelFile.Latency.keys(family: family)!, in: key)
             let s = try num("serial_ms"), p = try num("parallel_ms")
             let m = try lat.required("max_parallelism", in: key).positive("\(key).max_parallelism")
             guard s + p > 0 else { throw lat.error("\(key): serial_ms + parallel_ms must be > 0") }
             return LatencyModel(family: .amdahl(serialMs: s, parallelMs: p), maxParallelism: m)
         case "power":
-            try lat.checkKeys(allowed: ["family", "a_ms", "b_ms", "k", "max_parallelism"], in: key)
+            try lat.checkKeys(allowed: ["family"] + ModelFile.Latency.keys(family: family)!, in: key)
             let a = try num("a_ms"), b = try num("b_ms"), k = try num("k")
             guard a + b > 0 else { throw lat.error("\(key): a_ms + b_ms must be > 0") }
             return LatencyModel(family: .power(aMs: a, bMs: b, k: k), maxParallelism: try maxPar(default: .infinity))
         case "gpu":
-            try lat.checkKeys(allowed: ["family", "overhead_ms", "cpu_ms", "gpu_ms", "max_parallelism"], in: key)
+            try lat.checkKeys(allowed: ["family"] + ModelFile.Latency.keys(family: family)!, in: key)
             let o = try lat.optional("overhead_ms", in: key)?.nonNegative("\(key).overhead_ms") ?? 0
             let c = try num("cpu_ms"), g = try num("gpu_ms")
             guard o + c + g > 0 else { throw lat.error("\(key): overhead_ms + cpu_ms + gpu_ms must be > 0") }

@@ -191,23 +191,12 @@ public struct LocalFits: Sendable {
         let out = (folder as NSString).appendingPathComponent("parts-\(parts.rawValue)")
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         for name in try FileManager.default.contentsOfDirectory(atPath: folder).filter({ $0.hasSuffix(".json") }).sorted() {
-            let path = (folder as NSString).appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: path),
-                  var model = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw InputError(file: path, line: 0, "not a model file (JSON object expected)")
-            }
-            func drop(_ keys: [String]) {
-                for k in keys where model[k] != nil { model["measured_" + k] = model.removeValue(forKey: k) }
-            }
-            if parts != .shared { drop(["latency_shared", "fit_shared"]) }
-            if parts != .cold { drop(["cold_start", "fit_cold_start"]) }
-            if parts != .spin && parts != .spinFullWeight { drop(["idle_spin", "fit_idle_spin"]) }
-            if parts == .spinFullWeight, var spin = model["idle_spin"] as? [String: Any] {
-                spin["weight"] = 1
-                model["idle_spin"] = spin
-            }
-            let text = try JSONSerialization.data(withJSONObject: model, options: [.prettyPrinted, .sortedKeys])
-            try atomicWrite(String(decoding: text, as: UTF8.self) + "\n", to: (out as NSString).appendingPathComponent(name))
+            var model = try ModelFile.read((folder as NSString).appendingPathComponent(name))
+            if parts != .shared { model.setAside(.latencyShared) }
+            if parts != .cold { model.setAside(.coldStart) }
+            if parts != .spin && parts != .spinFullWeight { model.setAside(.idleSpin) }
+            if parts == .spinFullWeight { model.idleSpin?.weight = 1 }
+            try atomicWrite(model.json, to: (out as NSString).appendingPathComponent(name))
         }
         return out
     }

@@ -116,7 +116,8 @@ struct FidelityModelTests {
             [0.5, 1, 2].flatMap { c in (0..<4).map { k in ProfileRow(model: "m", cpus: c, latencyMs: 100 / c * (k % 2 == 0 ? 1.02 : 0.98), line: k) } },
             family: .power)
         try LatencyFitter.modelJSON(warm, name: "m", source: "test", idleSpin: fit).write(toFile: folder + "/m.json", atomically: true, encoding: .utf8)
-        #expect(try ModelCatalog.loadModel(folder + "/m.json").0.idleSpin == IdleSpin(seconds: 0.1, cores: 1))
+        let spin = try ModelCatalog.loadModel(folder + "/m.json").0.idleSpin
+        #expect(abs(spin.seconds - 0.1) < 1e-12 && spin.cores == 1 && spin.weight == 1, "\(spin)")
     }
 
     @Test("The shared-cores latency applies only while contention holds a container below its cap")

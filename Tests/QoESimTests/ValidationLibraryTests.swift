@@ -178,4 +178,31 @@ struct ValidationLibraryTests {
             }
         }
     }
+
+    @Test("Model files: one type read by the catalogue, written by the fitter, edited by local fits; every shipped file round-trips")
+    func modelFiles() throws {
+        for folder in ["Traces/models", "Traces/models-fitted"] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder).filter({ $0.hasSuffix(".json") }) {
+                let path = folder + "/" + name
+                let spec = try ModelCatalog.loadModel(path).0
+                let file = try ModelFile.read(path)
+                #expect(try file.spec() == spec, "\(path)")
+                #expect(try ModelFile(spec: spec).spec() == spec, "\(path)")
+                // What is written reads back as the same file.
+                #expect(try JSONDecoder().decode(ModelFile.self, from: Data(file.json.utf8)) == file, "\(path)")
+            }
+        }
+        // Setting a part aside keeps it, and its statistics, where the simulator does not look.
+        var file = ModelFile(spec: ModelSpec(
+            name: "m", latency: LatencyModel(family: .power(aMs: 10, bMs: 100, k: 1), maxParallelism: .infinity), variability: .lognormal(cv: 0.1),
+            source: "qoesim test", coldStart: ColdStart(factor: 1.2, afterMs: 100), idleSpin: IdleSpin(seconds: 0.2, cores: 1, weight: 0.5)))
+        file.statistics["fit_idle_spin"] = .object(["n": .number(3)])
+        file.setAside(.idleSpin)
+        #expect(file.idleSpin == nil && file.statistics["measured_idle_spin"] != nil && file.statistics["measured_fit_idle_spin"] != nil)
+        #expect(try file.spec().idleSpin == .none && file.spec().coldStart == ColdStart(factor: 1.2, afterMs: 100))
+        // An unknown field is refused by both the type and the catalogue.
+        let unknown = Data("{\"name\": \"m\", \"latency\": {\"family\": \"power\", \"a_ms\": 1, \"b_ms\": 1, \"k\": 1}, \"colds\": 1}".utf8)
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(ModelFile.self, from: unknown) }
+        #expect(throws: InputError.self) { try ModelCatalog.parseModel([UInt8](unknown), file: "u.json") }
+    }
 }
