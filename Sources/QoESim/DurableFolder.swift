@@ -10,9 +10,11 @@ import Foundation
 /// never a mix: at the next start, a staging folder of a dead process is removed and an
 /// earlier output moved aside by one is put back if nothing replaced it.
 ///
-/// Only a folder qoesim wrote (it holds the `.qoesim-output` marker or a `models.csv`) or
-/// an empty one is replaced; anything else is refused, so that `--out` never deletes a
-/// user's files.
+/// Only an empty folder, or one qoesim wrote, is replaced: it holds the `.qoesim-output`
+/// marker, which lists the files committed with it, and nothing the marker does not
+/// list (a folder of an older qoesim, whose marker lists nothing, may hold only the
+/// files a run writes). Anything else is refused, naming the path, so that `--out` never
+/// deletes a user's files (a user's `notes.txt` beside qoesim's `models.csv` included).
 public final class DurableFolder {
     public let destination: String
     public let staging: String
@@ -58,7 +60,12 @@ public final class DurableFolder {
     public func commit() throws {
         let fm = FileManager.default
         let files = (try? fm.contentsOfDirectory(atPath: staging)) ?? []
-        for f in files.sorted() { try Self.sync(path(f)) }
+        // The marker lists what is committed with it: only those may be replaced later.
+        let listed = files.filter { $0 != Self.marker }.sorted()
+        guard FileManager.default.createFile(atPath: path(Self.marker), contents: Data(Self.markerText(listing: listed).utf8)) else {
+            throw RunOutputError.cannotWrite(path(Self.marker))
+        }
+        for f in (listed + [Self.marker]).sorted() { try Self.sync(path(f)) }
         try Self.sync(staging)
         FaultPoint.reach("output.before-swap")
         try Self.checkReplaceable(destination)
@@ -82,15 +89,36 @@ public final class DurableFolder {
         try? FileManager.default.removeItem(atPath: staging)
     }
 
-    /// Refuses a destination that exists and is neither empty nor a qoesim output.
+    /// The marker's text: a line saying who wrote the folder, then `file: NAME` per file.
+    static func markerText(listing files: [String]) -> String {
+        "written by qoesim\n" + files.map { "file: \($0)\n" }.joined()
+    }
+
+    /// The files a run's output folder holds (what a marker of an older qoesim, which
+    /// lists nothing, vouches for).
+    static let runOutputFiles: Set<String> = [
+        "models.csv", "requests.csv", "allocations.csv", "usage.csv", "observations.csv", "manifest.json", "docker-updates.csv",
+        "engine-gaps.csv", "recorded.json",
+    ]
+
+    /// Refuses a destination that exists and is neither empty nor a qoesim output holding
+    /// only what its marker lists.
     static func checkReplaceable(_ destination: String) throws {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: destination, isDirectory: &isDir) else { return }
         guard isDir.boolValue else { throw RunOutputError.notAnOutputFolder(destination, "it is a file") }
         let entries = (try? fm.contentsOfDirectory(atPath: destination)) ?? []
-        if entries.isEmpty || entries.contains(marker) || entries.contains("models.csv") { return }
-        throw RunOutputError.notAnOutputFolder(destination, "it holds files qoesim did not write (e.g. \(entries.sorted()[0]))")
+        if entries.isEmpty { return }
+        guard entries.contains(marker), let text = try? String(contentsOfFile: (destination as NSString).appendingPathComponent(marker), encoding: .utf8),
+              text.hasPrefix("written by qoesim\n") else {
+            throw RunOutputError.notAnOutputFolder(destination, "it holds files and no \(marker) marker of qoesim (e.g. \(entries.sorted()[0]))")
+        }
+        let listed = text.split(separator: "\n").filter { $0.hasPrefix("file: ") }.map { String($0.dropFirst("file: ".count)) }
+        let allowed = listed.isEmpty ? runOutputFiles : Set(listed)
+        if let foreign = entries.filter({ $0 != marker && !allowed.contains($0) }).sorted().first {
+            throw RunOutputError.notAnOutputFolder(destination, "it holds \(foreign), which qoesim did not write there")
+        }
     }
 
     /// Removes staging folders of processes that are gone, and puts back an earlier

@@ -206,6 +206,25 @@ struct CLITests {
         let refused = try run(["run"] + example + ["--out", mine, "--quiet"])
         #expect(refused.status == 1 && refused.stderr.contains("will not replace this folder"), "\(refused.stderr)")
         #expect(try String(contentsOfFile: mine + "/draft.txt", encoding: .utf8) == "chapter 1")
+        // Nor one holding a models.csv beside the user's notes (any folder with a
+        // models.csv was taken for qoesim's, and the notes went with it), nor qoesim's
+        // own output with the user's file added: only what the marker lists goes.
+        let notes = base + "/notes"
+        try FileManager.default.createDirectory(atPath: notes, withIntermediateDirectories: true)
+        try "job,x\n".write(toFile: notes + "/models.csv", atomically: true, encoding: .utf8)
+        try "mine\n".write(toFile: notes + "/notes.txt", atomically: true, encoding: .utf8)
+        let refusedNotes = try run(["run"] + example + ["--out", notes, "--quiet"])
+        #expect(refusedNotes.status == 1 && refusedNotes.stderr.contains("will not replace this folder"), "\(refusedNotes.stderr)")
+        #expect(try String(contentsOfFile: notes + "/notes.txt", encoding: .utf8) == "mine\n")
+        let ours = base + "/ours"
+        #expect(try run(["run"] + example + ["--out", ours, "--quiet"]).status == 0)
+        #expect(try String(contentsOfFile: ours + "/.qoesim-output", encoding: .utf8).contains("file: models.csv"))
+        try "mine\n".write(toFile: ours + "/notes.txt", atomically: true, encoding: .utf8)
+        let refusedOurs = try run(["run"] + example + ["--out", ours, "--quiet"])
+        #expect(refusedOurs.status == 1 && refusedOurs.stderr.contains("notes.txt"), "\(refusedOurs.stderr)")
+        #expect(try String(contentsOfFile: ours + "/notes.txt", encoding: .utf8) == "mine\n")
+        try FileManager.default.removeItem(atPath: ours + "/notes.txt")
+        #expect(try run(["run"] + example + ["--out", ours, "--quiet"]).status == 0)
     }
 
     /// Two processes have different hash seeds: nothing may depend on dictionary order.
