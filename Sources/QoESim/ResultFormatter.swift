@@ -71,7 +71,12 @@ public enum ResultFormatter {
             eventsPerS: wallSeconds > 0 ? Double(r.events) / wallSeconds : 0, models: r.models)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try! encoder.encode(doc), as: UTF8.self)
+        // A value JSON cannot hold (an infinite or NaN metric) is written as a string
+        // ("inf", "-inf", "nan"), never a trap.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { return String(decoding: try encoder.encode(doc), as: UTF8.self) } catch {
+            return "{\"error\": \"the result could not be encoded: \(error)\"}"
+        }
     }
 }
 

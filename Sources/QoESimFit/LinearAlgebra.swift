@@ -1,5 +1,12 @@
 import CGSL
 
+/// GSL's default error handler prints and calls abort(): turned off, once, before the
+/// first GSL call of this module, so that every failure comes back as a status that is
+/// checked and thrown (a `FitError`), never a trap.
+enum GSLErrors {
+    static let off: Void = { _ = gsl_set_error_handler_off() }()
+}
+
 /// Weighted linear least squares through GSL (`gsl_multifit_wlinear`): minimizes
 /// sum w_i (y_i - x_i . c)^2. Returns coefficients, their covariance scaled by the
 /// reduced chi-square (so standard errors reflect the observed scatter), and chi^2.
@@ -9,6 +16,7 @@ struct WeightedLinearFit {
     var chiSquare: Double
 
     init(design: [[Double]], y: [Double], weights: [Double]) throws {
+        GSLErrors.off
         let n = y.count, p = design.first?.count ?? 0
         guard n > p, p > 0 else { throw FitError("need more measurements (\(n)) than parameters (\(p))") }
         let X = gsl_matrix_alloc(n, p)!, yv = gsl_vector_alloc(n)!, wv = gsl_vector_alloc(n)!
@@ -40,7 +48,10 @@ public struct FitError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Student's t quantile through GSL.
-func tQuantile(_ p: Double, df: Int) -> Double { gsl_cdf_tdist_Pinv(p, Double(max(df, 1))) }
+func tQuantile(_ p: Double, df: Int) -> Double {
+    GSLErrors.off
+    return gsl_cdf_tdist_Pinv(p, Double(max(df, 1)))
+}
 
 /// Student's t distribution through GSL (`gsl_cdf_tdist_Pinv`).
 public enum StudentT {

@@ -25,6 +25,7 @@ struct NonlinearFit {
     }
 
     init(_ problem: Problem, start: [Double]) throws {
+        GSLErrors.off
         let n = problem.y.count, p = start.count
         guard n > p else { throw FitError("need more measurements (\(n)) than parameters (\(p))") }
         let box = Unmanaged.passRetained(Box(problem))

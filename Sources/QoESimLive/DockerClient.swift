@@ -41,7 +41,18 @@ public struct DockerClient: Sendable {
                       colon > rest.startIndex else {
                     throw DockerError("DOCKER_HOST \(text): expected tcp://HOST:PORT")
                 }
-                return .tcp(host: String(rest[..<colon]), port: port)
+                let host = String(rest[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+                // Plain HTTP to another machine would send every request in the clear, and a
+                // live run cannot drive a remote engine anyway: its load generator dials
+                // 127.0.0.1 and CPU time is read from this machine's cgroups.
+                guard ["127.0.0.1", "localhost", "::1"].contains(host) || host.hasPrefix("127.") else {
+                    throw DockerError("""
+                        DOCKER_HOST \(text): only a loopback tcp:// engine is used (127.0.0.1, localhost, ::1): \
+                        plain tcp:// to another host is unencrypted, and live runs, profiles and validation measure this \
+                        machine (the load is sent to 127.0.0.1, CPU time read from local cgroups). Use this machine's engine
+                        """)
+                }
+                return .tcp(host: host, port: port)
             }
             if text.hasPrefix("/") { return .unix(path: text) }
             throw DockerError("DOCKER_HOST \(text): only unix:// and tcp:// are supported")
@@ -122,7 +133,7 @@ public struct DockerClient: Sendable {
         let root: String
         switch endpoint {
         case .unix(let path): root = "http+unix://" + path.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        case .tcp(let host, let port): root = "http://\(host):\(port)"
+        case .tcp(let host, let port): root = host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
         }
         return versioned ? root + "/" + apiVersion : root
     }

@@ -115,6 +115,10 @@ public final class LiveRun {
         guard scenario.cluster.nodes.count == 1 else { throw DockerError("a live run uses this machine only: give a cluster with one node") }
         // Each worker of a container is a thread of `qoesim-infer serve --workers` with its
         // own copy of the network, and a connection of the load generator.
+        // Container i serves on basePort + i: every port must be one.
+        guard options.basePort >= 1024, options.basePort + scenario.jobs.count - 1 <= 65535 else {
+            throw DockerError("\(scenario.jobs.count) live containers need ports \(options.basePort) to \(options.basePort + scenario.jobs.count - 1); ports end at 65535 (at most \(65535 - options.basePort + 1) jobs in one live run)")
+        }
         for job in scenario.jobs where job.workers > LiveRun.maxWorkers {
             throw DockerError("job \(job.id): workers = \(job.workers), but a live container serves at most \(LiveRun.maxWorkers) at once (qoesim-infer serve --workers)")
         }

@@ -211,11 +211,12 @@ struct LineReader {
 
 /// A TCP connection to 127.0.0.1:port, or -1.
 func connectLoopback(_ port: Int) -> Int32 {
+    guard let port16 = UInt16(exactly: port) else { return -1 }  // not a port: no connection, never a trap
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return -1 }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_port = in_port_t(port16.bigEndian)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
     if rc != 0 {

@@ -113,7 +113,7 @@ struct LiveWithoutEngineTests {
         #expect(DockerClient.negotiate(engine: "1.47", engineMinimum: nil, client: "1.47") == "1.47")
     }
 
-    @Test("DOCKER_HOST: unix:// and tcp:// are honoured, an explicit socket wins")
+    @Test("DOCKER_HOST: unix:// and loopback tcp:// are honoured, a remote tcp:// refused, an explicit socket wins")
     func dockerHost() throws {
         #expect(try DockerClient.fromEnvironment(environment: [:]).endpoint == .unix(path: "/var/run/docker.sock"))
         #expect(try DockerClient.fromEnvironment(environment: ["DOCKER_HOST": "unix:///run/user/0/docker.sock"]).endpoint
@@ -125,6 +125,15 @@ struct LiveWithoutEngineTests {
         #expect(DockerClient(endpoint: .tcp(host: "127.0.0.1", port: 2375), apiVersion: "v1.41").base() == "http://127.0.0.1:2375/v1.41")
         #expect(throws: DockerError.self) { try DockerClient.Endpoint.parse("ssh://host") }
         #expect(throws: DockerError.self) { try DockerClient.Endpoint.parse("tcp://nohost") }
+        // Another machine's engine over plain tcp:// is refused, with the reason.
+        do {
+            _ = try DockerClient.Endpoint.parse("tcp://10.0.0.5:2375")
+            Issue.record("a remote tcp:// engine was accepted")
+        } catch let e as DockerError {
+            #expect(e.description.contains("loopback") && e.description.contains("unencrypted"), "\(e)")
+        }
+        #expect(try DockerClient.Endpoint.parse("tcp://localhost:2375") == .tcp(host: "localhost", port: 2375))
+        #expect(try DockerClient.Endpoint.parse("tcp://[::1]:2375") == .tcp(host: "::1", port: 2375))
     }
 
     /// These machines run cgroup v1; v2 is checked on a fixture tree laid out as the
