@@ -89,6 +89,10 @@ struct SweepCommand: ParsableCommand {
             }
         }
         let out = self.out!
+        let stale = try sweep.unreusedRunFiles(in: out)
+        if stale > 0 {
+            Diagnostics.note("\(stale) run files in \(out)/runs were made by other code (or another definition) and are not reused: their runs are made again")
+        }
         let bar = ProgressBar(label: "sweep \(experiment.name)\(n > 1 ? " shard \(i)/\(n)" : "")", quiet: quiet, note: Diagnostics.note)
         let ran = try sweep.execute(into: out, shard: i, of: n, workers: jobs, only: only.isEmpty ? nil : Set(only)) { bar.update($0, $1) }
         var manifest = try Manifest.experiment(experiment, command: "sweep", build: BuildProbe.current)
@@ -122,6 +126,16 @@ struct MergeCommand: ParsableCommand {
 
     func run() throws {
         let sweep = try Sweep(spec: try ExperimentSpec.load(spec))
+        // A Slurm array runs one binary on shared storage: shards of other code are refused.
+        for folder in shards {
+            let path = (folder as NSString).appendingPathComponent("manifest.json")
+            guard let data = FileManager.default.contents(atPath: path),
+                  let m = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
+            let code = m["executable_sha256"] as? String ?? "none recorded (an older qoesim)"
+            if code != CodeIdentity.executableSHA256 {
+                throw InputError(file: path, line: 0, "this shard was made by other code (executable SHA-256 \(code.prefix(16)), this qoesim's \(CodeIdentity.executableSHA256.prefix(16))): run every shard with one qoesim binary, then merge with it")
+            }
+        }
         let summary = try SweepSummary(sweep: sweep, folders: shards)
         guard summary.missing.isEmpty else {
             throw ValidationError("\(summary.missing.count) runs are missing from the shards, e.g. \(summary.missing[0].id)")
@@ -155,7 +169,7 @@ struct ReproduceCommand: ParsableCommand {
         paired differences; the headline ratio with its bootstrap 95% CI; a sensitivity table;
         figures with their data. Finished runs in the output folder are reused only where their
         whole definition (scenario, options, policy parameters, seed, the SHA-256 of every input
-        file, the qoesim version) is unchanged. The folder gets a manifest.json.
+        file, the qoesim version, the SHA-256 of this executable) is unchanged. The folder gets a manifest.json.
         """)
 
     @Argument(help: "Experiment name (a folder of Experiments/ with experiment.yaml).")

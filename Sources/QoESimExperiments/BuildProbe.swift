@@ -70,3 +70,19 @@ extension Manifest {
     }
 }
 
+
+/// The code that runs: the SHA-256 of this process's executable (`/proc/self/exe`), so
+/// that results know the build that made them. A build from a tree with uncommitted
+/// changes is other code, and so is a library user's executable with its own policy.
+public enum CodeIdentity {
+    /// Lower-case hex; "unknown" where the executable cannot be read.
+    public static let executableSHA256: String = {
+        #if os(Linux)
+        let path = "/proc/self/exe"
+        #else
+        let path = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        #endif
+        guard let data = FileManager.default.contents(atPath: path) else { return "unknown" }
+        return FileDigests.sha256(data)
+    }()
+}

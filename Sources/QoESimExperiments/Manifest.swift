@@ -19,6 +19,8 @@ public struct Manifest: Encodable, Sendable {
     }
 
     public var qoesimVersion = QoESimVersion.current
+    /// The SHA-256 of the executable that wrote the folder (``CodeIdentity``).
+    public var executableSHA256 = CodeIdentity.executableSHA256
     public var gitCommit: String?
     /// The command that wrote the folder, e.g. "sweep" or "run".
     public var command: String
@@ -33,7 +35,7 @@ public struct Manifest: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case command, inputs, options, policies, seeds, dependencies
-        case qoesimVersion = "qoesim_version", gitCommit = "git_commit"
+        case qoesimVersion = "qoesim_version", gitCommit = "git_commit", executableSHA256 = "executable_sha256"
     }
 
     public init(command: String, build: BuildInfo) {

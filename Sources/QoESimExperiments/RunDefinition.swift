@@ -55,14 +55,15 @@ public final class FileDigests: @unchecked Sendable {
 }
 
 extension Sweep {
-    /// The whole resolved definition of a run, as text: the qoesim version, the scenario
+    /// The whole resolved definition of a run, as text: the qoesim version, the SHA-256 of
+    /// the running executable (`code`: other code never reuses a run), the scenario
     /// after the grid point is applied (the generator's every field, or the SHA-256 of
     /// each scenario file), the SHA-256 of every model file it may use, the simulation
     /// options, the policy's name and every parameter, the seed, and the band `alpha`
     /// its rows are reported with. Two runs with the same text produce the same rows; a
     /// change to any part gives another text, hence another run id.
-    public func definition(of run: SweepRun, version: String = QoESimVersion.current) throws -> String {
-        var lines = ["qoesim \(version)", "kind \(run.kind)"]
+    public func definition(of run: SweepRun, version: String = QoESimVersion.current, code: String = CodeIdentity.executableSHA256) throws -> String {
+        var lines = ["qoesim \(version)", "code \(code)", "kind \(run.kind)"]
         let block = run.kind == "sensitivity" ? spec.headlineSpec.block : run.kind
         let resolved = try resolve(run.scenario, block: block, policy: run.policy)
         if let g = resolved.generator {
@@ -85,8 +86,8 @@ extension Sweep {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// The first 12 hex digits of the SHA-256 of ``definition(of:version:)``.
-    public func digest(of run: SweepRun, version: String = QoESimVersion.current) throws -> String {
-        String(FileDigests.sha256(Data(try definition(of: run, version: version).utf8)).prefix(12))
+    /// The first 12 hex digits of the SHA-256 of ``definition(of:version:code:)``.
+    public func digest(of run: SweepRun, version: String = QoESimVersion.current, code: String = CodeIdentity.executableSHA256) throws -> String {
+        String(FileDigests.sha256(Data(try definition(of: run, version: version, code: code).utf8)).prefix(12))
     }
 }

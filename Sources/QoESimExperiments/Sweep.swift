@@ -227,6 +227,15 @@ public struct Sweep: Sendable {
         return s
     }
 
+    /// Run files in `folder/runs/` that no run of this grid (made by this code) reuses: runs
+    /// made by other code, or with another definition. Their runs are made again.
+    public func unreusedRunFiles(in folder: String, includeSensitivity: Bool = true) throws -> Int {
+        let runsDir = (folder as NSString).appendingPathComponent("runs")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: runsDir) else { return 0 }
+        let ids = Set(try runs(includeSensitivity: includeSensitivity).map { $0.id + ".csv" })
+        return names.filter { $0.hasSuffix(".csv") && !$0.hasPrefix(".") && !ids.contains($0) }.count
+    }
+
     /// Runs every run not yet finished in `folder/runs/` (those of shard `shard` of
     /// `shards`, and only those whose id is in `only` when given), `workers` at a time, writing each run's rows atomically. Returns the
     /// number of runs executed.
@@ -254,6 +263,14 @@ public struct Sweep: Sendable {
                     guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
                         throw RunOutputError.cannotWrite(tmp)
                     }
+                    // On disk before it counts as finished: a crash cannot leave an empty
+                    // or partial file under a finished run's name.
+                    let fd = open(tmp, O_RDONLY)
+                    guard fd >= 0, fsync(fd) == 0 else {
+                        if fd >= 0 { close(fd) }
+                        throw RunOutputError.cannotWrite(tmp)
+                    }
+                    close(fd)
                     if rename(tmp, final) != 0 { throw RunOutputError.cannotWrite(final) }
                 } catch {
                     state.fail(error)

@@ -227,6 +227,30 @@ struct CLITests {
         #expect(try run(["run"] + example + ["--out", ours, "--quiet"]).status == 0)
     }
 
+    @Test("Results know their code: a resumed sweep says how many run files it does not reuse; merge refuses a shard of other code")
+    func resultsKnowTheirCode() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let spec = "Experiments/slurm/sweep.yaml"
+        let ids = try run(["sweep", spec, "--list"]).stdout.split(separator: "\n").map(String.init)
+        #expect(ids.count == 36)
+        // A run file another build made (its id covers other code): not reused, and said so.
+        try FileManager.default.createDirectory(atPath: folder + "/s/runs", withIntermediateDirectories: true)
+        try "x\n".write(toFile: folder + "/s/runs/0123456789ab.csv", atomically: true, encoding: .utf8)
+        let swept = try run(["sweep", spec, "--out", folder + "/s", "--only", ids[0], "--quiet"])
+        #expect(swept.status == 0, "\(swept.stderr)")
+        #expect(swept.stderr.contains("1 run files in \(folder)/s/runs were made by other code"), "\(swept.stderr)")
+        // The shard's manifest names this executable; a shard made by another one is refused.
+        let manifestPath = folder + "/s/manifest.json"
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath))) as? [String: Any])
+        #expect((manifest["executable_sha256"] as? String)?.count == 64)
+        manifest["executable_sha256"] = String(repeating: "0", count: 64)
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: manifestPath))
+        let merged = try run(["merge", spec, "--out", folder + "/m", folder + "/s"])
+        #expect(merged.status == 1 && merged.stderr.contains("made by other code"), "\(merged.status): \(merged.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/m"))
+    }
+
     /// Two processes have different hash seeds: nothing may depend on dictionary order.
     @Test("Separate processes with the same inputs and seed write byte-identical files", arguments: ["dqoes", "predictive"])
     func crossProcess(policy: String) throws {

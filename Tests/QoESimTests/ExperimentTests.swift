@@ -313,6 +313,9 @@ struct RunIdentityTests {
         let sweep = try Sweep(spec: ExperimentSpec.load(spec))
         let run = try sweep.runs()[0]
         #expect(try sweep.digest(of: run, version: "0.0.0-other") != run.digest)
+        // Other code (another executable) never reuses a run.
+        #expect(try sweep.digest(of: run, code: "0000") != run.digest)
+        #expect(try sweep.definition(of: run).contains("code \(CodeIdentity.executableSHA256)"))
         #expect(try sweep.digest(of: run) == run.digest)
     }
 
