@@ -108,6 +108,8 @@ public final class LiveRun {
     /// Runs the trace; `recorder` gets the run's records, `observer` every decision's
     /// observation and answer.
     public func run(recorder: SimulationRecorder? = nil, observer: ControlObserver? = nil) throws -> LiveResult {
+        try MachineLock.acquire("live run of \(scenario.jobs.count) jobs")
+        defer { MachineLock.release() }
         let unnegotiated = self.docker
         let docker = try blocking { try await unnegotiated.negotiated() }
         let version = try blocking { try await docker.version() }

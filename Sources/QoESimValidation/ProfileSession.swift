@@ -31,6 +31,7 @@ public final class ProfileSession {
     private var running: Set<String> = []
     private var signals: Interruption.Scope?
     private var counter = 0
+    private var locked = false
 
     /// Opens a session on `docker` (negotiating its API version) for `image`, which
     /// must exist (``WorkloadImage/ensure(_:binary:docker:log:)`` makes it).
@@ -47,6 +48,8 @@ public final class ProfileSession {
         ]
         environment = WorkloadEnvironment.forwarded(from: ProcessInfo.processInfo.environment)
         self.log = log
+        try MachineLock.acquire("profiling")
+        locked = true
     }
 
     /// Removes every container still running and puts the signal handlers back.
@@ -54,6 +57,10 @@ public final class ProfileSession {
         removeAll()
         signals?.close()
         signals = nil
+        if locked {
+            MachineLock.release()
+            locked = false
+        }
     }
 
     deinit { close() }
