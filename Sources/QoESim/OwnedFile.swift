@@ -11,11 +11,15 @@ public enum OwnedFile {
         case firstLine(String)
         /// A JSON object whose `source` names qoesim (a model file `qoesim fit` wrote).
         case modelJSON
+        /// Its first line starts with this text (e.g. `# qoesim ` of a profile CSV).
+        case firstLinePrefix(String)
 
         func matches(_ data: Data) -> Bool {
             switch self {
             case .firstLine(let line):
                 return String(decoding: data.prefix(64 << 10), as: UTF8.self).split(separator: "\n", maxSplits: 1).first.map(String.init) == line
+            case .firstLinePrefix(let prefix):
+                return String(decoding: data.prefix(64 << 10), as: UTF8.self).hasPrefix(prefix)
             case .modelJSON:
                 guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                       let source = object["source"] as? String else { return false }
@@ -27,6 +31,7 @@ public enum OwnedFile {
             switch self {
             case .firstLine(let line): return "its first line is not `\(line.prefix(60))`"
             case .modelJSON: return "it is not a model file whose source names qoesim"
+            case .firstLinePrefix(let prefix): return "its first line does not start with `\(prefix)`"
             }
         }
     }

@@ -35,7 +35,8 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Comma-separated mechanisms: cgroup, docker.") var mechanisms: String = "cgroup,docker"
     @Option(help: "The qoesim-infer binary (default: next to this qoesim).") var binary: String?
     @OptionGroup var engine: EngineOptions
-    @Option(name: [.short, .customLong("output")], help: "Profile CSV to write.") var output: String
+    @Option(name: [.short, .customLong("output")], help: "Profile CSV to write (an existing file only if qoesim wrote it).") var output: String
+    @Flag(help: "Replace --output even if it is a file qoesim did not write.") var force = false
 
     /// The limits with `none` (no limit) as nil.
     var limits: [Double?] {
@@ -89,7 +90,7 @@ struct ProfileCommand: ParsableCommand {
                 network: workload, limits: limits, containers: colocate, requests: requests, warmup: warmup,
                 cores: Double(ProcessInfo.processInfo.activeProcessorCount))
             : try profiler.latency(network: workload, limits: limits.compactMap { $0 }, requests: requests, warmup: warmup, gapMs: gapMs, mechanisms: mechanisms)
-        try file.write(to: output)
+        try file.write(to: output, force: force)
         Diagnostics.note("wrote \(file.rows.count) measurements to \(output)")
         if let worst = session?.worstOutsideLoad {
             Diagnostics.note(String(format: "at most %.3f cores were used outside the profiling containers (measured over %.1f s; the limit is %.1f)", worst.cores, worst.seconds, ProfileSession.outsideLoadLimit))

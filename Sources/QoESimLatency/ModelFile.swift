@@ -45,13 +45,7 @@ public struct ModelFile: Codable, Sendable, Equatable {
             }
         }
 
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(_ s: String) { stringValue = s }
-            init?(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
+        typealias Key = ModelFile.AnyKey
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: Key.self)
@@ -143,6 +137,7 @@ public struct ModelFile: Codable, Sendable, Equatable {
         if spec.idleSpin != .none { idleSpin = IdleSpinPart(seconds: spec.idleSpin.seconds, cores: spec.idleSpin.cores, weight: spec.idleSpin.weight) }
     }
 
+    /// A key named at run time (latency parameters, statistics).
     struct AnyKey: CodingKey {
         var stringValue: String
         var intValue: Int? { nil }

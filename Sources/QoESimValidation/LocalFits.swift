@@ -252,7 +252,8 @@ public struct ProfileCache {
             }
         }
         let file = try measure()
-        try file.write(to: path)
+        // The path is in this key's cache folder, which qoesim made: an unreadable file there is replaced.
+        try file.write(to: path, force: true)
         return try ProfileFile.read(path, kind: kind)
     }
 }

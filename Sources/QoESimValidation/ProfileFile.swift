@@ -59,11 +59,11 @@ public struct ProfileFile: Sendable, Equatable {
         return text
     }
 
-    /// Writes the file through a temporary file and a rename (its folder is made).
-    public func write(to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        try atomicWrite(text, to: path)
+    /// Writes the file through a temporary file and a rename (its folder is made). An
+    /// existing file is replaced only if it is a qoesim profile (its first line starts
+    /// with `# qoesim `) or `force` is set; a folder never.
+    public func write(to path: String, force: Bool = false) throws {
+        try OwnedFile.replace(path, with: text, kind: .firstLinePrefix("# qoesim "), force: force)
     }
 
     /// Reads a profile of `kind` written by ``write(to:)``: its header must be the kind's

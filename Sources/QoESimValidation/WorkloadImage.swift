@@ -33,6 +33,7 @@ public enum WorkloadImage {
         guard FileManager.default.isExecutableFile(atPath: bin) else { throw ProfileError("no workload binary at \(bin) (--binary)") }
         log("building image \(image) from \(bin) (the binary and the libraries it links, imported through the Engine API)")
         let tar = try rootFileSystem(binary: bin)
+        memo.clear()
         // Not abandoned on a signal (the import would finish unseen); honoured after it.
         let id = try blocking { try await docker.importImage(tar, reference: image) }
         if let s = Interruption.received { throw Interrupted(signal: s, what: "building the image") }
@@ -88,6 +89,27 @@ public enum WorkloadImage {
     /// started, container (`GET /containers/{id}/archive`), which is then removed. An
     /// imported image gets a new id each time; its binary does not.
     public static func binarySHA256(_ image: String, docker: DockerClient) throws -> String {
+        // Asked twice by a validation (the cache key, the manifest): read once per image.
+        let memoKey = "\(docker.endpoint) \(image)"
+        if let known = memo.get(memoKey) { return known }
+        let hash = try readBinarySHA256(image, docker: docker)
+        memo.set(memoKey, hash)
+        return hash
+    }
+
+    /// What ``binarySHA256(_:docker:)`` found, per engine and image, in this process
+    /// (cleared when ``ensure(_:binary:docker:log:)`` builds an image).
+    static let memo = Memo()
+
+    final class Memo: @unchecked Sendable {
+        private let lock = NSLock()
+        private var values: [String: String] = [:]
+        func get(_ key: String) -> String? { lock.withLock { values[key] } }
+        func set(_ key: String, _ value: String) { lock.withLock { values[key] = value } }
+        func clear() { lock.withLock { values = [:] } }
+    }
+
+    static func readBinarySHA256(_ image: String, docker: DockerClient) throws -> String {
         let labels = ["qoesim": "profile", "qoesim.pid": "\(getpid())", "qoesim.host": ProcessInfo.processInfo.hostName]
         let id = try blocking {
             try await docker.createContainer(

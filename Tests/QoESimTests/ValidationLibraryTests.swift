@@ -95,7 +95,13 @@ struct ValidationLibraryTests {
         } catch let e as InputError {
             #expect(e.description.contains("spin.csv") && e.description.contains(":3"), "\(e)")
         }
-        // Latency profiles are what QoESimFit reads.
+        // A user's file at the path is not replaced (unless forced); a qoesim profile is.
+        try "my notes\n".write(toFile: dir + "/mine.csv", atomically: true, encoding: .utf8)
+        let some = ProfileFile(kind: .spin, comments: ["qoesim idle-spin profile"], rows: [["n", "1", "0", "1", "0.5"]])
+        #expect(throws: InputError.self) { try some.write(to: dir + "/mine.csv") }
+        #expect(try String(contentsOfFile: dir + "/mine.csv", encoding: .utf8) == "my notes\n")
+        try some.write(to: dir + "/spin.csv")
+                // Latency profiles are what QoESimFit reads.
         let quota = ProfileFile(kind: .quota, comments: ["x"], rows: [["mobilenetv2", "cpu", "1.0", "1", "1", "80.5", "docker", "0"]])
         try quota.write(to: dir + "/q.csv")
         #expect(try Profile.load(dir + "/q.csv").map(\.latencyMs) == [80.5])
