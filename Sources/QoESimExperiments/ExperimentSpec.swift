@@ -232,6 +232,22 @@ public struct ExperimentSpec: Sendable {
         return out
     }
 
+    /// Columns results.csv has for every run (a varied parameter never takes one of
+    /// these names: see ``columnHeader(_:)``).
+    public static let fixedColumns: Set<String> = [
+        "kind", "run_id", "policy", "policy_name", "policy_params", "seed", "job_id", "model", "target_ms", "metric",
+        "requests", "mean_ms", "p95_ms", "p99_ms", "measured_ms", "satisfied", "satisfied_band", "cpu_s", "run_satisfied",
+        "run_satisfied_band", "run_total", "run_cpu_s", "settle_s", "events", "seeds", "satisfied_mean", "satisfied_ci95",
+        "satisfied_band_mean", "satisfied_band_ci95", "total", "cpu_s_mean", "cpu_s_ci95", "settle_s_mean", "settle_s_ci95",
+    ]
+
+    /// The header of parameter column `column` in results.csv and summary.csv: its name,
+    /// or `scenario.NAME` where a fixed column has that name (a grid over `metric` gives
+    /// `scenario.metric`; `metric` stays each job's own metric).
+    public static func columnHeader(_ column: String) -> String {
+        fixedColumns.contains(column) ? "scenario.\(column)" : column
+    }
+
     /// The value of column `column` (see ``parameterColumns``) for a run of `policy` at
     /// `point`: the point's value, else the policy's own parameter for its own
     /// `policy.LABEL.PARAMETER` column, else empty.
@@ -326,12 +342,16 @@ public struct ExperimentSpec: Sendable {
             } else if (try? s.keys(of: "seeds")) != nil {
                 try s.checkKeys(allowed: ["from", "count"], in: "seeds")
                 let from = try s.required("from", in: "seeds").integer("seeds.from", minimum: 0)
-                let count = try s.required("count", in: "seeds").integer("seeds.count", minimum: 1)
+                let countValue = try s.required("count", in: "seeds")
+                let count = try countValue.integer("seeds.count", minimum: 1)
+                guard count <= maxSeeds else { throw countValue.error("seeds.count is \(count); an experiment may have at most \(maxSeeds) seeds") }
                 seeds = (0..<count).map { UInt64(from + $0) }
             } else {
                 let k = try s.integer("seeds", minimum: 1)
+                guard k <= maxSeeds else { throw s.error("seeds is \(k); an experiment may have at most \(maxSeeds) seeds") }
                 seeds = (1...k).map { UInt64($0) }
             }
+            guard seeds.count <= maxSeeds else { throw s.error("\(seeds.count) seeds; an experiment may have at most \(maxSeeds)") }
         }
         guard !seeds.isEmpty, Set(seeds).count == seeds.count else { throw doc.error("seeds must be non-empty and distinct") }
 
@@ -418,8 +438,33 @@ public struct ExperimentSpec: Sendable {
             path: path, name: name, modelsFolder: models, scenario: scenario, policies: policies, seeds: seeds, blocks: blocks,
             headlineSpec: headline, sensitivityPolicy: sensPolicy, sensitivityGrid: sensGrid, options: options, alpha: alpha)
         spec.fileScenarioSettings = fileSettings
+        if spec.runCount > maxRuns {
+            throw doc.error("this experiment has \(spec.runCount) runs (grid points x policies x seeds, and the sensitivity grid); at most \(maxRuns) are allowed: split it into experiments or shards")
+        }
         try spec.validatePoints(at: try doc.optional("blocks", in: "experiment") ?? plainGrid ?? scen)
         return spec
+    }
+
+    /// Most seeds an experiment may list or count.
+    public static let maxSeeds = 100_000
+    /// Most runs one experiment may define (see ``runCount``).
+    public static let maxRuns = 10_000_000
+
+    /// How many runs the experiment defines (every block's points x policies x seeds, and
+    /// the sensitivity grid x seeds), counted without building them (saturating).
+    public var runCount: Int {
+        func product(_ grid: [(String, [String])]) -> Int {
+            grid.reduce(1) { n, g in let (r, o) = n.multipliedReportingOverflow(by: g.1.count); return o ? Int.max : r }
+        }
+        var total = 0
+        func add(_ n: Int, _ m: Int) {
+            let (r, o) = n.multipliedReportingOverflow(by: m)
+            let (t, o2) = total.addingReportingOverflow(o ? Int.max : r)
+            total = o2 ? Int.max : t
+        }
+        for b in blocks { add(product(b.grid), policies.count * seeds.count) }
+        if sensitivityPolicy != nil { add(product(sensitivityGrid), seeds.count) }
+        return total
     }
 
     /// Checks every grid point of every block before any run: each key resolves, each

@@ -200,7 +200,7 @@ public struct Sweep: Sendable {
 
     /// The tidy CSV header of run rows (one row per run x model).
     public var csvHeader: String {
-        return (["kind", "run_id", "policy", "policy_name", "policy_params"] + spec.parameterColumns + [
+        return (["kind", "run_id", "policy", "policy_name", "policy_params"] + spec.parameterColumns.map(ExperimentSpec.columnHeader) + [
             "seed", "job_id", "model", "target_ms", "metric", "requests", "mean_ms", "p95_ms", "p99_ms", "measured_ms",
             "satisfied", "satisfied_band", "cpu_s", "run_satisfied", "run_satisfied_band", "run_total", "run_cpu_s", "settle_s",
             "events",

@@ -98,7 +98,7 @@ public struct SweepSummary: Sendable {
     /// summary.csv: one row per group, means and 95% CI half-widths across seeds.
     public var csv: String {
         let gridCols = sweep.spec.parameterColumns
-        var s = (["kind", "policy", "policy_params"] + gridCols + [
+        var s = (["kind", "policy", "policy_params"] + gridCols.map(ExperimentSpec.columnHeader) + [
             "seeds", "satisfied_mean", "satisfied_ci95", "satisfied_band_mean", "satisfied_band_ci95", "total", "cpu_s_mean",
             "cpu_s_ci95", "settle_s_mean", "settle_s_ci95",
         ]).joined(separator: ",") + "\n"

@@ -13,13 +13,15 @@ func usage() -> Never {
     let text = """
     usage: qoesim-infer list
            qoesim-infer bench --model NAME [--requests N] [--warmup W] [--threads T] [--gap-ms G]
-           qoesim-infer serve --model NAME [--port P] [--threads T] [--workers N]
+           qoesim-infer serve --model NAME [--port P] [--threads T] [--workers N] [--nonce TEXT]
 
     bench prints `request,latency_ms,start_s` for N timed forward passes (after W untimed
     ones), idle for G ms before each (default 0: back to back); start_s is CLOCK_MONOTONIC,
     which all containers on a machine share. Last, on stderr: `cpu_seconds C requests N
     gap_ms G`, the CPU time all threads used over the timed requests and their gaps.
-    serve listens on 127.0.0.1:P (default 9000); send "infer\\n", get "ok <ms>\\n"; "quit\\n" closes.
+    serve listens on 127.0.0.1:P (default 9000); send "infer\\n", get "ok <ms>\\n"; "quit\\n" closes;
+    "hello\\n" is answered with "qoesim-infer TEXT\\n" (--nonce; a live run's check that the
+    port is served by its own container).
     With --workers N (default 1) N threads each serve one connection at a time, so up to N
     requests (one per connection) are in service at once; each thread has its own copy of
     the network (N x its weights in memory), all share OpenBLAS's thread pool.
@@ -79,7 +81,9 @@ func serveConnections(_ listening: Int32, _ net: InferenceNetwork) -> Never {
                 pending.removeSubrange(0...nl)
                 if line == "quit" { break connection }
                 let reply: String
-                if line == "infer" {
+                if line == "hello" {
+                    reply = "qoesim-infer \(serveNonce)\n"
+                } else if line == "infer" {
                     let t0 = now()
                     net.infer()
                     reply = "ok \((now() - t0) * 1000)\n"
@@ -132,6 +136,9 @@ if mode == "bench" {
 
 // serve
 let port = intOption("port", 9000)
+/// What `hello` is answered with (after "qoesim-infer "): the live run's id for this
+/// container, so that the run knows the port is served by its own container.
+let serveNonce = options["nonce"] ?? "-"
 let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
 var yes: Int32 = 1
 setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))

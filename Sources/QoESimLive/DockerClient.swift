@@ -119,11 +119,10 @@ public struct DockerClient: Sendable {
     public func negotiated() async throws -> DockerClient {
         try checkReachable()
         let (status, data) = try await call(.GET, "/version", versioned: false)
-        guard status == 200, let v = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let engine = v["ApiVersion"] as? String else {
+        guard status == 200, let v = try? EngineAnswer.version(data) else {
             throw DockerError("GET /version: HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))", status: status)
         }
-        var copy = DockerClient(endpoint: endpoint, apiVersion: "v" + DockerClient.negotiate(engine: engine, engineMinimum: v["MinAPIVersion"] as? String))
+        var copy = DockerClient(endpoint: endpoint, apiVersion: "v" + DockerClient.negotiate(engine: v.apiVersion, engineMinimum: v.minAPIVersion))
         copy.retries = retries
         return copy
     }
@@ -189,13 +188,21 @@ public struct DockerClient: Sendable {
     /// Calls and decodes a JSON object, throwing on HTTP errors.
     @discardableResult
     func json(_ method: Method, _ path: String, body: [String: Any]? = nil, expect: Set<Int> = [200, 201, 204, 304]) async throws -> [String: Any] {
-        let (status, data) = try await call(method, path, body: body)
-        guard expect.contains(status) else {
-            let message = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["message"] as? String
-            throw DockerError("\(method.rawValue) \(path): HTTP \(status): \(message ?? String(decoding: data, as: UTF8.self))", status: status)
-        }
+        let data = try await answer(method, path, body: body, expect: expect)
         if data.isEmpty { return [:] }
         return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    /// Calls and returns the answer's bytes, throwing on HTTP errors (with the engine's
+    /// `message`).
+    @discardableResult
+    func answer(_ method: Method, _ path: String, body: [String: Any]? = nil, expect: Set<Int> = [200, 201, 204, 304]) async throws -> Data {
+        let (status, data) = try await call(method, path, body: body)
+        guard expect.contains(status) else {
+            let message = EngineAnswer.errorMessage(data)
+            throw DockerError("\(method.rawValue) \(path): HTTP \(status): \(message ?? String(decoding: data.prefix(300), as: UTF8.self))", status: status)
+        }
+        return data
     }
 
     /// Whether the engine answers `GET /_ping` within 2 s, with one attempt (no retries).
@@ -209,8 +216,8 @@ public struct DockerClient: Sendable {
     /// The engine's version (fails fast with a clear error when dockerd is not running).
     public func version() async throws -> String {
         try checkReachable()
-        let v = try await json(.GET, "/version")
-        return v["Version"] as? String ?? "unknown"
+        let v = try EngineAnswer.version(try await answer(.GET, "/version"))
+        return v.version ?? "unknown"
     }
 
     public func imageExists(_ image: String) async throws -> Bool {
@@ -228,9 +235,7 @@ public struct DockerClient: Sendable {
         if let s = cpuShares { host["CpuShares"] = s }
         var body: [String: Any] = ["Image": image, "Cmd": command, "HostConfig": host, "Labels": labels]
         if !environment.isEmpty { body["Env"] = environment }
-        let r = try await json(.POST, "/containers/create?name=\(name)", body: body)
-        guard let id = r["Id"] as? String else { throw DockerError("create \(name): no Id in the answer") }
-        return id
+        return try EngineAnswer.createdID(try await answer(.POST, "/containers/create?name=\(name)", body: body))
     }
 
     /// Waits until the container exits (`POST /containers/{id}/wait`) and returns its exit
@@ -239,8 +244,7 @@ public struct DockerClient: Sendable {
         var once = self
         once.retries = 0
         let (status, data) = try await once.call(.POST, "/containers/\(id)/wait", timeout: timeout)
-        guard status == 200, let r = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let code = (r["StatusCode"] as? NSNumber)?.intValue else {
+        guard status == 200, let code = try? EngineAnswer.exitStatus(data) else {
             throw DockerError("POST /containers/\(id)/wait: HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))", status: status)
         }
         return code
@@ -306,38 +310,31 @@ public struct DockerClient: Sendable {
     public func containers(label: String) async throws -> [(id: String, name: String, labels: [String: String])] {
         let filter = "{\"label\":[\"\(label)\"]}".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         let (status, data) = try await call(.GET, "/containers/json?all=1&filters=\(filter)")
-        guard status == 200, let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
+        guard status == 200, let list = try? EngineAnswer.containers(data) else {
             throw DockerError("GET /containers/json: HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))", status: status)
         }
-        return list.compactMap { c in
-            guard let id = c["Id"] as? String else { return nil }
-            let name = ((c["Names"] as? [String])?.first ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            return (id, name, c["Labels"] as? [String: String] ?? [:])
-        }
+        return list.map { ($0.id, $0.name, $0.labels) }
     }
 
     /// Whether the container is running.
     /// Host process ids of the container's processes (`GET /containers/{id}/top`).
     public func processIDs(_ id: String) async throws -> [UInt32] {
-        let r = try await json(.GET, "/containers/\(id)/top")
-        return Self.processIDs(top: r)
-    }
-
-    /// The PID column of a `/top` answer (unit-tested on a recorded answer).
-    public static func processIDs(top: [String: Any]) -> [UInt32] {
-        guard let titles = top["Titles"] as? [String], let column = titles.firstIndex(of: "PID"),
-              let rows = top["Processes"] as? [[String]] else { return [] }
-        return rows.compactMap { $0.indices.contains(column) ? UInt32($0[column]) : nil }
+        try EngineAnswer.processIDs(try await answer(.GET, "/containers/\(id)/top"))
     }
 
     public func isRunning(_ id: String) async throws -> Bool {
-        ((try await inspect(id))["State"] as? [String: Any])?["Running"] as? Bool ?? false
+        try await state(id).running
+    }
+
+    /// What `GET /containers/{id}/json` says of the container's state and CPU settings.
+    public func state(_ id: String) async throws -> EngineAnswer.ContainerState {
+        try EngineAnswer.containerState(try await answer(.GET, "/containers/\(id)/json"))
     }
 
     /// NanoCpus (limit x 1e9; 0 = none) and CpuShares as the engine reports them.
     public func limits(_ id: String) async throws -> (nanoCPUs: Int64, shares: Int) {
-        let host = (try await inspect(id))["HostConfig"] as? [String: Any] ?? [:]
-        return ((host["NanoCpus"] as? NSNumber)?.int64Value ?? 0, (host["CpuShares"] as? NSNumber)?.intValue ?? 0)
+        let s = try await state(id)
+        return (s.nanoCPUs, s.cpuShares)
     }
 
     /// Cumulative CPU time of the container in seconds: read from its cgroup

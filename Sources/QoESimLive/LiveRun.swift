@@ -76,29 +76,60 @@ public final class LiveRun {
     /// `qoesim-infer serve --workers` accepts.
     public static let maxWorkers = 64
 
-    /// Labels of every container a live run creates: `qoesim=live`, the creating
-    /// process's pid and the machine's host name (one engine may serve several machines).
-    static func labels() -> [String: String] {
-        ["qoesim": "live", "qoesim.pid": "\(getpid())", "qoesim.host": ProcessInfo.processInfo.hostName]
+    /// Labels of every container a live run creates: `qoesim=live`, the run's random id
+    /// (``RunLock``), the creating process's pid and the machine's host name (for
+    /// people reading `docker ps`; neither decides anything).
+    static func labels(run: String) -> [String: String] {
+        ["qoesim": "live", "qoesim.run": run, "qoesim.pid": "\(getpid())", "qoesim.host": ProcessInfo.processInfo.hostName]
     }
 
-    /// Removes the containers of live runs on this machine whose process no longer
-    /// exists (the pid from the `qoesim.pid` label, or from the name `qoesim-PID-...` of
-    /// containers made before the label); returns what was removed.
-    @discardableResult
-    public static func removeLeftovers(docker: DockerClient) throws -> [(id: String, pid: Int32)] {
-        let host = ProcessInfo.processInfo.hostName
-        let mine = try blocking { try await docker.containers(label: "qoesim=live") }
-        var removed: [(id: String, pid: Int32)] = []
-        for c in mine {
-            if let h = c.labels["qoesim.host"], h != host { continue }
-            let fromName = c.name.hasPrefix("qoesim-") ? c.name.dropFirst("qoesim-".count).split(separator: "-").first.flatMap { Int32($0) } : nil
-            guard let pid = c.labels["qoesim.pid"].flatMap({ Int32($0) }) ?? fromName, pid != getpid() else { continue }
-            guard kill(pid, 0) != 0 && errno == ESRCH else { continue }  // its run is still going
-            try blocking { try await docker.remove(c.id) }
-            removed.append((c.id, pid))
+    /// What ``removeLeftovers(docker:)`` did: containers of dead runs removed, and the
+    /// containers it could not judge and left alone (with why).
+    public struct Leftovers: Sendable {
+        public var removed: [(id: String, run: String, pid: String)] = []
+        public var leftAlone: [(id: String, name: String, why: String)] = []
+    }
+
+    /// Removes the containers of earlier live runs that are over: those whose run's lock
+    /// file (``RunLock``) is on this machine and free. A container whose run holds its
+    /// lock is another run's, going on; one whose run has no lock file here (another
+    /// namespace, a reboot, an older qoesim without run ids) is left alone and reported,
+    /// never removed: the pid and host name on a label do not identify a run.
+    public static func removeLeftovers(docker: DockerClient) throws -> Leftovers {
+        let listed = try blockingUnlessInterrupted("looking for leftover containers") { try await docker.containers(label: "qoesim=live") }
+        var out = Leftovers()
+        var byRun: [String: [(id: String, name: String, pid: String)]] = [:]
+        for c in listed {
+            guard let run = c.labels["qoesim.run"] else {
+                out.leftAlone.append((c.id, c.name, "made by a qoesim without run ids"))
+                continue
+            }
+            byRun[run, default: []].append((c.id, c.name, c.labels["qoesim.pid"] ?? "?"))
         }
-        return removed
+        for (run, containers) in byRun.sorted(by: { $0.key < $1.key }) {
+            switch RunLock.probe(run) {
+            case .held:
+                continue  // a run going on
+            case .unknown:
+                for c in containers { out.leftAlone.append((c.id, c.name, "run \(run) has no lock file on this machine")) }
+            case .free(let lock):
+                var failed = false
+                for c in containers {
+                    do {
+                        try blockingUnlessInterrupted("removing leftover containers") { try await docker.remove(c.id) }
+                        out.removed.append((c.id, run, c.pid))
+                    } catch let e as Interrupted {
+                        lock.abandon()
+                        throw e
+                    } catch {
+                        failed = true
+                        out.leftAlone.append((c.id, c.name, "could not remove it: \(error)"))
+                    }
+                }
+                if failed { lock.abandon() } else { lock.release() }
+            }
+        }
+        return out
     }
 
     /// The qoesim-infer network that serves a model: the model's name (as in
@@ -133,43 +164,103 @@ public final class LiveRun {
         }
         // Containers of earlier runs on this machine that were killed before they could
         // clean up (SIGKILL, power loss) carry our labels: remove them first.
-        let leftovers = try LiveRun.removeLeftovers(docker: docker)
-        if !leftovers.isEmpty { log("removed \(leftovers.count) containers left by earlier runs that no longer exist (pids \(Set(leftovers.map(\.pid)).sorted().map(String.init).joined(separator: ", ")))") }
-        var ids: [String] = []
         let signals = Interruption.Scope()
-        defer {
-            // Remove what we created, whatever happened.
-            let created = ids
-            for id in created { try? blocking { try await docker.remove(id) } }
-            if !created.isEmpty { log("removed \(created.count) containers") }
-            signals.close()
+        defer { signals.close() }
+        let leftovers = try LiveRun.removeLeftovers(docker: docker)
+        if !leftovers.removed.isEmpty {
+            log("removed \(leftovers.removed.count) containers left by earlier runs that no longer exist (pids \(Set(leftovers.removed.map(\.pid)).sorted().joined(separator: ", ")))")
+        }
+        for c in leftovers.leftAlone {
+            log("left alone: container \(c.name) (\(c.id.prefix(12))): \(c.why); if its run is over, remove it with `docker rm -f \(c.id.prefix(12))`")
+        }
+        let runLock = try RunLock()
+        var ids: [String] = []
+        var result: Result<LiveResult, Error>
+        do {
+            result = .success(try deployAndRun(docker: docker, image: image, runLock: runLock, ids: &ids, recorder: recorder, observer: observer))
+        } catch {
+            result = .failure(error)
+        }
+        // Remove what we created, whatever happened; a removal that fails is reported and
+        // fails the run (its containers would otherwise be taken for a clean run's).
+        var unremoved: [String] = []
+        for id in ids {
+            do { try blocking { try await docker.remove(id) } } catch { unremoved.append("\(id.prefix(12)) (\(error))") }
+        }
+        // And anything else carrying this run's id (a create the engine finished after an error).
+        let runID = runLock.id
+        if let more = try? blocking({ try await docker.containers(label: "qoesim.run=\(runID)") }) {
+            for c in more where !ids.contains(c.id) {
+                do { try blocking { try await docker.remove(c.id) } } catch { unremoved.append("\(c.id.prefix(12)) (\(error))") }
+            }
+        }
+        if !ids.isEmpty { log("removed \(ids.count - unremoved.count) of \(ids.count) containers") }
+        if unremoved.isEmpty { runLock.release() } else { runLock.abandon() }
+        if !unremoved.isEmpty {
+            let message = "could not remove \(unremoved.count) of this run's containers: \(unremoved.joined(separator: "; ")); remove them with `docker rm -f ID` (the next live run also will)"
+            switch result {
+            case .success: throw DockerError(message)
+            case .failure(let e): throw DockerError("\(e); and \(message)")
+            }
+        }
+        return try result.get()
+    }
+
+    /// Deploys the containers (their ids into `ids` as each is created), waits until each
+    /// answers with its own nonce, and runs the control loop.
+    private func deployAndRun(
+        docker: DockerClient, image: String, runLock: RunLock, ids: inout [String], recorder: SimulationRecorder?, observer: ControlObserver?
+    ) throws -> LiveResult {
+        func checkSignal(_ what: String) throws {
+            if let s = Interruption.received { throw Interrupted(signal: s, what: what) }
         }
         // Deploy.
+        var nonces: [String] = []
         for (i, job) in scenario.jobs.enumerated() {
-            let name = "qoesim-\(getpid())-\(i)-\(job.id.filter { $0.isLetter || $0.isNumber || $0 == "-" })"
-            let cmd = ["/qoesim-infer", "serve", "--model", job.model.name, "--port", "\(options.basePort + i)", "--workers", "\(job.workers)"]
+            let name = "qoesim-\(runLock.id)-\(i)-\(job.id.filter { $0.isLetter || $0.isNumber || $0 == "-" })"
+            let nonce = "\(runLock.id)-\(i)"
+            nonces.append(nonce)
+            let cmd = [
+                "/qoesim-infer", "serve", "--model", job.model.name, "--port", "\(options.basePort + i)", "--workers", "\(job.workers)",
+                "--nonce", nonce,
+            ]
             let nano = job.cpus.map { Int64($0 * 1e9) }
             let shares = Int(job.weight * 1024)
+            let labels = LiveRun.labels(run: runLock.id)
+            let env = WorkloadEnvironment.forwarded(from: ProcessInfo.processInfo.environment)
+            // A create is waited for (seconds at most) so that its id is always known and
+            // removed; the signal is looked at right after.
             let id = try blocking {
-                try await docker.createContainer(name: name, image: image, command: cmd, nanoCPUs: nano, cpuShares: shares, labels: LiveRun.labels(),
-                    environment: WorkloadEnvironment.forwarded(from: ProcessInfo.processInfo.environment))
+                try await docker.createContainer(name: name, image: image, command: cmd, nanoCPUs: nano, cpuShares: shares, labels: labels, environment: env)
             }
             ids.append(id)
-            try blocking { try await docker.start(id) }
+            try blockingUnlessInterrupted("deploying the live containers") { try await docker.start(id) }
+            FaultPoint.pause("live.deploy")
+            try checkSignal("deploying the live containers")
         }
+        // Ready: each port answers `hello` with its container's nonce. Anything else on the
+        // port (another program, another run's container) is not ours: the run stops.
         let readyBy = monotonic() + options.readyTimeout
         for i in scenario.jobs.indices {
+            let port = options.basePort + i
             while true {
-                let fd = connectLoopback(options.basePort + i)
-                if fd >= 0 {
-                    close(fd)
-                    break
+                switch ServeHandshake.check(port: port, nonce: nonces[i]) {
+                case .ours: break
+                case .other(let answer):
+                    throw DockerError("port \(port) answers, but not as this run's container for \(scenario.jobs[i].id) (it said '\(answer)'): another program serves there (a live run serves on ports \(options.basePort) and up); stop it")
+                case .nothing:
+                    try checkSignal("waiting for the live containers")
+                    let id = ids[i]
+                    let running = try blockingUnlessInterrupted("waiting for the live containers") { try await docker.isRunning(id) }
+                    if !running {
+                        let logs = (try? blockingUnlessInterrupted("reading a container's log") { try await docker.logs(id) }).map { String(decoding: $0.stderr.suffix(300), as: UTF8.self) } ?? ""
+                        throw DockerError("container for \(scenario.jobs[i].id) exited before serving on port \(port): \(logs.trimmingCharacters(in: .whitespacesAndNewlines))")
+                    }
+                    if monotonic() > readyBy { throw DockerError("container for \(scenario.jobs[i].id) did not answer within \(options.readyTimeout) s") }
+                    usleep(200_000)
+                    continue
                 }
-                let id = ids[i]
-                let running = try blocking { try await docker.isRunning(id) }
-                if !running { throw DockerError("container for \(scenario.jobs[i].id) exited before serving") }
-                if monotonic() > readyBy { throw DockerError("container for \(scenario.jobs[i].id) did not answer within \(options.readyTimeout) s") }
-                usleep(200_000)
+                break
             }
         }
         log("\(ids.count) containers serving; starting the load")

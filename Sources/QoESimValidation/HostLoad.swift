@@ -2,7 +2,9 @@ import Foundation
 import QoESimLive
 
 /// CPU used on this machine outside a set of containers, from /proc/stat (every CPU's
-/// busy time) less the containers' cgroup counters: what would distort a profile.
+/// busy time) less the containers' cgroup counters and less this process's own CPU time
+/// (the measuring process: its polling and its HTTP client are part of every profile,
+/// on every machine): what would distort a profile.
 public struct HostLoadMeter {
     /// Busy CPU seconds of the whole machine since boot (user, nice, system, irq,
     /// softirq, steal of /proc/stat's `cpu` line), or nil where /proc/stat is unreadable.
@@ -19,6 +21,14 @@ public struct HostLoadMeter {
         var time: Double
         var busy: Double
         var ours: [String: Double]
+        var own: Double
+    }
+
+    /// CPU seconds this process has used (all its threads).
+    public static func ownSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     private var first: Sample?
@@ -40,17 +50,17 @@ public struct HostLoadMeter {
             guard let s = DockerClient.cgroupCPUSeconds(id) else { return }  // exited: the window ends here
             ours[id] = s
         }
-        let s = Sample(time: time, busy: busy, ours: ours)
+        let s = Sample(time: time, busy: busy, ours: ours, own: HostLoadMeter.ownSeconds())
         if first == nil { first = s }
         last = s
     }
 
-    /// Cores used outside the containers over the measured window (nil when the window is
+    /// Cores used outside the containers (and this process) over the measured window (nil when the window is
     /// shorter than 0.5 s or the counters were unreadable), and the window's length.
     public var outsideCores: (cores: Double, seconds: Double)? {
         guard !unreadable, let f = first, let l = last, l.time - f.time >= 0.5 else { return nil }
         let ours = l.ours.reduce(0.0) { $0 + $1.value - (f.ours[$1.key] ?? $1.value) }
-        let outside = (l.busy - f.busy) - ours
+        let outside = (l.busy - f.busy) - ours - (l.own - f.own)
         return (max(0, outside) / (l.time - f.time), l.time - f.time)
     }
 }

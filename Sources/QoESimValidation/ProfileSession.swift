@@ -135,10 +135,25 @@ public final class ProfileSession {
         running.remove(id)
     }
 
+    /// How many times one measurement is made before a disturbed one is refused: a blip
+    /// (a daemon waking up) passes on the next try, a steady load does not.
+    public static let measurementAttempts = 3
+
     /// Runs `benches` at once (each in its own container), waits for all, and returns what
-    /// each printed. Throws ``ProfileDisturbed`` when more than ``outsideLoadLimit`` cores
-    /// were used outside the session's containers meanwhile.
+    /// each printed. A measurement during which more than ``outsideLoadLimit`` cores were
+    /// used outside the session's containers is discarded and made again, up to
+    /// ``measurementAttempts`` times in all; then ``ProfileDisturbed`` is thrown.
     public func run(_ benches: [Bench]) throws -> [BenchOutput] {
+        var attempt = 1
+        while true {
+            do { return try runOnce(benches) } catch let disturbed as ProfileDisturbed where attempt < ProfileSession.measurementAttempts {
+                log("  \(disturbed.summary): measuring again (attempt \(attempt + 1) of \(ProfileSession.measurementAttempts))")
+                attempt += 1
+            }
+        }
+    }
+
+    private func runOnce(_ benches: [Bench]) throws -> [BenchOutput] {
         var ids: [String] = []
         do {
             // Created first, then started together: a create copies the image's files
@@ -222,7 +237,11 @@ public struct ProfileError: Error, CustomStringConvertible, Sendable {
 public struct ProfileDisturbed: Error, CustomStringConvertible, Sendable {
     public let cores: Double
     public let seconds: Double
+    /// One line: how much, over how long, against which limit.
+    public var summary: String {
+        String(format: "%.2f cores used outside the profiling containers over %.1f s (the limit is %.1f)", cores, seconds, ProfileSession.outsideLoadLimit)
+    }
     public var description: String {
-        String(format: "while profiling, something outside the profiling containers used %.2f cores (over %.1f s; the limit is %.1f): the measurement is not cached. Stop the other load (see `top`, `docker ps`) and run again", cores, seconds, ProfileSession.outsideLoadLimit)
+        String(format: "while profiling, something outside the profiling containers used %.2f cores (over %.1f s; the limit is %.1f): the measurement (made %d times) is not cached. Stop the other load (see `top`, `docker ps`) and run again", cores, seconds, ProfileSession.outsideLoadLimit, ProfileSession.measurementAttempts)
     }
 }

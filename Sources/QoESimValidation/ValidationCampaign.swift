@@ -181,25 +181,3 @@ public struct ValidationCampaignError: Error, CustomStringConvertible, Sendable 
     public let description: String
     public init(_ description: String) { self.description = description }
 }
-
-extension RecordedLiveRun {
-    /// The live run recorded in `file` (a `recorded.json` of an earlier campaign) for the
-    /// jobs `ids`; errors name the file and the problem, never trap.
-    public static func read(_ file: String, jobs ids: [String]) throws -> RecordedLiveRun {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw InputError(file: file, line: 0, "does not exist (recorded by an earlier `qoesim validate --out`)")
-        }
-        let recorded: RecordedLiveRun
-        do { recorded = try JSONDecoder().decode(RecordedLiveRun.self, from: data) } catch {
-            throw InputError(file: file, line: 0, "is not a recorded live run: \(error)")
-        }
-        guard recorded.models.map(\.id) == ids else {
-            throw InputError(file: file, line: 0, "was recorded for jobs \(recorded.models.map(\.id)), not this trace's \(ids)")
-        }
-        guard recorded.requests.count == ids.count,
-              recorded.requests.allSatisfy({ $0.allSatisfy { $0.count == 3 && $0.allSatisfy(\.isFinite) } }) else {
-            throw InputError(file: file, line: 0, "its requests must be, per job, [arrival, start, completion] triples of finite numbers")
-        }
-        return recorded
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import QoESim
+import QoESimExperiments
 import QoESimLive
 import QoESimPlot
 
@@ -87,27 +88,14 @@ public struct PairedRequests: Sendable, Encodable, Equatable {
     }
 }
 
-/// What a live run left for validation: enough to compare a simulation with it again
-/// without rerunning it (`qoesim validate --reuse-live`).
-public struct RecordedLiveRun: Sendable, Codable {
-    public var models: [ModelResult]
-    public var satisfied: Int
-    public var dockerUpdateMedianMs: Double?
-    public var failures: [String]
-    /// Per job, each completed request's [arrival, start, completion] in seconds.
-    public var requests: [[[Double]]]
-    enum CodingKeys: String, CodingKey {
-        case models, satisfied, failures, requests
-        case dockerUpdateMedianMs = "docker_update_median_ms"
-    }
-
+extension RecordedLiveRun {
+    /// What `live` left: its models, satisfied count, the median `docker update` time and
+    /// its failures, and `requests`' [arrival, start, completion] triples.
     public init(live: LiveResult, requests: RequestLog) {
-        models = live.result.models
-        satisfied = live.result.satisfied
         let ms = live.updates.filter { $0.error == nil }.map(\.apiMs).sorted()
-        dockerUpdateMedianMs = ms.isEmpty ? nil : ms[ms.count / 2]
-        failures = live.failures
-        self.requests = requests.requests
+        self.init(
+            models: live.result.models, satisfied: live.result.satisfied, dockerUpdateMedianMs: ms.isEmpty ? nil : ms[ms.count / 2],
+            failures: live.failures, requests: requests.requests)
     }
 }
 

@@ -17,7 +17,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 seconds="${1:?usage: Tests/Fuzz/run.sh SECONDS [TARGET ...]}"
 shift
-all=(job-trace request-trace request-trace-stream cluster-json cluster-yaml model-file experiment-file profile-csv azure-trace parse-and-simulate engine-tar engine-logs engine-import)
+all=(job-trace request-trace request-trace-stream cluster-json cluster-yaml model-file experiment-file profile-csv azure-trace parse-and-simulate engine-tar engine-logs engine-import engine-json recorded-json)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 build="${QOESIM_FUZZ_BUILD:-$root/.build-fuzz}"
@@ -45,6 +45,12 @@ seed() {  # seed TARGET DIR: the bundled inputs of that reader
     engine-tar) printf 'qoesim\n' > "$work/f.txt"; tar -cf "$d/seed-0" -C "$work" f.txt; rm -f "$work/f.txt" ;;
     engine-logs) printf '\001\000\000\000\000\000\000\005hello\002\000\000\000\000\000\000\003err' > "$d/seed-0" ;;
     engine-import) printf '{"status":"sha256:0123"}\n{"error":"no space"}\n' > "$d/seed-0" ;;
+    engine-json) printf '{"Version":"20.10.24","ApiVersion":"1.41","MinAPIVersion":"1.12"}' > "$d/seed-0"
+      printf '[{"Id":"abc","Names":["/qoesim-1-0-a"],"Labels":{"qoesim":"live","qoesim.run":"00ff"}}]' > "$d/seed-1"
+      printf '{"State":{"Running":true},"HostConfig":{"NanoCpus":500000000,"CpuShares":1024}}' > "$d/seed-2"
+      printf '{"Titles":["UID","PID","CMD"],"Processes":[["root","4242","/qoesim-infer"]]}' > "$d/seed-3"
+      printf '{"StatusCode":0}' > "$d/seed-4"; printf '{"Id":"abc","Warnings":[]}' > "$d/seed-5"; printf '{"message":"no such container"}' > "$d/seed-6" ;;
+    recorded-json) printf '{"models":[{"id":"a","model":"resnet50","target_ms":900,"metric":"mean","requests":1,"mean_ms":500,"p50_ms":500,"p95_ms":500,"p99_ms":500,"unfinished":0,"measured_ms":500,"pending_s":0,"satisfied":true,"cpu_s":1}],"satisfied":1,"failures":[],"requests":[[[0.5,0.5,1.0]]]}' > "$d/seed-0" ;;
     parse-and-simulate)
       { printf '\001'; cat "$root"/Traces/example/cluster.json; printf '\n---jobs\n'; cat "$root"/Traces/example/jobs.csv; } > "$d/seed-0"
       { printf '\002nodes: [{name: n, cpus: 2}]\n---jobs\njob_id,model,arrival_s,duration_s,rate_rps,target_ms,arrivals\na,mobilenetv2,0,2,0,50,trace\nb,resnet50,0.5,1,,300,closed\n---requests\njob_id,time_s,size\na,0.1,1\na,0.2,3\n'; } > "$d/seed-1" ;;

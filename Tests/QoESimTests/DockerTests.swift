@@ -48,6 +48,42 @@ struct DockerTests {
         #expect(status == 404)
     }
 
+    /// Leftovers are judged by their run's lock file, never by pid and host name: the old
+    /// adapter removed every `qoesim=live` container of this host name whose pid was not
+    /// alive here, which in another PID namespace is another run's.
+    @Test("Leftovers: a dead run's containers are removed; a going run's, an unknown run's and a pre-run-id container are left alone")
+    func leftovers() async throws {
+        let host = ProcessInfo.processInfo.hostName
+        func make(_ name: String, _ labels: [String: String]) async throws -> String {
+            try await docker.createContainer(
+                name: "qoesim-test-\(getpid())-\(name)", image: "qoesim-infer:local", command: ["/qoesim-infer", "list"],
+                labels: ["qoesim": "live", "qoesim.pid": "999999", "qoesim.host": host].merging(labels) { $1 })
+        }
+        func runID() -> String { (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined() }
+        let (dead, going, unknown) = (runID(), runID(), runID())
+        // The dead run's lock file is here and free; the going run's is held (by this test).
+        FileManager.default.createFile(atPath: RunLock.path(of: dead), contents: Data("pid 999999\n".utf8))
+        FileManager.default.createFile(atPath: RunLock.path(of: going), contents: Data())
+        let held = open(RunLock.path(of: going), O_RDWR)
+        #expect(flock(held, LOCK_EX | LOCK_NB) == 0)
+        defer {
+            close(held)
+            unlink(RunLock.path(of: going))
+            unlink(RunLock.path(of: dead))
+        }
+        let a = try await make("dead", ["qoesim.run": dead])
+        let b = try await make("going", ["qoesim.run": going])
+        let c = try await make("unknown", ["qoesim.run": unknown])
+        let d = try await make("old", [:])
+        let found = try LiveRun.removeLeftovers(docker: docker)
+        let listed = Set(try await docker.containers(label: "qoesim=live").map(\.id))
+        for id in [b, c, d] { try? await docker.remove(id) }
+        #expect(!listed.contains(a) && found.removed.map(\.id) == [a])
+        #expect(!FileManager.default.fileExists(atPath: RunLock.path(of: dead)), "the dead run's lock file stays")
+        #expect(listed.isSuperset(of: [b, c, d]), "another run's container was removed")
+        #expect(Set(found.leftAlone.map(\.id)) == [c, d], "\(found.leftAlone)")
+    }
+
     @Test("Swarm path: a service with a CPU limit, updated through the API")
     func swarmService() async throws {
         try await docker.ensureSwarm()

@@ -108,6 +108,11 @@ struct ExperimentTests {
         ("policies:\n  - {name: dqoes, alpha: -3}", 4, "alpha must be in [0, 1)"),
         ("policies: [fair-share]\ngrid:\n  cpus: [1, 2]", 5, "unknown key 'cpus'"),
         ("policies: [fair-share]\nseeds: [1, 1]", 1, "seeds must be non-empty and distinct"),
+        // Bounded before anything is built (the old code built a billion seeds, then their runs).
+        ("policies: [fair-share]\nseeds: 1000000000", 4, "at most 100000 seeds"),
+        ("policies: [fair-share]\nseeds: {from: 0, count: 1000000000}", 4, "at most 100000 seeds"),
+        ("policies: [fair-share, dqoes]\nseeds: 100000\ngrid:\n  models: [\((2...60).map(String.init).joined(separator: ", "))]",
+         1, "this experiment has 11800000 runs"),
     ])
     func specErrors(text line: String, at expected: Int, message: String) throws {
         let folder = Fixture.tempFolder()
@@ -473,6 +478,33 @@ struct SweepOverridesTests {
         } catch let e as InputError {
             #expect(e.file == path && e.line > 0 && e.problem.contains("alpha"), "\(e)")
         }
+    }
+
+    @Test("A grid over metric: each job's metric and the grid's are two columns (scenario.metric), and the values follow the grid")
+    func gridOverMetric() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/metric.yaml"
+        try """
+            name: metric
+            models: \(Fixture.packageRoot)/Traces/models
+            scenario: {generator: heterogeneous-targets, cpus_per_node: 4, models: 3, duration_s: 30}
+            policies: [fair-share]
+            seeds: 1
+            grid: {metric: [mean, p95]}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let sweep = try Sweep(spec: ExperimentSpec.load(path))
+        #expect(try sweep.execute(into: folder + "/out", workers: 1) == 2)
+        let summary = try SweepSummary(sweep: sweep, folders: [folder + "/out"])
+        for (name, text) in [("results.csv", summary.results), ("summary.csv", summary.csv)] {
+            let table = try CSVTable(path: name, bytes: Array(text.utf8))
+            #expect(Set(table.header).count == table.header.count, "\(name) repeats a column: \(table.header)")
+            #expect(table.header.contains("scenario.metric"), "\(name): \(table.header)")
+        }
+        let table = try CSVTable(path: "results.csv", bytes: Array(summary.results.utf8))
+        let grid = table.header.firstIndex(of: "scenario.metric")!, metric = table.header.firstIndex(of: "metric")!
+        #expect(table.rows.count == 6)
+        for row in table.rows { #expect(row.fields[grid] == row.fields[metric], "\(row.fields)") }
     }
 
     @Test("A registered policy is known to experiment files by name, with its parameters validated by its own factory")

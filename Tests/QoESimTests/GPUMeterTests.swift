@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import QoESimDockerWire
 import QoESimGPU
 import QoESimLive
 
@@ -61,13 +62,17 @@ struct GPUMeterTests {
         }
     }
 
-    @Test("The PID column of Docker's /top answer")
-    func topPIDs() {
-        let answer: [String: Any] = [
-            "Titles": ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
-            "Processes": [["root", "4242", "4220", "0", "10:00", "?", "00:00:01", "/qoesim-infer serve"], ["root", "4250", "4242", "0", "10:00", "?", "00:00:00", "sh"]],
-        ]
-        #expect(DockerClient.processIDs(top: answer) == [4242, 4250])
-        #expect(DockerClient.processIDs(top: ["Titles": ["UID"], "Processes": [["root"]]]) == [])
+    @Test("The PID column of Docker's /top answer; other answers are errors, never traps")
+    func topPIDs() throws {
+        let answer = """
+            {"Titles": ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
+             "Processes": [["root", "4242", "4220", "0", "10:00", "?", "00:00:01", "/qoesim-infer serve"], ["root", "4250", "4242", "0", "10:00", "?", "00:00:00", "sh"]]}
+            """
+        #expect(try EngineAnswer.processIDs(Data(answer.utf8)) == [4242, 4250])
+        #expect(try EngineAnswer.processIDs(Data(#"{"Titles": ["UID"], "Processes": [["root"]]}"#.utf8)) == [])
+        #expect(try EngineAnswer.processIDs(Data(#"{"Titles": ["PID"], "Processes": [[]]}"#.utf8)) == [])
+        for bad in ["", "[", "{\"Titles\": 3}", "null", "{\"Processes\": [[\"1\"]]}"] {
+            #expect(throws: WireFormatError.self, "\(bad)") { try EngineAnswer.processIDs(Data(bad.utf8)) }
+        }
     }
 }

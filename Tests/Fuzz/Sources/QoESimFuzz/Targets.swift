@@ -22,6 +22,8 @@ enum FuzzTarget: String, CaseIterable {
     case engineTar = "engine-tar"
     case engineLogs = "engine-logs"
     case engineImport = "engine-import"
+    case engineJSON = "engine-json"
+    case recordedJSON = "recorded-json"
 }
 
 /// What every target shares: the bundled models and a folder for experiment files.
@@ -95,6 +97,21 @@ func fuzzOne(_ bytes: [UInt8]) {
             precondition(out.count + err.count <= bytes.count, "the log payloads are longer than the stream")
         case .engineImport:
             _ = try ImageImportAnswer.imageID(Data(bytes))
+        case .engineJSON:
+            // Every JSON answer qoesim reads, on the same bytes.
+            let data = Data(bytes)
+            _ = try? EngineAnswer.version(data)
+            _ = try? EngineAnswer.containers(data)
+            _ = try? EngineAnswer.containerState(data)
+            _ = try? EngineAnswer.exitStatus(data)
+            _ = try? EngineAnswer.createdID(data)
+            _ = EngineAnswer.errorMessage(data)
+            if let pids = try? EngineAnswer.processIDs(data) {
+                precondition(pids.count <= bytes.count, "more process ids than bytes")
+            }
+        case .recordedJSON:
+            let recorded = try RecordedLiveRun.decode(Data(bytes), file: "recorded.json", jobs: nil)
+            precondition(recorded.requests.count == recorded.models.count, "a recording accepted with requests for other jobs")
         }
     } catch is InputError {
     } catch is WireFormatError {
