@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QoESimTests",
-            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", "QoESimLive", "QoESimGPU", "QoESimValidation", "QoESimDockerWire", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", "QoESimLive", "QoESimGPU", "QoESimValidation", "QoESimDockerWire", "CGSL", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
     ]
 )

@@ -20,6 +20,9 @@ public final class DurableFolder {
     public let staging: String
     private let parent: String
     private let name: String
+    /// The outermost folder above the destination that this object created (removed
+    /// again by ``discard()`` if it still holds no file).
+    private var createdAbove: String?
     /// The marker file every committed folder holds.
     public static let marker = ".qoesim-output"
 
@@ -27,9 +30,16 @@ public final class DurableFolder {
         let fm = FileManager.default
         let clean = (destination as NSString).standardizingPath
         self.destination = clean
-        parent = (clean as NSString).deletingLastPathComponent.isEmpty ? "." : (clean as NSString).deletingLastPathComponent
-        name = (clean as NSString).lastPathComponent
+        parent = PathText.parent(clean).isEmpty ? "." : PathText.parent(clean)
+        name = PathText.lastComponent(clean)
         staging = (parent as NSString).appendingPathComponent(".\(name).qoesim-staging-\(getpid())")
+        var missing: String? = nil
+        var probe = parent
+        while !probe.isEmpty && probe != "." && probe != "/" && !fm.fileExists(atPath: probe) {
+            missing = probe
+            probe = PathText.parent(probe)
+        }
+        createdAbove = missing
         do {
             try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
         } catch {
@@ -86,7 +96,13 @@ public final class DurableFolder {
 
     /// Removes the staging folder; the destination stays as it was.
     public func discard() {
-        try? FileManager.default.removeItem(atPath: staging)
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: staging)
+        // Folders made only to hold this output go too, if nothing else was put there.
+        if let above = createdAbove, let items = fm.enumerator(atPath: above)?.allObjects as? [String],
+           items.allSatisfy({ var d: ObjCBool = false; return fm.fileExists(atPath: (above as NSString).appendingPathComponent($0), isDirectory: &d) && d.boolValue }) {
+            try? fm.removeItem(atPath: above)
+        }
     }
 
     /// The marker's text: a line saying who wrote the folder, then `file: NAME` per file.

@@ -13,6 +13,8 @@ public enum OwnedFile {
         case modelJSON
         /// Its first line starts with this text (e.g. `# qoesim ` of a profile CSV).
         case firstLinePrefix(String)
+        /// Its first 4 KiB hold this text (e.g. the comment in a figure qoesim drew).
+        case contains(String)
 
         func matches(_ data: Data) -> Bool {
             switch self {
@@ -20,6 +22,8 @@ public enum OwnedFile {
                 return String(decoding: data.prefix(64 << 10), as: UTF8.self).split(separator: "\n", maxSplits: 1).first.map(String.init) == line
             case .firstLinePrefix(let prefix):
                 return String(decoding: data.prefix(64 << 10), as: UTF8.self).hasPrefix(prefix)
+            case .contains(let text):
+                return String(decoding: data.prefix(4096), as: UTF8.self).contains(text)
             case .modelJSON:
                 guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                       let source = object["source"] as? String else { return false }
@@ -32,6 +36,7 @@ public enum OwnedFile {
             case .firstLine(let line): return "its first line is not `\(line.prefix(60))`"
             case .modelJSON: return "it is not a model file whose source names qoesim"
             case .firstLinePrefix(let prefix): return "its first line does not start with `\(prefix)`"
+            case .contains(let text): return "it does not begin with `\(text)`"
             }
         }
     }
@@ -49,7 +54,7 @@ public enum OwnedFile {
                     "exists and was not written by qoesim (\(signature.description)): nothing was written; give another path, or --force to replace it")
             }
         }
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = PathText.parent(path)
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let tmp = path + ".partial-\(getpid())"
         guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else { throw RunOutputError.cannotWrite(path) }

@@ -36,10 +36,13 @@ final class BufferedFile {
 public enum RunOutputError: Error, CustomStringConvertible {
     case cannotWrite(String)
     case notAnOutputFolder(String, String)
+    /// A folder a command would add files to that holds files it did not write (``OwnedFolder``).
+    case notOurFolder(String, String)
     public var description: String {
         switch self {
         case .cannotWrite(let p): return "\(p): cannot write (check the folder exists and is writable)"
         case .notAnOutputFolder(let p, let why): return "\(p): will not replace this folder: \(why); choose a new or empty folder for --out"
+        case .notOurFolder(let p, let why): return "\(p): will not write into this folder: \(why)"
         }
     }
 }

@@ -33,6 +33,7 @@ struct CompareCommand: ParsableCommand {
         }
         guard !policyList.isEmpty else { throw ValidationError("--policies is empty") }
         guard actuationDelay >= 0 && actuationDelay.isFinite else { throw ValidationError("--actuation-delay must be >= 0") }
+        if let p = InputLimits.problem("actuation_delay_s", actuationDelay) { throw ValidationError("--actuation-delay: \(p)") }
     }
 
     func run() throws {

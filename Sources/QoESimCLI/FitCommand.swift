@@ -3,6 +3,7 @@ import Foundation
 import QoESim
 import QoESimExperiments
 import QoESimFit
+import QoESimPlot
 
 struct FitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,13 +33,14 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Fix max_parallelism instead of choosing it from the data.") var maxParallelism: Double?
     @Option(help: "Folds for cross-validation.") var folds: Int = 5
     @Option(name: [.short, .customLong("output")], help: "Model JSON to write (default: standard output).") var output: String?
-    @Flag(help: "Replace --output even if it is a file qoesim did not write.") var force = false
+    @Flag(help: "Replace --output (and --figure) even if it is a file qoesim did not write.") var force = false
     @Option(help: "Also write an SVG figure of the fitted curve over the measured points.") var figure: String?
 
     func validate() throws {
         guard family == "auto" || FitFamily(rawValue: family) != nil else { throw ValidationError("--family must be amdahl, power, gpu or auto") }
         guard folds >= 2 else { throw ValidationError("--folds must be >= 2") }
         if let m = maxParallelism, !(m > 0) { throw ValidationError("--max-parallelism must be > 0") }
+        if let m = maxParallelism, let p = InputLimits.problem("max_parallelism", m) { throw ValidationError("--max-parallelism: \(p)") }
     }
 
     func run() throws {
@@ -46,8 +48,12 @@ struct FitCommand: ParsableCommand {
             profile: profile, family: family, model: model, batch: batch, mechanism: mechanism, maxParallelism: maxParallelism, folds: folds)
         let report = fit.report(profile: profile)
         if let figure {
-            try atomicWrite(fit.figure.render(), to: figure)
-            try atomicWrite(fit.figure.dataCSV, to: ((figure as NSString).deletingPathExtension) + ".csv")
+            // The figure and its data (FIGURE less its extension, + .csv) replace only files
+            // qoesim drew, or any file with --force.
+            let data = PathText.deletingExtension(figure) + ".csv"
+            guard data != figure else { throw ValidationError("--figure \(figure): give a .svg path (its data goes to the same name with .csv)") }
+            try OwnedFile.replace(figure, with: fit.figure.render(), kind: .contains(SVGChart.signature), force: force)
+            try OwnedFile.replace(data, with: fit.figure.dataCSV, kind: .firstLinePrefix("# drawn by qoesim: "), force: force)
             Diagnostics.note("wrote \(figure)")
         }
         fit.notes.forEach(Diagnostics.note)

@@ -56,7 +56,7 @@ struct ImportCommand: ParsableCommand {
             let records = try AzureLLMImporter.read(file)
             let text = AzureLLMImporter.convert(
                 records, jobID: jobID, sizeBasis: .init(rawValue: sizeBasis)!, timeScale: timeScale,
-                source: (file as NSString).lastPathComponent)
+                source: PathText.lastComponent(file))
             if let output {
                 // Never replace what qoesim did not write: a folder, or a file that does not
                 // start with the attribution this command writes (unless --force).

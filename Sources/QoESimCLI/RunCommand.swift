@@ -70,12 +70,15 @@ struct RunCommand: ParsableCommand {
             throw ValidationError(e.description)
         }
         guard actuationDelay >= 0 && actuationDelay.isFinite else { throw ValidationError("--actuation-delay must be >= 0") }
+        if let p = InputLimits.problem("actuation_delay_s", actuationDelay) { throw ValidationError("--actuation-delay: \(p)") }
         guard PlacementStrategy(rawValue: placement) != nil else {
             throw ValidationError("unknown placement '\(placement)'; choose spread or pack")
         }
         if let h = horizon, !(h > 0 && h.isFinite) { throw ValidationError("--horizon must be a positive number") }
+        if let h = horizon, let p = InputLimits.problem("horizon_s", h) { throw ValidationError("--horizon: \(p)") }
         guard (2...4).contains(histogramDigits) else { throw ValidationError("--histogram-digits must be 2, 3 or 4") }
         guard sampleInterval > 0 && sampleInterval.isFinite else { throw ValidationError("--sample-interval must be > 0") }
+        if let p = InputLimits.problem("sample_interval_s", sampleInterval) { throw ValidationError("--sample-interval: \(p)") }
     }
 
     func run() throws {

@@ -279,9 +279,9 @@ public struct ExperimentSpec: Sendable {
                 "options", "alpha", "setpoint",
             ],
             in: "experiment")
-        let base = (path as NSString).deletingLastPathComponent
+        let base = PathText.parent(path)
         func rel(_ p: String) -> String { p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p) }
-        let name = try doc.optional("name", in: "experiment")?.string("name") ?? ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        let name = try doc.optional("name", in: "experiment")?.string("name") ?? (PathText.lastComponent(path) as NSString).deletingPathExtension
         let models = rel(try doc.optional("models", in: "experiment")?.string("models") ?? "../../Traces/models")
 
         let scen = try doc.required("scenario", in: "experiment")

@@ -76,7 +76,7 @@ extension Sweep {
             lines.append("load \(resolved.load) time_scale \(resolved.timeScale)")
         }
         for (path, digest) in try digests.modelFolder(resolved.modelsFolder) {
-            lines.append("model \((path as NSString).lastPathComponent) \(digest)")
+            lines.append("model \(PathText.lastComponent(path)) \(digest)")
         }
         lines.append("options \(String(reflecting: resolved.options))")
         lines.append("alpha \(spec.alpha)")

@@ -227,6 +227,27 @@ public struct Sweep: Sendable {
         return s
     }
 
+    /// Whether `runsDir` holds `run`'s finished file: this grid's header, then one or more
+    /// whole rows of that run (its kind and id first), each ending in a newline.
+    func isFinished(_ run: SweepRun, in runsDir: String, header: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: (runsDir as NSString).appendingPathComponent(run.id + ".csv")),
+              let text = String(data: data, encoding: .utf8), text.hasSuffix("\n") else { return false }
+        let lines = text.dropLast().split(separator: "\n", omittingEmptySubsequences: false)
+        let prefix = "\(run.kind),\(run.id),"
+        return lines.count >= 2 && lines[0] == header && lines.dropFirst().allSatisfy { $0.hasPrefix(prefix) }
+    }
+
+    /// Run files of this grid in `folder/runs/` that are there but do not read back as
+    /// their run's rows (cut short, edited): ``execute(into:shard:of:workers:includeSensitivity:only:progress:)``
+    /// makes those runs again.
+    public func damagedRunFiles(in folder: String, includeSensitivity: Bool = true) throws -> [String] {
+        let runsDir = (folder as NSString).appendingPathComponent("runs")
+        let header = csvHeader
+        return try runs(includeSensitivity: includeSensitivity).filter {
+            FileManager.default.fileExists(atPath: (runsDir as NSString).appendingPathComponent($0.id + ".csv")) && !isFinished($0, in: runsDir, header: header)
+        }.map { $0.id + ".csv" }
+    }
+
     /// Run files in `folder/runs/` that no run of this grid (made by this code) reuses: runs
     /// made by other code, or with another definition. Their runs are made again.
     public func unreusedRunFiles(in folder: String, includeSensitivity: Bool = true) throws -> Int {
@@ -236,6 +257,9 @@ public struct Sweep: Sendable {
         return names.filter { $0.hasSuffix(".csv") && !$0.hasPrefix(".") && !ids.contains($0) }.count
     }
 
+    /// What a sweep, a merge or a reproduction writes into its folder (``OwnedFolder``).
+    public static let folderEntries: Set<String> = ["runs", "results.csv", "summary.csv", "manifest.json", "figures"]
+
     /// Runs every run not yet finished in `folder/runs/` (those of shard `shard` of
     /// `shards`, and only those whose id is in `only` when given), `workers` at a time, writing each run's rows atomically. Returns the
     /// number of runs executed.
@@ -244,14 +268,17 @@ public struct Sweep: Sendable {
         into folder: String, shard: Int = 0, of shards: Int = 1, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         includeSensitivity: Bool = true, only: Set<String>? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil
     ) throws -> Int {
+        try OwnedFolder.claim(folder, ours: Sweep.folderEntries, what: "a sweep")
         let runsDir = (folder as NSString).appendingPathComponent("runs")
         try FileManager.default.createDirectory(atPath: runsDir, withIntermediateDirectories: true)
         let all = try runs(includeSensitivity: includeSensitivity)
         let mine = all.enumerated().filter { $0.offset % shards == shard && (only?.contains($0.element.id) ?? true) }.map(\.element)
-        let todo = mine.filter { !FileManager.default.fileExists(atPath: (runsDir as NSString).appendingPathComponent($0.id + ".csv")) }
+        let header = csvHeader
+        // A run file is reused only when it reads back as this run's rows (a file cut short
+        // or edited is made again, never summarized).
+        let todo = mine.filter { !isFinished($0, in: runsDir, header: header) }
         let state = SweepState(total: mine.count, done: mine.count - todo.count)
         progress?(state.done, state.total)
-        let header = csvHeader
         DispatchQueue.concurrentPerform(iterations: max(1, min(workers, todo.count))) { _ in
             while let i = state.next(limit: todo.count) {
                 let run = todo[i]

@@ -115,7 +115,7 @@ public struct SweepSummary: Sendable {
 
     /// Writes results.csv and summary.csv into `folder` (each atomically).
     public func write(to folder: String) throws {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try OwnedFolder.claim(folder, ours: Sweep.folderEntries, what: "a sweep summary")
         try atomicWrite(results, to: (folder as NSString).appendingPathComponent("results.csv"))
         try atomicWrite(csv, to: (folder as NSString).appendingPathComponent("summary.csv"))
     }
@@ -125,5 +125,8 @@ public struct SweepSummary: Sendable {
 public func atomicWrite(_ text: String, to path: String) throws {
     let tmp = path + ".tmp-\(getpid())"
     guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else { throw RunOutputError.cannotWrite(path) }
-    if rename(tmp, path) != 0 { throw RunOutputError.cannotWrite(path) }
+    if rename(tmp, path) != 0 {
+        unlink(tmp)  // nothing half-written stays behind
+        throw RunOutputError.cannotWrite(path)
+    }
 }

@@ -3,8 +3,13 @@ import CGSL
 /// GSL's default error handler prints and calls abort(): turned off, once, before the
 /// first GSL call of this module, so that every failure comes back as a status that is
 /// checked and thrown (a `FitError`), never a trap.
-enum GSLErrors {
-    static let off: Void = { _ = gsl_set_error_handler_off() }()
+/// GSL's default error handler aborts the process (an index out of range, a domain
+/// error): it is turned off before the first GSL call of this module (every entry point
+/// evaluates ``off``), and every status GSL returns is checked and thrown as a
+/// ``FitError``.
+public enum GSLErrors {
+    /// Turns GSL's aborting error handler off (once per process).
+    public static let off: Void = { _ = gsl_set_error_handler_off() }()
 }
 
 /// Weighted linear least squares through GSL (`gsl_multifit_wlinear`): minimizes

@@ -60,14 +60,16 @@ struct NonlinearFit {
         }
         for (j, v) in start.enumerated() { gsl_vector_set(x0, j, v) }
         for i in 0..<n { gsl_vector_set(wv, i, problem.weights[i]) }
-        gsl_multifit_nlinear_winit(x0, wv, &fdf, work)
+        let started = gsl_multifit_nlinear_winit(x0, wv, &fdf, work)
+        guard started == GSL_SUCCESS else { throw FitError("GSL nonlinear fit could not start: \(String(cString: gsl_strerror(started)))") }
         var info: Int32 = 0
         let status = gsl_multifit_nlinear_driver(200, 1e-10, 1e-10, 1e-10, nil, nil, &info, work)
         guard status == GSL_SUCCESS || status == GSL_EMAXITER else {
             throw FitError("GSL nonlinear fit failed: \(String(cString: gsl_strerror(status)))")
         }
         let J = gsl_multifit_nlinear_jac(work)
-        gsl_multifit_nlinear_covar(J, 0, cov)
+        let covarStatus = gsl_multifit_nlinear_covar(J, 0, cov)
+        guard covarStatus == GSL_SUCCESS else { throw FitError("GSL covariance of the fit failed: \(String(cString: gsl_strerror(covarStatus)))") }
         let resid = gsl_multifit_nlinear_residual(work)!
         var chisq = 0.0
         for i in 0..<n { chisq += pow(gsl_vector_get(resid, i), 2) }

@@ -28,6 +28,7 @@ public enum InputLimits {
             "share_models": Limit(range: 1...1_000_000, unit: "models", why: "a generated scenario"),
             "max_containers": Limit(range: 0...1e6, unit: "containers", why: "per node"),
             "arrival_s": seconds, "duration_s": seconds, "time_s": seconds, "horizon_s": seconds, "arrival_spread_s": seconds,
+            "actuation_delay_s": seconds, "sample_interval_s": seconds,
             "rate_rps": Limit(range: 0...1e6, unit: "requests/s", why: "a million requests per second per model"),
             "load": Limit(range: 0...1e6, unit: "x", why: "a load factor"),
             "target_ms": ms, "serial_ms": ms, "parallel_ms": ms, "overhead_ms": ms, "cpu_ms": ms, "gpu_ms": ms, "a_ms": ms,

@@ -139,8 +139,15 @@ public struct DockerClient: Sendable {
 
     /// A unix socket that does not exist means dockerd is not running: say so at once.
     public func checkReachable() throws {
-        if case .unix(let path) = endpoint, !FileManager.default.fileExists(atPath: path) {
-            throw DockerError("dockerd is not running: \(path) does not exist (start it: dockerd --iptables=false --bridge=none --storage-driver=vfs &)")
+        if case .unix(let path) = endpoint {
+            var info = stat()
+            guard stat(path, &info) == 0 else {
+                throw DockerError("dockerd is not running: \(path) does not exist (start it: dockerd --iptables=false --bridge=none --storage-driver=vfs &)")
+            }
+            // A folder or a plain file is not an engine (a connection to one never answers).
+            guard info.st_mode & S_IFMT == S_IFSOCK else {
+                throw DockerError("\(path) is not a socket (it is a \(info.st_mode & S_IFMT == S_IFDIR ? "folder" : "file")): give the Docker engine's socket, e.g. /var/run/docker.sock")
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import QoESim
 
 /// One live run, validation or profile at a time on this machine: each measures the
 /// machine, and two at once would measure each other (and, before the lock, one sent its
@@ -83,7 +84,7 @@ public final class RunLock {
 
     /// The lock file of run `id`.
     public static func path(of id: String) -> String {
-        ((MachineLock.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("qoesim-run-\(id).lock")
+        (PathText.parent(MachineLock.path) as NSString).appendingPathComponent("qoesim-run-\(id).lock")
     }
 
     /// Creates a run id and takes its lock.

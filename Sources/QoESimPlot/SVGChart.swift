@@ -101,6 +101,10 @@ public struct SVGChart: Sendable {
     }
 
     /// The SVG document.
+    /// The comment every figure qoesim draws carries (its second line), by which a figure
+    /// file is known to be qoesim's (and may be replaced without --force).
+    public static let signature = "<!-- drawn by qoesim -->"
+
     public func render() -> String {
         let rotated = (xTickLabels?.count ?? 0) > 8
         // The legend's column is as wide as its longest name needs (about 7 px a character).
@@ -142,6 +146,7 @@ public struct SVGChart: Sendable {
 
         var s = """
         <?xml version="1.0" encoding="UTF-8"?>
+        \(SVGChart.signature)
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
         <text x="\(n(left + pw / 2))" y="22" text-anchor="middle" font-size="15" font-weight="bold">\(SVGChart.escape(title))</text>
@@ -220,7 +225,7 @@ extension SVGChart {
         func cell(_ s: String) -> String {
             s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
-        var s = "# \(title.replacingOccurrences(of: "\n", with: " ")); x: \(xLabel); y: \(yLabel)\nseries,x,y,error\n"
+        var s = "# drawn by qoesim: \(title.replacingOccurrences(of: "\n", with: " ")); x: \(xLabel); y: \(yLabel)\nseries,x,y,error\n"
         for series in self.series {
             for p in series.points { s += "\(cell(series.name)),\(p.x),\(p.y),\(p.error.map { "\($0)" } ?? "")\n" }
         }

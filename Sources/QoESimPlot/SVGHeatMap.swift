@@ -57,7 +57,7 @@ public struct SVGHeatMap: Sendable {
         let cw = 120.0, ch = 48.0, left = 110.0, top = 70.0
         let longest = Double(max(title.count, caption.count * 2 / 3))
         let width = max(left + cw * Double(columns.count) + 30, longest * 8 + 40), height = top + ch * Double(rows.count) + 70
-        var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + SVGChart.signature + "\n"
         s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"\(Int(width / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(SVGChart.escape(title))</text>\n"

@@ -60,11 +60,26 @@ public struct ValidationCampaign {
         self.out = out
     }
 
-    /// Runs the campaign; `log` gets progress lines.
+    /// Runs the campaign; `log` gets progress lines. The output folder appears whole at
+    /// the end or not at all (``DurableFolder``), and only replaces an empty folder or an
+    /// earlier campaign's: a folder holding anything qoesim did not write there is
+    /// refused before anything is measured.
     public func run(log: @escaping (String) -> Void) throws -> RepeatedValidation {
         guard repeats >= 1 else { throw ValidationCampaignError("repeats must be >= 1") }
         _ = try PolicyRegistry.make(policy, parameters: policyParameters)
         let jobs = try Scenario.load(cluster: cluster, trace: trace, models: models ?? referenceModels)
+        let output = try DurableFolder(destination: out)
+        do {
+            let summary = try run(into: output.staging, jobs: jobs, log: log)
+            try output.commit()
+            return summary
+        } catch {
+            output.discard()
+            throw error
+        }
+    }
+
+    private func run(into out: String, jobs: Scenario, log: @escaping (String) -> Void) throws -> RepeatedValidation {
         var docker: DockerClient? = nil
         if reuseLive == nil {
             let d = try self.docker ?? DockerClient.fromEnvironment()
@@ -100,6 +115,9 @@ public struct ValidationCampaign {
             let recorded: RecordedLiveRun
             if let reuse = reuseLive {
                 recorded = try RecordedLiveRun.read(reuse + "/repeat-\(k)/live/recorded.json", jobs: scenario.jobs.map(\.id))
+                // The recording goes with the new results (the folder is replaced whole).
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                try FileManager.default.copyItem(atPath: reuse + "/repeat-\(k)/live", toPath: dir + "/live")
                 log("repeat \(k) of \(repeats): the live run recorded in \(reuse)/repeat-\(k), simulated again")
             } else {
                 log("repeat \(k) of \(repeats): live, then simulated")
@@ -136,10 +154,6 @@ public struct ValidationCampaign {
             // ones the run was made with change the arrivals.
             if let reuse = reuseLive, let gap = report.paired?.pooled?.maxArrivalGapMs, gap > ValidationCampaign.reuseArrivalToleranceMs {
                 simWriter.discard()
-                // Folders this repeat created and left empty go too.
-                for folder in [dir, out] where (try? FileManager.default.contentsOfDirectory(atPath: folder))?.isEmpty == true {
-                    try? FileManager.default.removeItem(atPath: folder)
-                }
                 throw ValidationCampaignError("""
                     reusing \(reuse)/repeat-\(k): its live run released its requests up to \(String(format: "%.1f", gap)) ms \
                     away from this simulation's: its loads came from other fits (the trace's loads are relative to the fit). \
@@ -148,11 +162,11 @@ public struct ValidationCampaign {
             }
             try simWriter.commit(result: sim)
             if k == 1 && reuseLive == nil {
-                let figure = out + "/trajectories.svg"
+                let figure = self.out + "/trajectories.svg"
                 let chart = ValidationReport.trajectories(
                     live: liveTrace, sim: simTrace, ids: scenario.jobs.map(\.id),
                     title: "CPU limits under \(policy): live (solid) vs simulated (dashed), repeat 1")
-                try atomicWrite(chart.render(), to: figure)
+                try atomicWrite(chart.render(), to: out + "/trajectories.svg")
                 try atomicWrite(chart.dataCSV, to: out + "/trajectories.csv")
                 report.figure = figure
             }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import QoESimDockerWire
 import QoESimLive
+import QoESim
 
 /// The image live runs and profiles run: a root file system holding `/qoesim-infer` (the
 /// real inference workload) and the shared libraries it links, imported into the engine
@@ -47,12 +48,12 @@ public enum WorkloadImage {
         var folders = Set<String>()
         for library in try linkedLibraries(binary) {
             let relative = String(library.dropFirst())
-            var folder = (relative as NSString).deletingLastPathComponent
+            var folder = PathText.parent(relative)
             var chain: [String] = []
             while !folder.isEmpty && !folders.contains(folder) {
                 chain.append(folder)
                 folders.insert(folder)
-                folder = (folder as NSString).deletingLastPathComponent
+                folder = PathText.parent(folder)
             }
             entries += chain.reversed().map { TarArchive.Entry(path: $0, contents: nil, mode: 0o755) }
             let real = URL(fileURLWithPath: library).resolvingSymlinksInPath().path

@@ -166,6 +166,59 @@ struct CLITests {
     /// `DurableFolder`) leaves the previous complete output byte for byte, or none; the
     /// next run cleans up and writes a complete folder. 3 points x 2 (with and without a
     /// previous output).
+    /// The writers that add to a folder (sweep, merge, reproduce, generate) and fit's
+    /// figure: each refuses a user's folder or file in the way, naming it, and leaves it as
+    /// it was (the old ones wrote results.csv, summary.csv, jobs.csv, the figure and its
+    /// .csv over the user's own).
+    @Test("sweep, merge, reproduce, generate and fit --figure never write over a user's files")
+    func userFilesInTheWay() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let spec = tinySpec(folder)
+        func userFolder(_ name: String, holding files: [String]) throws -> String {
+            let dir = folder + "/" + name
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for f in files { try "the user's \(f)\n".write(toFile: dir + "/" + f, atomically: true, encoding: .utf8) }
+            return dir
+        }
+        func untouched(_ dir: String, _ files: [String]) throws {
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == files.sorted(), "\(dir)")
+            for f in files { #expect(try String(contentsOfFile: dir + "/" + f, encoding: .utf8) == "the user's \(f)\n", "\(dir)/\(f)") }
+        }
+        let sweepDir = try userFolder("analysis", holding: ["results.csv", "notes.txt"])
+        let sweep = try run(["sweep", spec, "--out", sweepDir, "--quiet"])
+        #expect(sweep.status != 0 && sweep.stderr.contains(sweepDir) && sweep.stderr.contains("notes.txt"), "\(sweep.stderr)")
+        try untouched(sweepDir, ["results.csv", "notes.txt"])
+        let reproduceDir = try userFolder("paper", holding: ["summary.csv", "draft.tex"])
+        let reproduce = try run(["reproduce", "--spec", spec, "--out", reproduceDir, "--quiet"])
+        #expect(reproduce.status != 0 && reproduce.stderr.contains(reproduceDir), "\(reproduce.stderr)")
+        try untouched(reproduceDir, ["summary.csv", "draft.tex"])
+        let generateDir = try userFolder("scenario", holding: ["jobs.csv", "README"])
+        let generate = try run(["generate", spec, "--out", generateDir])
+        #expect(generate.status != 0 && generate.stderr.contains(generateDir), "\(generate.stderr)")
+        try untouched(generateDir, ["jobs.csv", "README"])
+        // A real shard, merged into a user's folder: refused.
+        let shard = try run(["sweep", spec, "--out", folder + "/shard", "--quiet"])
+        #expect(shard.status == 0, "\(shard.stderr)")
+        let mergeDir = try userFolder("merged", holding: ["results.csv", "plot.py"])
+        let merge = try run(["merge", spec, folder + "/shard", "--out", mergeDir])
+        #expect(merge.status != 0 && merge.stderr.contains(mergeDir), "\(merge.stderr)")
+        try untouched(mergeDir, ["results.csv", "plot.py"])
+        // The same folders qoesim wrote are written again (a resumed sweep, a merge redone).
+        #expect(try run(["sweep", spec, "--out", folder + "/shard", "--quiet"]).status == 0)
+        #expect(try run(["merge", spec, folder + "/shard", "--out", folder + "/merged-by-qoesim"]).status == 0)
+        #expect(try run(["merge", spec, folder + "/shard", "--out", folder + "/merged-by-qoesim"]).status == 0)
+        // fit --figure: the user's figure and its .csv stay; qoesim's own are replaced.
+        let figures = try userFolder("figures", holding: ["fit.svg", "fit.csv"])
+        let fit = try run(["fit", "Traces/profiles/resnet50.csv", "--figure", figures + "/fit.svg"])
+        #expect(fit.status != 0 && fit.stderr.contains(figures + "/fit.svg"), "\(fit.stderr)")
+        try untouched(figures, ["fit.svg", "fit.csv"])
+        let drawn = folder + "/drawn.svg"
+        #expect(try run(["fit", "Traces/profiles/resnet50.csv", "--figure", drawn]).status == 0)
+        #expect(try run(["fit", "Traces/profiles/resnet50.csv", "--figure", drawn]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: folder + "/drawn.csv"))
+    }
+
     @Test("--out is whole or absent after SIGKILL at any point of writing, and never replaces a folder qoesim did not write")
     func durableOutput() throws {
         let base = Fixture.tempFolder()
@@ -284,7 +337,7 @@ struct CLITests {
         let folder = Fixture.tempFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let spec = tinySpec(folder)
-        let r = try run(["reproduce", "tiny", "--spec", spec, "--out", folder + "/out", "--json", "--quiet"])
+        let r = try run(["reproduce", "--spec", spec, "--out", folder + "/out", "--json", "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         let headline = obj?["headline"] as? [String: Any]
@@ -440,5 +493,21 @@ struct ReuseLiveTests {
         #expect((report["live_repeatability_range"] as? [Double]).map { abs($0[0] - 0.1 / 1.1 * 100) < 1e-9 && abs($0[1] - 10) < 1e-9 } == true)
         let one = try CLITests.run(["validate"] + scenario + ["--policy", "fair-share", "--repeats", "1", "--reuse-live", twice, "--out", folder + "/v4"])
         #expect(one.status == 0 && !one.stdout.contains("live repeats against each other"), "\(one.stdout)")
+        // --out is replaced whole, and only when qoesim wrote it: a user's folder holding a
+        // report.json and notes is refused, untouched (the old campaign wrote its
+        // report.json, models/ and trajectories into it).
+        let mine = folder + "/mine"
+        try FileManager.default.createDirectory(atPath: mine, withIntermediateDirectories: true)
+        try "my report\n".write(toFile: mine + "/report.json", atomically: true, encoding: .utf8)
+        try "my notes\n".write(toFile: mine + "/notes.txt", atomically: true, encoding: .utf8)
+        let intoMine = try CLITests.run(["validate"] + scenario + ["--policy", "fair-share", "--repeats", "1", "--reuse-live", same, "--out", mine])
+        #expect(intoMine.status != 0 && intoMine.stderr.contains(mine), "\(intoMine.stderr)")
+        #expect(try String(contentsOfFile: mine + "/report.json", encoding: .utf8) == "my report\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mine).sorted() == ["notes.txt", "report.json"])
+        // A campaign folder is replaced, and one reused into itself keeps its live recordings.
+        let again = try CLITests.run(["validate"] + scenario + ["--policy", "fair-share", "--repeats", "1", "--reuse-live", folder + "/v1", "--out", folder + "/v1"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(FileManager.default.fileExists(atPath: folder + "/v1/repeat-1/live/recorded.json"))
+        #expect(FileManager.default.fileExists(atPath: folder + "/v1/report.json"))
     }
 }

@@ -55,6 +55,17 @@ struct ExperimentTests {
         let second = try SweepSummary(sweep: sweep, folders: [out])
         #expect(second.csv == first.csv)
         #expect(second.results == first.results)
+        // A run file cut short (a disk that filled up) and one edited by hand: both are
+        // found, named and made again (the old sweep took any file with the name as done).
+        let cut = out + "/runs/" + runs[2], edited = out + "/runs/" + runs[7]
+        let whole = try String(contentsOfFile: cut, encoding: .utf8)
+        try String(whole.prefix(whole.count - 9)).write(toFile: cut, atomically: true, encoding: .utf8)
+        let editedText = try String(contentsOfFile: edited, encoding: .utf8)
+        try (editedText + "someone's,row\n").write(toFile: edited, atomically: true, encoding: .utf8)
+        #expect(try Set(sweep.damagedRunFiles(in: out)) == [runs[2], runs[7]])
+        #expect(try sweep.execute(into: out, workers: 2) == 2)
+        #expect(try sweep.damagedRunFiles(in: out).isEmpty)
+        #expect(try SweepSummary(sweep: sweep, folders: [out]).csv == first.csv)
     }
 
     @Test("Shards run disjoint parts and merge into the single-machine summary")

@@ -3,6 +3,7 @@ import Testing
 import QoESim
 import QoESimExperiments
 import QoESimFit
+import CGSL
 
 /// Synthetic profiles with known parameters.
 enum SyntheticProfile {
@@ -182,5 +183,22 @@ struct FitConstraintTests {
         #expect(p.latencyModel.latencySeconds(cpus: 64) > 0)
         let a = try LatencyFitter.fit(SyntheticProfile.rows(cv: 0.05, seed: 2) { c, _ in 200 / min(c, 3) }, family: .amdahl)
         #expect(a.parameters[0].value >= 0 && a.parameters[1].value > 0)
+    }
+}
+
+@Suite("GSL errors are returned, never an abort")
+struct GSLHandlerTests {
+    /// GSL's default handler aborts the process on an error (here an index out of
+    /// range, which GSL reports through the handler). After any call into the fit module
+    /// the handler is off: the call answers (0 for the missing element) and the process
+    /// goes on. With the handler on (the old code never turned it off) this test's
+    /// process dies with SIGABRT.
+    @Test("After the fit module's first GSL call, a GSL error does not abort the process")
+    func handlerOff() {
+        #expect(abs(StudentT.quantile(0.975, df: 4) - 2.776) < 0.001)
+        let v = gsl_vector_alloc(2)!
+        defer { gsl_vector_free(v) }
+        gsl_vector_set(v, 0, 1)
+        #expect(gsl_vector_get(v, 5) == 0)  // out of range: an error, returned
     }
 }
