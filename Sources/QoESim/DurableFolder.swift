@@ -182,4 +182,8 @@ public enum FaultPoint {
     public static func pause(_ name: String) {
         if armed == "pause:" + name { usleep(3_000_000) }
     }
+
+    /// Whether QOESIM_FAULT names this point as failing (`fail:NAME`): the caller then
+    /// takes its error path, as if the operation had failed (e.g. a container removal).
+    public static func fails(_ name: String) -> Bool { armed == "fail:" + name }
 }

@@ -185,12 +185,15 @@ public final class LiveRun {
         // fails the run (its containers would otherwise be taken for a clean run's).
         var unremoved: [String] = []
         for id in ids {
-            do { try blocking { try await docker.remove(id) } } catch { unremoved.append("\(id.prefix(12)) (\(error))") }
+            do {
+                if FaultPoint.fails("live.remove") { throw DockerError("removal failed (injected: QOESIM_FAULT=fail:live.remove)") }
+                try blocking { try await docker.remove(id) }
+            } catch { unremoved.append("\(id.prefix(12)) (\(error))") }
         }
         // And anything else carrying this run's id (a create the engine finished after an error).
         let runID = runLock.id
         if let more = try? blocking({ try await docker.containers(label: "qoesim.run=\(runID)") }) {
-            for c in more where !ids.contains(c.id) {
+            for c in more where !ids.contains(c.id) && !unremoved.contains(where: { $0.hasPrefix(String(c.id.prefix(12))) }) {
                 do { try blocking { try await docker.remove(c.id) } } catch { unremoved.append("\(c.id.prefix(12)) (\(error))") }
             }
         }

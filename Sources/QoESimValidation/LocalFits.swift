@@ -10,7 +10,8 @@ import QoESimLive
 ///
 /// Profiles are cached under a key of everything that changes them (``ProfileCache``);
 /// fits are made from the cached profiles by this build's fitter and kept beside them
-/// under `fits-VERSION`.
+/// under `fits-VERSION-CODE` (CODE: the first 12 hex digits of the running executable's
+/// SHA-256), so that fits of other code are neither reused nor overwritten.
 ///
 /// ```swift
 /// import QoESimValidation
@@ -68,7 +69,7 @@ public struct LocalFits: Sendable {
         let cache = try ProfileCache(root: self.cache, settings: settings, session: session)
         log("profile cache \(cache.folder)")
         let profiler = Profiler(session: session, log: log)
-        let fits = (cache.folder as NSString).appendingPathComponent("fits-\(QoESimVersion.current)")
+        let fits = (cache.folder as NSString).appendingPathComponent("fits-\(QoESimVersion.current)-\(CodeIdentity.executableSHA256.prefix(12))")
         try FileManager.default.createDirectory(atPath: fits, withIntermediateDirectories: true)
         let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
         for net in Set(networks).sorted() {
