@@ -105,6 +105,13 @@ public final class DurableFolder {
         }
     }
 
+    /// The text of `folder`'s marker, when it is qoesim's (nil: none, or not qoesim's).
+    static func markerText(in folder: String) -> String? {
+        guard let text = try? String(contentsOfFile: (folder as NSString).appendingPathComponent(marker), encoding: .utf8),
+              text.hasPrefix("written by qoesim\n") else { return nil }
+        return text
+    }
+
     /// The marker's text: a line saying who wrote the folder, then `file: NAME` per file.
     static func markerText(listing files: [String]) -> String {
         "written by qoesim\n" + files.map { "file: \($0)\n" }.joined()
@@ -126,8 +133,7 @@ public final class DurableFolder {
         guard isDir.boolValue else { throw RunOutputError.notAnOutputFolder(destination, "it is a file") }
         let entries = (try? fm.contentsOfDirectory(atPath: destination)) ?? []
         if entries.isEmpty { return }
-        guard entries.contains(marker), let text = try? String(contentsOfFile: (destination as NSString).appendingPathComponent(marker), encoding: .utf8),
-              text.hasPrefix("written by qoesim\n") else {
+        guard entries.contains(marker), let text = markerText(in: destination) else {
             throw RunOutputError.notAnOutputFolder(destination, "it holds files and no \(marker) marker of qoesim (e.g. \(entries.sorted()[0]))")
         }
         let listed = text.split(separator: "\n").filter { $0.hasPrefix("file: ") }.map { String($0.dropFirst("file: ".count)) }

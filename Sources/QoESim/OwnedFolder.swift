@@ -19,7 +19,7 @@ public enum OwnedFolder {
             guard isDir.boolValue else { throw RunOutputError.notOurFolder(path, "it is a file (\(what) writes a folder)") }
             let entries = (try? fm.contentsOfDirectory(atPath: path)) ?? []
             if entries.contains(DurableFolder.marker) {
-                guard let text = try? String(contentsOfFile: marker, encoding: .utf8), text.hasPrefix("written by qoesim\n") else {
+                guard DurableFolder.markerText(in: path) != nil else {
                     throw RunOutputError.notOurFolder(path, "its \(DurableFolder.marker) is not qoesim's marker")
                 }
                 return

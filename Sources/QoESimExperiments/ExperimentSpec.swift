@@ -234,12 +234,8 @@ public struct ExperimentSpec: Sendable {
 
     /// Columns results.csv has for every run (a varied parameter never takes one of
     /// these names: see ``columnHeader(_:)``).
-    public static let fixedColumns: Set<String> = [
-        "kind", "run_id", "policy", "policy_name", "policy_params", "seed", "job_id", "model", "target_ms", "metric",
-        "requests", "mean_ms", "p95_ms", "p99_ms", "measured_ms", "satisfied", "satisfied_band", "cpu_s", "run_satisfied",
-        "run_satisfied_band", "run_total", "run_cpu_s", "settle_s", "events", "seeds", "satisfied_mean", "satisfied_ci95",
-        "satisfied_band_mean", "satisfied_band_ci95", "total", "cpu_s_mean", "cpu_s_ci95", "settle_s_mean", "settle_s_ci95",
-    ]
+    public static let fixedColumns = Set(
+        Sweep.leadingColumns + Sweep.resultColumns + SweepSummary.leadingColumns + SweepSummary.statisticColumns)
 
     /// The header of parameter column `column` in results.csv and summary.csv: its name,
     /// or `scenario.NAME` where a fixed column has that name (a grid over `metric` gives

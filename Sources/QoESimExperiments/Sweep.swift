@@ -198,13 +198,17 @@ public struct Sweep: Sendable {
         return RunOutcome(run: run, result: result, settleSeconds: tracker.settle)
     }
 
+    /// The columns of run rows before the varied parameters, and after them.
+    static let leadingColumns = ["kind", "run_id", "policy", "policy_name", "policy_params"]
+    static let resultColumns = [
+        "seed", "job_id", "model", "target_ms", "metric", "requests", "mean_ms", "p95_ms", "p99_ms", "measured_ms",
+        "satisfied", "satisfied_band", "cpu_s", "run_satisfied", "run_satisfied_band", "run_total", "run_cpu_s", "settle_s",
+        "events",
+    ]
+
     /// The tidy CSV header of run rows (one row per run x model).
     public var csvHeader: String {
-        return (["kind", "run_id", "policy", "policy_name", "policy_params"] + spec.parameterColumns.map(ExperimentSpec.columnHeader) + [
-            "seed", "job_id", "model", "target_ms", "metric", "requests", "mean_ms", "p95_ms", "p99_ms", "measured_ms",
-            "satisfied", "satisfied_band", "cpu_s", "run_satisfied", "run_satisfied_band", "run_total", "run_cpu_s", "settle_s",
-            "events",
-        ]).joined(separator: ",")
+        (Sweep.leadingColumns + spec.parameterColumns.map(ExperimentSpec.columnHeader) + Sweep.resultColumns).joined(separator: ",")
     }
 
     /// The CSV rows of one outcome.

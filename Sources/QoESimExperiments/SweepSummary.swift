@@ -95,13 +95,17 @@ public struct SweepSummary: Sendable {
         self.results = results
     }
 
+    /// The columns of summary.csv before the varied parameters, and after them.
+    static let leadingColumns = ["kind", "policy", "policy_params"]
+    static let statisticColumns = [
+        "seeds", "satisfied_mean", "satisfied_ci95", "satisfied_band_mean", "satisfied_band_ci95", "total", "cpu_s_mean",
+        "cpu_s_ci95", "settle_s_mean", "settle_s_ci95",
+    ]
+
     /// summary.csv: one row per group, means and 95% CI half-widths across seeds.
     public var csv: String {
         let gridCols = sweep.spec.parameterColumns
-        var s = (["kind", "policy", "policy_params"] + gridCols.map(ExperimentSpec.columnHeader) + [
-            "seeds", "satisfied_mean", "satisfied_ci95", "satisfied_band_mean", "satisfied_band_ci95", "total", "cpu_s_mean",
-            "cpu_s_ci95", "settle_s_mean", "settle_s_ci95",
-        ]).joined(separator: ",") + "\n"
+        var s = (SweepSummary.leadingColumns + gridCols.map(ExperimentSpec.columnHeader) + SweepSummary.statisticColumns).joined(separator: ",") + "\n"
         for r in rows {
             let cells = [r.kind, r.policy, r.policyParams] + gridCols.map { ExperimentSpec.columnValue($0, point: r.point, policy: r.variant) } + [
                 "\(r.satisfied.n)", "\(r.satisfied.mean)", "\(r.satisfied.halfWidth)", "\(r.satisfiedBand.mean)",

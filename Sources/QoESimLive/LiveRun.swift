@@ -183,21 +183,19 @@ public final class LiveRun {
         }
         // Remove what we created, whatever happened; a removal that fails is reported and
         // fails the run (its containers would otherwise be taken for a clean run's).
+        // What it created, and anything else carrying its run id (a create the engine
+        // finished after an error).
+        let runID = runLock.id
+        let labelled = (try? blocking { try await docker.containers(label: "qoesim.run=\(runID)") })?.map(\.id) ?? []
+        let created = ids + labelled.filter { !ids.contains($0) }
         var unremoved: [String] = []
-        for id in ids {
+        for id in created {
             do {
                 if FaultPoint.fails("live.remove") { throw DockerError("removal failed (injected: QOESIM_FAULT=fail:live.remove)") }
                 try blocking { try await docker.remove(id) }
             } catch { unremoved.append("\(id.prefix(12)) (\(error))") }
         }
-        // And anything else carrying this run's id (a create the engine finished after an error).
-        let runID = runLock.id
-        if let more = try? blocking({ try await docker.containers(label: "qoesim.run=\(runID)") }) {
-            for c in more where !ids.contains(c.id) && !unremoved.contains(where: { $0.hasPrefix(String(c.id.prefix(12))) }) {
-                do { try blocking { try await docker.remove(c.id) } } catch { unremoved.append("\(c.id.prefix(12)) (\(error))") }
-            }
-        }
-        if !ids.isEmpty { log("removed \(ids.count - unremoved.count) of \(ids.count) containers") }
+        if !created.isEmpty { log("removed \(created.count - unremoved.count) of \(created.count) containers") }
         if unremoved.isEmpty { runLock.release() } else { runLock.abandon() }
         if !unremoved.isEmpty {
             let message = "could not remove \(unremoved.count) of this run's containers: \(unremoved.joined(separator: "; ")); remove them with `docker rm -f ID` (the next live run also will)"
