@@ -1,32 +1,38 @@
 #!/usr/bin/env bash
-# The full validation (by hand; about 50 minutes on a 2-core machine, plus profiling the
-# first time): the bundled validation trace and the two held-out traces, each under
-# fair-share and under dqoes, REPEATS (default 3) live runs against the real dockerd and
-# their simulations with this machine's fits. Needs dockerd and the workload image
-# (.ci/live-test makes both). Results: Experiments/validation/results/<trace>-<policy>/
-# (report.json, repeat-N/{live,sim}/). Nothing else should run on the machine meanwhile:
-# the live runs measure it.
-# REUSE=1 simulates again against the live runs recorded there (after a change to the
-# simulator or the fits) instead of running live.
+# The full validation (by hand; about 2 h 15 min on a 2-core machine at REPEATS=5, plus
+# profiling the first time): the bundled validation trace (jobs) and the held-out
+# traces 1-4, each under fair-share and under dqoes, REPEATS (default 5) live runs
+# against the real dockerd and their simulations with this machine's fits. Needs dockerd
+# and the workload image (.ci/live-test makes both). Nothing else should run on the
+# machine meanwhile: the live runs measure it.
+#
+# Results (committed, not ignored): Experiments/validation/results/<trace>-<policy>/
+# (report.json with the fidelity summary, repeat-N/live/recorded.json and the live run's
+# files, repeat-N/sim/, models/ the fits used, manifest.json). Experiments/validation/
+# README.md tabulates them (python3 Experiments/validation/table.py).
+#
+# TRACES="jobs heldout-3" and POLICIES="dqoes" pick a subset. REUSE=1 simulates again
+# against the live runs recorded there (after a change to the simulator) with the fits
+# kept in each folder's models/, instead of running live. Extra arguments go to
+# `qoesim validate` (e.g. --model-parts shared, to study another model).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -x .build/release/qoesim ] || swift build -c release --product qoesim >&2
 results=Experiments/validation/results
-for trace in jobs heldout-1 heldout-2; do
-  for policy in fair-share dqoes; do
+for trace in ${TRACES:-jobs heldout-1 heldout-2 heldout-3 heldout-4}; do
+  for policy in ${POLICIES:-fair-share dqoes}; do
     out="$results/$trace-$policy"
     extra=()
     if [ "${REUSE:-0}" = 1 ]; then
-      mv "$out" "$out.recorded" 2>/dev/null || true
-      extra=(--reuse-live "$out.recorded")
+      # validate replaces $out whole and copies the recorded live runs into the new one;
+      # a copy of the fits is read, since $out/models is replaced too.
+      models=$(mktemp -d)
+      cp "$out"/models/*.json "$models/"
+      extra=(--reuse-live "$out" --models "$models")
     fi
-    echo "== $trace under $policy" >&2
+    echo "== $trace under $policy ($(date -u +%H:%M:%S))" >&2
     .build/release/qoesim validate --trace "Traces/validation/$trace.csv" --policy "$policy" \
-      --repeats "${REPEATS:-3}" --out "$out" "${extra[@]}" "$@" | tail -n 12
-    if [ "${REUSE:-0}" = 1 ]; then
-      # Keep the recorded live runs with the new simulations.
-      for d in "$out.recorded"/repeat-*; do cp -r "$d/live" "$out/$(basename "$d")/"; done
-      rm -rf "$out.recorded"
-    fi
+      --repeats "${REPEATS:-5}" --out "$out" "${extra[@]}" "$@" | tail -n 16
+    [ "${REUSE:-0}" = 1 ] && rm -rf "$models"
   done
 done

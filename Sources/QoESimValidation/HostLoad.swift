@@ -1,4 +1,5 @@
 import Foundation
+import QoESimExperiments
 import QoESimLive
 
 /// CPU used on this machine outside a set of containers, from /proc/stat (every CPU's
@@ -62,5 +63,48 @@ public struct HostLoadMeter {
         let ours = l.ours.reduce(0.0) { $0 + $1.value - (f.ours[$1.key] ?? $1.value) }
         let outside = (l.busy - f.busy) - ours - (l.own - f.own)
         return (max(0, outside) / (l.time - f.time), l.time - f.time)
+    }
+}
+
+/// The CPU the live harness uses during a live run: this process (the control loop, the
+/// load generator, its HTTP clients) and the Docker engine's processes (dockerd,
+/// containerd, the container shims, runc), from /proc, with the machine's busy time for
+/// scale. A process that starts and exits between the two samples is counted only
+/// through its parent's reaped-children time (runc under a shim); one that exits is
+/// lost, which can only make the engine's share look smaller.
+public struct HarnessMeter: Sendable {
+    /// The `comm` names (as /proc truncates them to 15 characters) counted as the engine.
+    public static let engineProcesses: Set<String> = ["dockerd", "containerd", "containerd-shim", "runc", "docker-proxy", "docker-init"]
+
+    /// Per engine process id: CPU seconds used so far (its own and its reaped children's).
+    public static func engineSeconds(proc: String = "/proc") -> [Int: Double] {
+        var out: [Int: Double] = [:]
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: proc)) ?? [] {
+            guard let pid = Int(entry), let text = try? String(contentsOfFile: "\(proc)/\(entry)/stat", encoding: .utf8),
+                  let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { continue }
+            let comm = String(text[text.index(after: open)..<close])
+            guard engineProcesses.contains(comm) else { continue }
+            // Fields after ")": state is field 3; utime, stime, cutime, cstime are 14-17.
+            let f = text[text.index(after: close)...].split(separator: " ")
+            guard f.count > 14, let u = Double(f[11]), let s = Double(f[12]), let cu = Double(f[13]), let cs = Double(f[14]) else { continue }
+            out[pid] = (u + s + cu + cs) / ticks
+        }
+        return out
+    }
+
+    let start: (wall: Double, own: Double, engine: [Int: Double], busy: Double?)
+
+    /// Starts measuring now.
+    public init() {
+        start = (ProcessInfo.processInfo.systemUptime, HostLoadMeter.ownSeconds(), HarnessMeter.engineSeconds(), HostLoadMeter.busySeconds())
+    }
+
+    /// What was used since ``init()``.
+    public func stop() -> HarnessUse {
+        let wall = ProcessInfo.processInfo.systemUptime - start.wall
+        let engine = HarnessMeter.engineSeconds().reduce(0.0) { $0 + $1.value - (start.engine[$1.key] ?? 0) }
+        let busy = HostLoadMeter.busySeconds().flatMap { b in start.busy.map { b - $0 } }
+        return HarnessUse(wallSeconds: wall, qoesimCPUSeconds: HostLoadMeter.ownSeconds() - start.own, engineCPUSeconds: max(0, engine), machineBusySeconds: busy)
     }
 }

@@ -106,9 +106,23 @@ public struct ValidationCampaign {
         manifest.policies = [Manifest.Policy(label: policy, name: policy, parameters: policyParameters)]
         manifest.seeds = [seed]
         manifest.options = ["repeats": "\(repeats)", "image": options.image, "reuse_live": reuseLive ?? ""]
+        // Live runs belong to the machine they ran on: a reused one keeps its recording's.
+        let here = "\(MachineFacts.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+        manifest.options["simulated_on"] = here
+        if let reuseLive {
+            let earlier = (FileManager.default.contents(atPath: reuseLive + "/manifest.json"))
+                .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["options"] as? [String: Any]
+            manifest.options["live_on"] = earlier?["live_on"] as? String ?? "unknown (recorded before qoesim 0.15)"
+            manifest.options["live_date"] = earlier?["live_date"] as? String ?? "unknown"
+        } else {
+            manifest.options["live_on"] = here
+            manifest.options["live_date"] = ISO8601DateFormatter().string(from: Date())
+        }
         if let docker { manifest.inputs["image \(options.image): /qoesim-infer"] = try WorkloadImage.binarySHA256(options.image, docker: docker) }
         func keys(_ k: Int, _ side: String) -> RunKeys { RunKeys(runID: "\(manifest.runID)-repeat-\(k)-\(side)", policy: policy, seed: seed) }
         var reports: [ValidationReport] = []
+        var requests: [(live: [[[Double]]], sim: [[[Double]]])] = []
+        var harness: [HarnessUse?] = []
         for k in 1...repeats {
             let dir = out + "/repeat-\(k)"
             let liveTrace = AllocationTrace(nodeCPUs: cpus)
@@ -124,10 +138,11 @@ public struct ValidationCampaign {
                 let liveWriter = try RunOutputWriter(folder: dir + "/live", scenario: scenario, keys: keys(k, "live"))
                 let liveLog = RequestLog(jobs: scenario.jobs.count)
                 do {
+                    let meter = HarnessMeter()
                     let live = try LiveRun(
                         scenario: scenario, policy: PolicyRegistry.make(policy, parameters: policyParameters), docker: docker!, options: options, log: log
                     ).run(recorder: RecorderFan([liveTrace, liveWriter, liveLog]), observer: liveWriter)
-                    recorded = RecordedLiveRun(live: live, requests: liveLog)
+                    recorded = RecordedLiveRun(live: live, requests: liveLog, harness: meter.stop())
                     let enc = JSONEncoder()
                     enc.outputFormatting = [.sortedKeys]
                     try liveWriter.commit(result: live.result, files: [
@@ -171,6 +186,8 @@ public struct ValidationCampaign {
                 report.figure = figure
             }
             reports.append(report)
+            requests.append((recorded.requests, simLog.requests))
+            harness.append(recorded.harness)
         }
         // The fits the simulation used go with the results, so that the recorded live runs
         // can be simulated again with them (reuse with models = DIR/models).
@@ -180,7 +197,7 @@ public struct ValidationCampaign {
             try FileManager.default.createDirectory(atPath: out + "/models", withIntermediateDirectories: true)
             try atomicWrite(String(decoding: data, as: UTF8.self), to: out + "/models/" + name)
         }
-        var summary = RepeatedValidation(reports: reports, fits: folder)
+        var summary = RepeatedValidation(reports: reports, fits: folder, requests: requests, jobs: scenario.jobs, harness: harness)
         summary.liveRecordedIn = reuseLive
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]

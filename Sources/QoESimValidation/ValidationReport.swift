@@ -62,6 +62,12 @@ public struct PairedRequests: Sendable, Encodable, Equatable {
     }
 
     public init(live: [[[Double]]], sim: [[[Double]]], jobs specs: [JobSpec]) {
+        self.init(runs: [(live, sim)], jobs: specs)
+    }
+
+    /// The pairs of several runs (repeats: each live run with its own simulation) pooled,
+    /// per job and over all open-loop jobs.
+    public init(runs: [(live: [[[Double]]], sim: [[[Double]]])], jobs specs: [JobSpec]) {
         var all: [(Double, Double, Double)] = []
         var perJob: [String: Distribution] = [:]
         func distribution(_ xs: [(response: Double, service: Double, gap: Double)]) -> Distribution {
@@ -71,13 +77,15 @@ public struct PairedRequests: Sendable, Encodable, Equatable {
                 medianAbsResponseErrorPct: Self.percentile(r.map(abs).sorted(), 0.5),
                 serviceErrorPct: [0.1, 0.5, 0.9].map { Self.percentile(sv, $0) }, maxArrivalGapMs: xs.map(\.gap).max() ?? 0)
         }
-        for (j, spec) in specs.enumerated() where spec.arrivals != .closed && j < live.count && j < sim.count {
-            let l = live[j].sorted { $0[0] < $1[0] }, s = sim[j].sorted { $0[0] < $1[0] }
+        for (j, spec) in specs.enumerated() where spec.arrivals != .closed {
             var xs: [(response: Double, service: Double, gap: Double)] = []
-            for (a, b) in zip(l, s) {
-                let lr = a[2] - a[0], sr = b[2] - b[0], ls = a[2] - a[1], ss = b[2] - b[1]
-                guard lr > 0, ls > 0 else { continue }
-                xs.append((100 * (sr - lr) / lr, 100 * (ss - ls) / ls, 1000 * abs(a[0] - b[0])))
+            for (live, sim) in runs where j < live.count && j < sim.count {
+                let l = live[j].sorted { $0[0] < $1[0] }, s = sim[j].sorted { $0[0] < $1[0] }
+                for (a, b) in zip(l, s) {
+                    let lr = a[2] - a[0], sr = b[2] - b[0], ls = a[2] - a[1], ss = b[2] - b[1]
+                    guard lr > 0, ls > 0 else { continue }
+                    xs.append((100 * (sr - lr) / lr, 100 * (ss - ls) / ls, 1000 * abs(a[0] - b[0])))
+                }
             }
             guard !xs.isEmpty else { continue }
             perJob[spec.id] = distribution(xs)
@@ -91,11 +99,11 @@ public struct PairedRequests: Sendable, Encodable, Equatable {
 extension RecordedLiveRun {
     /// What `live` left: its models, satisfied count, the median `docker update` time and
     /// its failures, and `requests`' [arrival, start, completion] triples.
-    public init(live: LiveResult, requests: RequestLog) {
+    public init(live: LiveResult, requests: RequestLog, harness: HarnessUse? = nil) {
         let ms = live.updates.filter { $0.error == nil }.map(\.apiMs).sorted()
         self.init(
             models: live.result.models, satisfied: live.result.satisfied, dockerUpdateMedianMs: ms.isEmpty ? nil : ms[ms.count / 2],
-            failures: live.failures, requests: requests.requests)
+            failures: live.failures, requests: requests.requests, harness: harness)
     }
 }
 
@@ -249,10 +257,13 @@ public struct RepeatedValidation: Sendable, Encodable {
     public var fits: String
     /// Where the live runs were recorded, when they were reused rather than made now.
     public var liveRecordedIn: String?
+    /// The simulation against the live repeats' mean and its standard error, its bias,
+    /// and the goal judged (the headline; the medians above are per-repeat errors).
+    public var fidelity: FidelitySummary
     public var runs: [ValidationReport]
 
     enum CodingKeys: String, CodingKey {
-        case policy, repeats, models, fits, runs
+        case policy, repeats, models, fits, runs, fidelity
         case liveRecordedIn = "live_recorded_in"
         case medianLatencyErrorPct = "median_latency_error_pct", medianLatencyErrorRange = "median_latency_error_range"
         case p95LatencyErrorPct = "p95_latency_error_pct", p95LatencyErrorRange = "p95_latency_error_range"
@@ -285,7 +296,13 @@ public struct RepeatedValidation: Sendable, Encodable {
 
     static func range(_ xs: [Double]) -> [Double]? { xs.isEmpty ? nil : [xs.min()!, xs.max()!] }
 
-    public init(reports: [ValidationReport], fits: String) {
+    /// `reports[k]` compares live run k with its simulation; `requests[k]` their
+    /// requests per job; `harness[k]` the harness's CPU during live run k, if measured.
+    public init(
+        reports: [ValidationReport], fits: String, requests: [(live: [[[Double]]], sim: [[[Double]]])], jobs: [JobSpec],
+        harness: [HarnessUse?] = []
+    ) {
+        fidelity = FidelitySummary(reports: reports, requests: requests, jobs: jobs, harness: harness)
         policy = reports.first?.policy ?? ""
         repeats = reports.count
         self.fits = fits
@@ -330,6 +347,6 @@ public struct RepeatedValidation: Sendable, Encodable {
             s += "live repeats against each other (the same statistic): mean latency \(f(liveRepeatabilityPct))% \(r(liveRepeatabilityRange)), "
             s += "p95 \(f(liveRepeatabilityP95Pct))% \(r(liveRepeatabilityP95Range))\n"
         }
-        return s
+        return s + "\n" + fidelity.table
     }
 }

@@ -491,8 +491,25 @@ struct ReuseLiveTests {
             #expect(abs((report[key] as? Double ?? 0) - (0.1 / 1.1 * 100 + 10) / 2) < 1e-9, "\(key): \(report[key] ?? "none")")
         }
         #expect((report["live_repeatability_range"] as? [Double]).map { abs($0[0] - 0.1 / 1.1 * 100) < 1e-9 && abs($0[1] - 10) < 1e-9 } == true)
+        // Against the live mean (1.05 x the simulation's latency) and its standard error
+        // (|1.1 - 1| x / 2 = 0.05 x): every model -4.76%, -1.0 SE, within the goal's 2 SE;
+        // the recordings are the simulation's own requests: no bias.
+        let fidelity = try #require(report["fidelity"] as? [String: Any])
+        let perModel = try #require(fidelity["models"] as? [[String: Any]])
+        #expect(perModel.count == 3)
+        for m in perModel {
+            for key in ["mean", "p95"] {
+                let e = try #require(m[key] as? [String: Any], "\(m)")
+                #expect(abs((e["error_pct"] as? Double ?? 0) - (1 / 1.05 - 1) * 100) < 1e-6, "\(m["id"] ?? "") \(key): \(e)")
+                #expect(abs((e["error_se"] as? Double ?? 0) + 1) < 1e-6 && e["within_limit"] as? Bool == true, "\(e)")
+            }
+            #expect(((m["bias"] as? [String: Any])?["pct"] as? Double).map { abs($0) < 1e-9 } == true, "\(m)")
+        }
+        #expect(fidelity["goal_met"] as? Bool == true, "\(fidelity["goal_misses"] ?? "")")
+        #expect(both.stdout.isEmpty == false)
         let one = try CLITests.run(["validate"] + scenario + ["--policy", "fair-share", "--repeats", "1", "--reuse-live", twice, "--out", folder + "/v4"])
         #expect(one.status == 0 && !one.stdout.contains("live repeats against each other"), "\(one.stdout)")
+        #expect(one.stdout.contains("goal (|err| <= 2 SE on mean and p95, |bias| <= 3%, satisfied = live majority): not judged"), "\(one.stdout)")
         // --out is replaced whole, and only when qoesim wrote it: a user's folder holding a
         // report.json and notes is refused, untouched (the old campaign wrote its
         // report.json, models/ and trajectories into it).
