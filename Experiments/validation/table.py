@@ -35,7 +35,7 @@ pairs.sort(key=lambda p: (p[0], p[1]))
 if not pairs:
     sys.exit("no results under %s: run Experiments/validation/run.sh first" % root)
 
-print("| pair | R | overall mean/target: live±SE, sim, err%, err/SE | overall p95/target err% (err/SE) | open-loop bias % (p10/p50/p90) | closed-loop bias % | satisfied live/sim (majority) | live vs live (mean, p95) | harness cores (qoesim + engine) | goal | live on, date | commit |")
+print("| pair | R | overall mean/target: live±SE, sim, err%, err/SE | overall p95/target err% (err/SE) | open-loop bias % (p10/p50/p90) | closed-loop bias % | satisfied live/sim (majority) | live vs live (mean, p95) | harness cores: qoesim, all outside the containers | goal | live on, date | qoesim (executable SHA-256) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for _, name, r, m in pairs:
     fd = r["fidelity"]
@@ -44,14 +44,14 @@ for _, name, r, m in pairs:
     ob, cb = fd.get("open_loop_bias"), fd.get("closed_loop_bias")
     obs = "-" if not ob else "%s (%s)" % (f(ob["pct"], "{:+.1f}"), "/".join(f(x, "{:+.1f}") for x in ob.get("percentiles", [])))
     h = fd.get("harness")
-    hs = "-" if not h else "%.3f + %.3f" % (h["qoesim_cores"], h["engine_cores"])
+    hs = "-" if not h else "%.3f, %s" % (h["qoesim_cores"], f(h.get("outside_containers_cores"), "{:.3f}"))
     goal = {True: "met", False: "missed (%d)" % len(fd.get("goal_misses", [])), None: "not judged"}[fd.get("goal_met")]
     opts = m.get("options", {})
     print("| %s | %d | %s, %s, %s, %s | %s (%s) | %s | %s | %d/%d | %s%%, %s%% | %s | %s | %s, %s | %s |" % (
         name, fd["repeats"], lo, so, eo, seo, f(p.get("error_pct"), "{:+.1f}"), f(p.get("error_se"), "{:+.1f}"), obs,
         f(cb["pct"], "{:+.1f}") if cb else "-", fd["satisfied_live_majority"], fd["satisfied_sim_majority"],
         f(r.get("live_repeatability_pct")), f(r.get("live_repeatability_p95_pct")), hs, goal,
-        opts.get("live_on", "?"), opts.get("live_date", "?")[:10], (m.get("git_commit") or "?")[:7]))
+        opts.get("live_on", "?"), opts.get("live_date", "?")[:10], "%s (%s)" % (m.get("qoesim_version", "?"), m.get("executable_sha256", "?")[:12])))
 
 print()
 print("| pair | job | loop | mean ms: live±SE | sim | err% | err/SE | p95 ms: live±SE | sim | err% | err/SE | bias % | satisfied live/sim (of R) |")
