@@ -19,6 +19,15 @@ def est(e, d=1):
     return live, f(e["sim"], "{:.%df}" % d), f(e["error_pct"], "{:+.1f}"), f(e.get("error_se"), "{:+.1f}")
 
 
+def made_by(m):
+    """The code that made the live runs: qoesim VERSION (first 12 hex digits of its executable's SHA-256)."""
+    text = m.get("options", {}).get("live_made_by")
+    if text and "SHA-256 " in text:
+        version, sha = text.split(" (executable SHA-256 ")
+        return "%s (%s)" % (version, sha[:12])
+    return text or "qoesim %s (%s)" % (m.get("qoesim_version", "?"), m.get("executable_sha256", "?")[:12])
+
+
 pairs = []
 for path in glob.glob(os.path.join(root, "*", "report.json")):
     name = os.path.basename(os.path.dirname(path))
@@ -35,7 +44,7 @@ pairs.sort(key=lambda p: (p[0], p[1]))
 if not pairs:
     sys.exit("no results under %s: run Experiments/validation/run.sh first" % root)
 
-print("| pair | R | overall mean/target: live±SE, sim, err%, err/SE | overall p95/target err% (err/SE) | open-loop bias % (p10/p50/p90) | closed-loop bias % | satisfied live/sim (majority) | live vs live (mean, p95) | harness cores: qoesim, all outside the containers | goal | live on, date | qoesim (executable SHA-256) |")
+print("| pair | R | overall mean/target: live±SE, sim, err%, err/SE | overall p95/target err% (err/SE) | open-loop bias % (p10/p50/p90) | closed-loop bias % | satisfied live/sim (majority) | live vs live (mean, p95) | harness cores: qoesim, all outside the containers | goal | live on, date | live runs made by |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for _, name, r, m in pairs:
     fd = r["fidelity"]
@@ -51,7 +60,8 @@ for _, name, r, m in pairs:
         name, fd["repeats"], lo, so, eo, seo, f(p.get("error_pct"), "{:+.1f}"), f(p.get("error_se"), "{:+.1f}"), obs,
         f(cb["pct"], "{:+.1f}") if cb else "-", fd["satisfied_live_majority"], fd["satisfied_sim_majority"],
         f(r.get("live_repeatability_pct")), f(r.get("live_repeatability_p95_pct")), hs, goal,
-        opts.get("live_on", "?"), opts.get("live_date", "?")[:10], "%s (%s)" % (m.get("qoesim_version", "?"), m.get("executable_sha256", "?")[:12])))
+        opts.get("live_on", "?"), opts.get("live_date", "?")[:10],
+        made_by(m)))
 
 print()
 print("| pair | job | loop | mean ms: live±SE | sim | err% | err/SE | p95 ms: live±SE | sim | err% | err/SE | bias % | satisfied live/sim (of R) |")

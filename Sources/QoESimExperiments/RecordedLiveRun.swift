@@ -53,7 +53,7 @@ public struct RecordedLiveRun: Sendable, Codable {
             throw InputError(file: file, line: 0, "its requests must be, per job, [arrival, start, completion] triples of finite numbers")
         }
         if let h = recorded.harness {
-            let all = [h.wallSeconds, h.qoesimCPUSeconds, h.engineCPUSeconds] + (h.machineBusySeconds.map { [$0] } ?? [])
+            let all = [h.wallSeconds, h.qoesimCPUSeconds] + [h.engineOwnCPUSeconds, h.machineBusySeconds, h.containersCPUSeconds].compactMap { $0 }
             guard all.allSatisfy({ $0.isFinite && $0 >= 0 }), h.wallSeconds > 0 else {
                 throw InputError(file: file, line: 0, "its harness seconds must be finite and >= 0, and wall_s > 0")
             }
@@ -63,27 +63,38 @@ public struct RecordedLiveRun: Sendable, Codable {
 }
 
 /// CPU seconds used during one live run by the harness (this qoesim process: control
-/// loop, load generator; and the Docker engine's processes) and by the whole machine,
-/// over `wallSeconds`.
+/// loop, load generator; the Docker engine's processes, their own time), by the run's
+/// containers and by the whole machine, over `wallSeconds`. (Recordings made at commit
+/// 41877ee also carry `engine_cpu_s`, which counted the shims' reaped children, i.e.
+/// the containers' processes: it is not read.)
 public struct HarnessUse: Sendable, Codable, Equatable {
     public var wallSeconds: Double
     public var qoesimCPUSeconds: Double
-    public var engineCPUSeconds: Double
+    /// nil in recordings made before it was measured this way.
+    public var engineOwnCPUSeconds: Double?
     /// Busy seconds of all CPUs (/proc/stat), nil where unreadable.
     public var machineBusySeconds: Double?
+    /// The run's containers (cgroup counters); filled from the recorded models when absent.
+    public var containersCPUSeconds: Double?
     enum CodingKeys: String, CodingKey {
-        case wallSeconds = "wall_s", qoesimCPUSeconds = "qoesim_cpu_s", engineCPUSeconds = "engine_cpu_s", machineBusySeconds = "machine_busy_s"
+        case wallSeconds = "wall_s", qoesimCPUSeconds = "qoesim_cpu_s", engineOwnCPUSeconds = "engine_own_cpu_s"
+        case machineBusySeconds = "machine_busy_s", containersCPUSeconds = "containers_cpu_s"
     }
 
-    public init(wallSeconds: Double, qoesimCPUSeconds: Double, engineCPUSeconds: Double, machineBusySeconds: Double?) {
+    public init(wallSeconds: Double, qoesimCPUSeconds: Double, engineOwnCPUSeconds: Double?, machineBusySeconds: Double?, containersCPUSeconds: Double?) {
         self.wallSeconds = wallSeconds
         self.qoesimCPUSeconds = qoesimCPUSeconds
-        self.engineCPUSeconds = engineCPUSeconds
+        self.engineOwnCPUSeconds = engineOwnCPUSeconds
         self.machineBusySeconds = machineBusySeconds
+        self.containersCPUSeconds = containersCPUSeconds
     }
 
-    /// Cores: qoesim, the engine, and the harness together.
     public var qoesimCores: Double { qoesimCPUSeconds / wallSeconds }
-    public var engineCores: Double { engineCPUSeconds / wallSeconds }
-    public var harnessCores: Double { (qoesimCPUSeconds + engineCPUSeconds) / wallSeconds }
+    public var engineOwnCores: Double? { engineOwnCPUSeconds.map { $0 / wallSeconds } }
+    /// Cores used on the machine outside the run's containers (qoesim, the engine, the
+    /// kernel's work for them, anything else running): machine busy - containers.
+    public var outsideContainersCores: Double? {
+        guard let b = machineBusySeconds, let c = containersCPUSeconds else { return nil }
+        return max(0, b - c) / wallSeconds
+    }
 }

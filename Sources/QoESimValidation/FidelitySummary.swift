@@ -113,12 +113,17 @@ public struct FidelitySummary: Sendable, Encodable {
     /// The harness's CPU during the live runs, cores, mean over the repeats that recorded it.
     public struct Harness: Sendable, Encodable, Equatable {
         public var runs: Int
+        /// This qoesim process: control loop and load generator.
         public var qoesimCores: Double
-        public var engineCores: Double
+        /// The engine's processes, their own CPU (nil when not measured so).
+        public var engineOwnCores: Double?
+        /// Everything on the machine outside the run's containers.
+        public var outsideContainersCores: Double?
         public var machineBusyCores: Double?
         enum CodingKeys: String, CodingKey {
             case runs
-            case qoesimCores = "qoesim_cores", engineCores = "engine_cores", machineBusyCores = "machine_busy_cores"
+            case qoesimCores = "qoesim_cores", engineOwnCores = "engine_own_cores", outsideContainersCores = "outside_containers_cores"
+            case machineBusyCores = "machine_busy_cores"
         }
     }
 
@@ -197,10 +202,13 @@ public struct FidelitySummary: Sendable, Encodable {
         satisfiedSimMajority = models.filter { 2 * $0.simSatisfied > r }.count
         let measured = harness.compactMap { $0 }
         if !measured.isEmpty {
-            let busy = measured.compactMap { h in h.machineBusySeconds.map { $0 / h.wallSeconds } }
+            func all(_ v: (HarnessUse) -> Double?) -> Double? {
+                let xs = measured.compactMap(v)
+                return xs.count == measured.count ? Self.mean(xs) : nil
+            }
             self.harness = Harness(
-                runs: measured.count, qoesimCores: Self.mean(measured.map(\.qoesimCores))!, engineCores: Self.mean(measured.map(\.engineCores))!,
-                machineBusyCores: busy.count == measured.count ? Self.mean(busy) : nil)
+                runs: measured.count, qoesimCores: Self.mean(measured.map(\.qoesimCores))!, engineOwnCores: all(\.engineOwnCores),
+                outsideContainersCores: all(\.outsideContainersCores), machineBusyCores: all { h in h.machineBusySeconds.map { $0 / h.wallSeconds } })
         }
         // The goal, judged.
         var misses: [String] = []
@@ -250,8 +258,8 @@ public struct FidelitySummary: Sendable, Encodable {
         if let b = closedLoopBias { s += "closed-loop bias: service-time error \(sf(b.pct))% (median over closed-loop models)\n" }
         s += "satisfied by the majority of repeats: live \(satisfiedLiveMajority), sim \(satisfiedSimMajority)\n"
         if let h = harness {
-            s += "harness during the live runs (\(h.runs) measured): qoesim \(f(h.qoesimCores, 3)) cores, engine \(f(h.engineCores, 3)) cores"
-            s += h.machineBusyCores.map { ", machine busy \(f($0, 2)) cores\n" } ?? "\n"
+            s += "harness during the live runs (\(h.runs) measured), cores: qoesim \(f(h.qoesimCores, 3)), engine processes \(f(h.engineOwnCores, 3)), "
+            s += "everything outside the containers \(f(h.outsideContainersCores, 3)), machine busy \(f(h.machineBusyCores, 2))\n"
         }
         let limits = "|err| <= \(f(Self.standardErrorLimit, 0)) SE on mean and p95, |bias| <= \(f(Self.biasLimitPct, 0))%, satisfied = live majority"
         switch goalMet {

@@ -68,15 +68,17 @@ public struct HostLoadMeter {
 
 /// The CPU the live harness uses during a live run: this process (the control loop, the
 /// load generator, its HTTP clients) and the Docker engine's processes (dockerd,
-/// containerd, the container shims, runc), from /proc, with the machine's busy time for
-/// scale. A process that starts and exits between the two samples is counted only
-/// through its parent's reaped-children time (runc under a shim); one that exits is
-/// lost, which can only make the engine's share look smaller.
+/// containerd, the container shims, runc, their own CPU time only: a shim's reaped
+/// children include the container's own processes once it stops), from /proc, with the
+/// machine's busy time, so that what ran outside the containers can be told
+/// (``HarnessUse/outsideContainersCores``). An engine process that starts and exits
+/// between the two samples (runc under a shim) is not counted by the engine's share,
+/// only by the machine's.
 public struct HarnessMeter: Sendable {
     /// The `comm` names (as /proc truncates them to 15 characters) counted as the engine.
     public static let engineProcesses: Set<String> = ["dockerd", "containerd", "containerd-shim", "runc", "docker-proxy", "docker-init"]
 
-    /// Per engine process id: CPU seconds used so far (its own and its reaped children's).
+    /// Per engine process id: CPU seconds it has used so far (user + system, itself only).
     public static func engineSeconds(proc: String = "/proc") -> [Int: Double] {
         var out: [Int: Double] = [:]
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -85,10 +87,10 @@ public struct HarnessMeter: Sendable {
                   let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { continue }
             let comm = String(text[text.index(after: open)..<close])
             guard engineProcesses.contains(comm) else { continue }
-            // Fields after ")": state is field 3; utime, stime, cutime, cstime are 14-17.
+            // Fields after ")": state is field 3; utime and stime are fields 14 and 15.
             let f = text[text.index(after: close)...].split(separator: " ")
-            guard f.count > 14, let u = Double(f[11]), let s = Double(f[12]), let cu = Double(f[13]), let cs = Double(f[14]) else { continue }
-            out[pid] = (u + s + cu + cs) / ticks
+            guard f.count > 12, let u = Double(f[11]), let s = Double(f[12]) else { continue }
+            out[pid] = (u + s) / ticks
         }
         return out
     }
@@ -100,11 +102,14 @@ public struct HarnessMeter: Sendable {
         start = (ProcessInfo.processInfo.systemUptime, HostLoadMeter.ownSeconds(), HarnessMeter.engineSeconds(), HostLoadMeter.busySeconds())
     }
 
-    /// What was used since ``init()``.
-    public func stop() -> HarnessUse {
+    /// What was used since ``init()``; `containers`: the CPU seconds the run's containers
+    /// used (their cgroup counters), when known.
+    public func stop(containers: Double? = nil) -> HarnessUse {
         let wall = ProcessInfo.processInfo.systemUptime - start.wall
         let engine = HarnessMeter.engineSeconds().reduce(0.0) { $0 + $1.value - (start.engine[$1.key] ?? 0) }
         let busy = HostLoadMeter.busySeconds().flatMap { b in start.busy.map { b - $0 } }
-        return HarnessUse(wallSeconds: wall, qoesimCPUSeconds: HostLoadMeter.ownSeconds() - start.own, engineCPUSeconds: max(0, engine), machineBusySeconds: busy)
+        return HarnessUse(
+            wallSeconds: wall, qoesimCPUSeconds: HostLoadMeter.ownSeconds() - start.own, engineOwnCPUSeconds: max(0, engine),
+            machineBusySeconds: busy, containersCPUSeconds: containers)
     }
 }

@@ -111,12 +111,18 @@ public struct ValidationCampaign {
         manifest.options["simulated_on"] = here
         if let reuseLive {
             let earlier = (FileManager.default.contents(atPath: reuseLive + "/manifest.json"))
-                .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["options"] as? [String: Any]
-            manifest.options["live_on"] = earlier?["live_on"] as? String ?? "unknown (recorded before qoesim 0.15)"
-            manifest.options["live_date"] = earlier?["live_date"] as? String ?? "unknown"
+                .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+            let options = earlier?["options"] as? [String: Any]
+            manifest.options["live_on"] = options?["live_on"] as? String ?? "unknown (recorded before qoesim 0.15)"
+            manifest.options["live_date"] = options?["live_date"] as? String ?? "unknown"
+            // The code that made the live runs: kept through any number of reuses.
+            manifest.options["live_made_by"] = options?["live_made_by"] as? String
+                ?? (earlier?["executable_sha256"] as? String).map { "qoesim \(earlier?["qoesim_version"] as? String ?? "?") (executable SHA-256 \($0))" }
+                ?? "unknown"
         } else {
             manifest.options["live_on"] = here
             manifest.options["live_date"] = ISO8601DateFormatter().string(from: Date())
+            manifest.options["live_made_by"] = "qoesim \(QoESimVersion.current) (executable SHA-256 \(CodeIdentity.executableSHA256))"
         }
         if let docker { manifest.inputs["image \(options.image): /qoesim-infer"] = try WorkloadImage.binarySHA256(options.image, docker: docker) }
         func keys(_ k: Int, _ side: String) -> RunKeys { RunKeys(runID: "\(manifest.runID)-repeat-\(k)-\(side)", policy: policy, seed: seed) }
@@ -142,7 +148,7 @@ public struct ValidationCampaign {
                     let live = try LiveRun(
                         scenario: scenario, policy: PolicyRegistry.make(policy, parameters: policyParameters), docker: docker!, options: options, log: log
                     ).run(recorder: RecorderFan([liveTrace, liveWriter, liveLog]), observer: liveWriter)
-                    recorded = RecordedLiveRun(live: live, requests: liveLog, harness: meter.stop())
+                    recorded = RecordedLiveRun(live: live, requests: liveLog, harness: meter.stop(containers: live.result.models.reduce(0) { $0 + $1.cpuSeconds }))
                     let enc = JSONEncoder()
                     enc.outputFormatting = [.sortedKeys]
                     try liveWriter.commit(result: live.result, files: [
@@ -187,7 +193,12 @@ public struct ValidationCampaign {
             }
             reports.append(report)
             requests.append((recorded.requests, simLog.requests))
-            harness.append(recorded.harness)
+            // Recordings made before containers_cpu_s was kept: their models' CPU.
+            harness.append(recorded.harness.map { h in
+                var h = h
+                if h.containersCPUSeconds == nil { h.containersCPUSeconds = recorded.models.reduce(0) { $0 + $1.cpuSeconds } }
+                return h
+            })
         }
         // The fits the simulation used go with the results, so that the recorded live runs
         // can be simulated again with them (reuse with models = DIR/models).

@@ -45,7 +45,10 @@ struct FidelitySummaryTests {
     @Test("Error against the live mean in standard errors; bias from pairs and service times; satisfied by majority; the goal's misses named")
     func closedForm() throws {
         let (reports, requests) = Self.repeats(liveA: [100, 110, 120], liveB: [200, 200, 230], satisfiedA: [true, true, false])
-        let harness = [HarnessUse(wallSeconds: 10, qoesimCPUSeconds: 0.2, engineCPUSeconds: 0.1, machineBusySeconds: 15), nil, nil]
+        let harness = [
+            HarnessUse(wallSeconds: 10, qoesimCPUSeconds: 0.2, engineOwnCPUSeconds: 0.1, machineBusySeconds: 15, containersCPUSeconds: 14.5), nil,
+            HarnessUse(wallSeconds: 10, qoesimCPUSeconds: 0.4, engineOwnCPUSeconds: nil, machineBusySeconds: 15, containersCPUSeconds: 14.9),
+        ]
         let f = FidelitySummary(reports: reports, requests: requests, jobs: Self.jobs, harness: harness)
         #expect(f.repeats == 3)
         let a = try #require(f.models.first { $0.id == "a" }), b = try #require(f.models.first { $0.id == "b" })
@@ -72,9 +75,11 @@ struct FidelitySummaryTests {
         // Satisfied: a live in 2 of 3 (a majority), sim 3 of 3; b live 0, sim 1 (no majority).
         #expect(a.liveSatisfied == 2 && a.simSatisfied == 3 && b.simSatisfied == 1)
         #expect(f.satisfiedLiveMajority == 1 && f.satisfiedSimMajority == 1)
-        // The harness: the one measured run.
+        // The harness: the two measured runs; the engine's own CPU only where both measured it;
+        // outside the containers (0.5 + 0.1) / 2 s over 10 s.
         let h = try #require(f.harness)
-        #expect(h.runs == 1 && abs(h.qoesimCores - 0.02) < 1e-12 && abs(h.engineCores - 0.01) < 1e-12 && abs(h.machineBusyCores! - 1.5) < 1e-12)
+        #expect(h.runs == 2 && abs(h.qoesimCores - 0.03) < 1e-12 && h.engineOwnCores == nil && abs(h.machineBusyCores! - 1.5) < 1e-12)
+        #expect(abs(h.outsideContainersCores! - 0.03) < 1e-12)
         // The goal: missed, by b's mean and p95 and both biases; a's mean is not named.
         #expect(f.goalMet == false)
         #expect(f.goalMisses.contains("b: mean error +14.3% (+3.0 SE)"), "\(f.goalMisses)")
