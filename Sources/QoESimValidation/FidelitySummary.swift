@@ -74,15 +74,16 @@ public struct FidelitySummary: Sendable, Encodable {
         /// Paired requests: p10, p50, p90 of the signed error, and how many pairs.
         public var percentiles: [Double]?
         public var pairs: Int?
-        public var withinLimit: Bool { abs(pct) <= FidelitySummary.biasLimitPct }
+        /// |pct| <= ``FidelitySummary/biasLimitPct``.
+        public let withinLimit: Bool
         enum CodingKeys: String, CodingKey { case of, pct, percentiles, pairs, withinLimit = "within_limit" }
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(of, forKey: .of)
-            try c.encode(pct, forKey: .pct)
-            try c.encodeIfPresent(percentiles, forKey: .percentiles)
-            try c.encodeIfPresent(pairs, forKey: .pairs)
-            try c.encode(withinLimit, forKey: .withinLimit)
+
+        init(of: String, pct: Double, percentiles: [Double]? = nil, pairs: Int? = nil) {
+            self.of = of
+            self.pct = pct
+            self.percentiles = percentiles
+            self.pairs = pairs
+            withinLimit = abs(pct) <= FidelitySummary.biasLimitPct
         }
 
         static func paired(_ d: PairedRequests.Distribution) -> Bias {
@@ -193,11 +194,8 @@ public struct FidelitySummary: Sendable, Encodable {
         overallMean = meanUsable.isEmpty ? nil : Estimate(live: score(meanUsable, \.liveMeanMs), sim: score(meanUsable, \.simMeanMs))
         overallP95 = p95Usable.isEmpty ? nil : Estimate(live: score(p95Usable, \.liveP95Ms), sim: score(p95Usable, \.simP95Ms))
         openLoopBias = paired.pooled.map { .paired($0) }
-        let closedErrors = models.filter(\.closedLoop).compactMap { $0.bias?.pct }.sorted()
-        closedLoopBias = closedErrors.isEmpty ? nil : Bias(
-            of: "mean service time (median over closed-loop models)",
-            pct: closedErrors.count % 2 == 1 ? closedErrors[closedErrors.count / 2]
-                : (closedErrors[closedErrors.count / 2 - 1] + closedErrors[closedErrors.count / 2]) / 2)
+        let closedErrors = models.filter(\.closedLoop).compactMap { $0.bias?.pct }
+        closedLoopBias = RepeatedValidation.median(closedErrors).map { Bias(of: "mean service time (median over closed-loop models)", pct: $0) }
         satisfiedLiveMajority = models.filter { 2 * $0.liveSatisfied > r }.count
         satisfiedSimMajority = models.filter { 2 * $0.simSatisfied > r }.count
         let measured = harness.compactMap { $0 }
