@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "QoESimExperiments", targets: ["QoESimExperiments", "QoESimPlot"]),
         // Fitting latency models to profiles with GSL (libgsl-dev, libopenblas-dev).
         .library(name: "QoESimFit", targets: ["QoESimFit"]),
+        .library(name: "QoESimArrivalFit", targets: ["QoESimArrivalFit"]),
         // The live adapter (Docker Engine API, NVML) as its own product: it brings SwiftNIO
         // and AsyncHTTPClient, which simulation-only users need not build.
         .library(name: "QoESimLive", targets: ["QoESimLive"]),
@@ -78,6 +79,9 @@ let package = Package(
         .systemLibrary(name: "CGSL", path: "Sources/CGSL", providers: [.apt(["libgsl-dev", "libopenblas-dev"])]),
         // Fitting latency models to measured profiles.
         .target(name: "QoESimFit", dependencies: ["CGSL", "QoESimInput", "QoESimLatency"]),
+        // Fitting arrival processes (Gamma renewal, MMPP) to request traces, judged on
+        // their held-out half.
+        .target(name: "QoESimArrivalFit", dependencies: ["CGSL", "QoESimWorkload"]),
         // Forward passes of real network architectures as OpenBLAS GEMMs (no Foundation).
         .target(name: "QoESimInference", dependencies: ["CGSL"]),
         .executableTarget(
@@ -122,13 +126,13 @@ let package = Package(
         .executableTarget(
             name: "QoESimCLI",
             dependencies: [
-                "QoESim", "QoESimExperiments", "QoESimFit", "QoESimPlot", "QoESimLive", "QoESimGPU", "QoESimValidation",
+                "QoESim", "QoESimExperiments", "QoESimFit", "QoESimArrivalFit", "QoESimPlot", "QoESimLive", "QoESimGPU", "QoESimValidation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "QoESimTests",
-            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", "QoESimLive", "QoESimGPU", "QoESimValidation", "QoESimDockerWire", "CGSL", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["QoESim", "QoESimExperiments", "QoESimPlot", "QoESimFit", "QoESimArrivalFit", "QoESimLive", "QoESimGPU", "QoESimValidation", "QoESimDockerWire", "CGSL", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
     ]
 )

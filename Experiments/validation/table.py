@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Tabulates the full validation (Experiments/validation/results/*/report.json) as
 Markdown: one line per trace/policy pair, then one per model. Reads only what
-`qoesim validate` wrote; prints to stdout. Usage: python3 Experiments/validation/table.py"""
+`qoesim validate` wrote; prints to stdout. Usage: python3 Experiments/validation/table.py
+
+With --compare REPORT.json ...: one line per report named PAIR-PARTS.json (as
+parts-by-regime.sh writes them): the overall and per-model errors side by side."""
 import glob, json, os, sys
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -27,6 +30,26 @@ def made_by(m):
         return "%s (%s)" % (version, sha[:12])
     return text or "qoesim %s (%s)" % (m.get("qoesim_version", "?"), m.get("executable_sha256", "?")[:12])
 
+
+def compare(paths):
+    print("| pair | parts | overall mean/target err% (err/SE) | overall p95/target err% (err/SE) | goal misses | per job: mean err% (model, loop) |")
+    print("|---|---|---|---|---|---|")
+    for path in sorted(paths):
+        stem = os.path.basename(path)[:-len(".json")]
+        pair, parts = stem.rsplit("-", 1) if "-" in stem else (stem, "?")
+        with open(path) as fh:
+            fd = json.load(fh)["fidelity"]
+        o, p = fd.get("overall_mean_over_target") or {}, fd.get("overall_p95_over_target") or {}
+        jobs = ", ".join("%s %s (%s, %s)" % (x["id"], f((x.get("mean") or {}).get("error_pct"), "{:+.1f}"), x["model"],
+                                              "closed" if x["closed_loop"] else "open") for x in fd["models"])
+        print("| %s | %s | %s (%s) | %s (%s) | %d | %s |" % (
+            pair, parts, f(o.get("error_pct"), "{:+.1f}"), f(o.get("error_se"), "{:+.1f}"), f(p.get("error_pct"), "{:+.1f}"),
+            f(p.get("error_se"), "{:+.1f}"), len(fd.get("goal_misses", [])), jobs))
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "--compare":
+    compare(sys.argv[2:])
+    sys.exit(0)
 
 pairs = []
 for path in glob.glob(os.path.join(root, "*", "report.json")):

@@ -4,6 +4,8 @@
 #include <gsl/gsl_multifit.h>
 #include <gsl/gsl_multifit_nlinear.h>
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_sf_psi.h>
+#include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_cblas.h>
 
 /* Names the gsl_multifit_nlinear_trust constant, a global Swift imports awkwardly. */

@@ -10,8 +10,10 @@ import Foundation
 /// written, so that a command never overwrites or mixes with files qoesim did not write.
 public enum OwnedFolder {
     /// Claims `path` for a command that writes the entries `ours` into it (`what` names
-    /// the command in errors).
-    public static func claim(_ path: String, ours: Set<String>, what: String) throws {
+    /// the command in errors). `unmarkedOurs: false` (for commands newer than the marker,
+    /// which no qoesim ran without it) refuses an unmarked folder that is not empty, even
+    /// one holding only names the command writes.
+    public static func claim(_ path: String, ours: Set<String>, what: String, unmarkedOurs: Bool = true) throws {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         let marker = (path as NSString).appendingPathComponent(DurableFolder.marker)
@@ -24,7 +26,7 @@ public enum OwnedFolder {
                 }
                 return
             }
-            func isOurs(_ e: String) -> Bool { ours.contains(e) || ours.contains { e.hasPrefix($0 + ".tmp-") } }
+            func isOurs(_ e: String) -> Bool { unmarkedOurs && (ours.contains(e) || ours.contains { e.hasPrefix($0 + ".tmp-") }) }
             if let foreign = entries.filter({ !isOurs($0) }).sorted().first {
                 throw RunOutputError.notOurFolder(path, "it holds \(foreign), which \(what) does not write; give an empty or new folder")
             }

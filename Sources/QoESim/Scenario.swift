@@ -43,14 +43,14 @@ public struct Scenario: Sendable {
         return scenario
     }
 
-    /// This scenario with its open-loop arrivals scaled: every Poisson job's rate times
+    /// This scenario with its open-loop arrivals scaled: every drawn process's mean rate times
     /// `load`, every replayed request's offset times `timeScale / load`. Closed-loop jobs
     /// are unchanged (their rate is set by their own responses). Both must be finite and > 0.
     public func scaled(load: Double = 1, timeScale: Double = 1) -> Scenario {
         precondition(load.isFinite && load > 0 && timeScale.isFinite && timeScale > 0, "load and time scale must be finite and > 0")
         guard load != 1 || timeScale != 1 else { return self }
         var out = self
-        for k in out.jobs.indices where out.jobs[k].arrivals == .poisson { out.jobs[k].rate *= load }
+        for k in out.jobs.indices where out.jobs[k].arrivals.drawsArrivals { out.jobs[k].rate *= load }
         let stretch = timeScale / load
         for (id, reqs) in out.requests { out.requests[id] = reqs.map { TracedRequest(offset: $0.offset * stretch, size: $0.size) } }
         out.streamStretch *= stretch
@@ -110,10 +110,14 @@ public struct Scenario: Sendable {
                         job.workers, job.duration, fastest * 1000, most, Self.maxExpectedRequests))
                 }
             }
-            if job.arrivals == .poisson && job.rate * job.duration > Self.maxExpectedRequests {
-                throw fail(String(
-                    format: "rate_rps x duration_s = %.3g expected requests, beyond the limit of %.0e per job (Docs/LIMITS.md); shorten duration_s or lower rate_rps",
-                    job.rate * job.duration, Self.maxExpectedRequests))
+            if job.arrivals.drawsArrivals {
+                var expected = job.rate * job.duration
+                if case .varying(let profile) = job.arrivals { expected = job.rate * profile.integral(to: job.duration) }
+                if expected > Self.maxExpectedRequests {
+                    throw fail(String(
+                        format: "rate_rps x duration_s = %.3g expected requests, beyond the limit of %.0e per job (Docs/LIMITS.md); shorten duration_s or lower rate_rps",
+                        expected, Self.maxExpectedRequests))
+                }
             }
             if job.arrivals == .trace && tracedCount(of: job.id) == 0 {
                 let hint = requestFile.map { "the request trace \($0) has no rows for it" } ?? "no request trace was given (--requests FILE)"

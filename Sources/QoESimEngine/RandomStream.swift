@@ -53,6 +53,36 @@ public struct RandomStream: RandomNumberGenerator, Sendable {
         -mean * Foundation.log(nextUnitInterval())
     }
 
+    /// A Gamma variate of `shape` and `scale` (mean shape x scale): Marsaglia and Tsang's
+    /// squeeze (2000); a shape below 1 is boosted, G(shape + 1) x U^(1/shape), taken in
+    /// logarithms so that a tiny shape (a cv of 100 is a shape of 1e-4) gives 0 rather
+    /// than NaN when the variate is below the smallest double. The number of uniforms a
+    /// draw consumes varies (rejections), so a stream is deterministic but not aligned
+    /// with other processes' streams.
+    public mutating func nextGamma(shape: Double, scale: Double) -> Double {
+        if shape < 1 {
+            let boosted = nextGamma(shape: shape + 1, scale: 1)
+            let logValue = Foundation.log(boosted) + Foundation.log(nextUnitInterval()) / shape
+            return scale * Foundation.exp(logValue)
+        }
+        let d = shape - 1.0 / 3
+        let c = 1 / (9 * d).squareRoot()
+        while true {
+            let x = nextStandardNormal()
+            let v0 = 1 + c * x
+            guard v0 > 0 else { continue }
+            let v = v0 * v0 * v0
+            let u = nextUnitInterval()
+            if u < 1 - 0.0331 * x * x * x * x { return scale * d * v }
+            if Foundation.log(u) < 0.5 * x * x + d * (1 - v + Foundation.log(v)) { return scale * d * v }
+        }
+    }
+
+    /// A Weibull variate of `shape` and `scale`, by inversion (one uniform).
+    @inlinable public mutating func nextWeibull(shape: Double, scale: Double) -> Double {
+        scale * Foundation.pow(-Foundation.log(nextUnitInterval()), 1 / shape)
+    }
+
     /// A standard normal variate (Box-Muller; one of the pair is used, so that each
     /// call consumes exactly two uniforms and streams stay easy to reason about).
     @inlinable public mutating func nextStandardNormal() -> Double {

@@ -615,7 +615,10 @@ public struct ExperimentSpec: Sendable {
             }
             g.loadBasis = b
         case "arrivals":
-            guard let a = ArrivalProcess(rawValue: text), a != .trace else { throw at.error("arrivals must be closed or poisson") }
+            var cache: [String: ArrivalProcess] = [:]
+            let a = try ArrivalProcess.parse(
+                text, context: FieldContext(file: at.file, line: at.line, column: "arrivals"), relativeTo: PathText.parent(at.file), cache: &cache)
+            guard a != .trace else { throw at.error("arrivals: a generator draws its arrivals (closed, poisson, gamma, weibull, mmpp, sinusoid or piecewise), not trace") }
             g.arrivals = a
         case "load":
             g.load = try num()

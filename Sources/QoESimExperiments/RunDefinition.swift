@@ -57,8 +57,9 @@ public final class FileDigests: @unchecked Sendable {
 extension Sweep {
     /// The whole resolved definition of a run, as text: the qoesim version, the SHA-256 of
     /// the running executable (`code`: other code never reuses a run), the scenario
-    /// after the grid point is applied (the generator's every field, or the SHA-256 of
-    /// each scenario file), the SHA-256 of every model file it may use, the simulation
+    /// after the grid point is applied (the generator's every field, its arrival process's
+    /// parameters among them, or the SHA-256 of each scenario file and of the content of
+    /// every arrival parameters file its jobs name), the SHA-256 of every model file it may use, the simulation
     /// options, the policy's name and every parameter, the seed, and the band `alpha`
     /// its rows are reported with. Two runs with the same text produce the same rows; a
     /// change to any part gives another text, hence another run id.
@@ -72,6 +73,12 @@ extension Sweep {
             // By role and content, not by path: a moved checkout reuses its runs.
             for (role, path) in [("cluster", cluster), ("trace", trace)] + (requests.map { [("requests", $0)] } ?? []) {
                 lines.append("\(role) \(try digests.sha256(file: path))")
+            }
+            // The parameter files a job trace's arrivals name (an MMPP, a rate profile), by content.
+            var named = Set<String>()
+            for job in fileScenario?.jobs ?? [] {
+                guard let (file, text) = job.arrivals.parameterFile, named.insert(file).inserted else { continue }
+                lines.append("arrivals \(file) \(FileDigests.sha256(Data(text.utf8)))")
             }
             lines.append("load \(resolved.load) time_scale \(resolved.timeScale)")
         }

@@ -41,6 +41,13 @@ public enum InputLimits {
             "cv": Limit(range: 0...100, unit: "", why: "coefficient of variation of service times"),
             "size": Limit(range: 0...1e6, unit: "x", why: "a request's demand relative to a typical one"),
             "factor": Limit(range: 0...100, unit: "x", why: "the cold-start slowdown"),
+            "gamma_cv": Limit(range: 0.01...100, unit: "", why: "cv of Gamma inter-arrival times; 100 is a shape of 1e-4"),
+            "weibull_shape": Limit(range: 0.05...100, unit: "", why: "below 0.05 the Weibull mean overflows Gamma(1 + 2/k)"),
+            "sinusoid_amplitude": Limit(range: 0...1, unit: "", why: "a rate never below 0"),
+            "sinusoid_period_s": Limit(range: 1e-3...1e9, unit: "s", why: "a rate that swings faster than each millisecond is a constant one"),
+            "sinusoid_phase_s": seconds, "start_s": seconds,
+            "mean_dwell_s": Limit(range: 1e-3...1e9, unit: "s", why: "a state under a millisecond is not a burst; bounds state changes per simulated second"),
+            "multiplier": Limit(range: 0...1e6, unit: "x", why: "a factor on the job's rate"),
         ]
     }()
 

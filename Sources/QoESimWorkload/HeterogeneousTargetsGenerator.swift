@@ -16,8 +16,9 @@ import QoESimLatency
 ///   is stated in `metric` and multiplied by the variability's quantile for p95/p99.
 ///   With `shareModels` fixed, model i keeps its target whatever `models` is.
 /// - Requests arrive closed-loop (each container processes a stream back to back, as
-///   the inference jobs of DQoES/FlowCon do), or Poisson at `load` times the rate the
-///   model sustains at `c*` cores (`loadBasis: target`) or at the equal share
+///   the inference jobs of DQoES/FlowCon do), or open-loop by any drawn
+///   ``ArrivalProcess`` (Poisson, Gamma, MMPP, ...) at a mean rate of `load` times the
+///   rate the model sustains at `c*` cores (`loadBasis: target`) or at the equal share
 ///   (`loadBasis: equalShare`).
 public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
     public var nodes = 1
@@ -31,7 +32,8 @@ public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
     /// The number of models the equal share is computed for (nil: `models`).
     public var shareModels: Int? = nil
     public var arrivals: ArrivalProcess = .closed
-    /// For Poisson arrivals: rate = load / latency(c*) or load / latency(equal share).
+    /// For open-loop arrivals (Poisson or another drawn process): mean rate = load /
+    /// latency(c*) or load / latency(equal share).
     public var load = 0.7
     public var loadBasis: LoadBasis = .target
 
@@ -87,7 +89,7 @@ public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
             let arrival = arrivalSpreadS > 0 ? rng.nextUnitInterval() * arrivalSpreadS : 0
             jobs.append(JobSpec(
                 id: String(format: "m%02d-%@", i, name), model: spec, arrival: arrival, duration: durationS,
-                rate: arrivals == .poisson ? load / loadLatency : 0, targetMs: (target * 1000).rounded() / 1000, metric: metric,
+                rate: arrivals.drawsArrivals ? load / loadLatency : 0, targetMs: (target * 1000).rounded() / 1000, metric: metric,
                 arrivals: arrivals))
         }
         return jobs

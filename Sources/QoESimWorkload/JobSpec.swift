@@ -5,17 +5,6 @@ public enum QoEMetric: String, Sendable, CaseIterable, Codable {
     case mean, p95, p99
 }
 
-/// How a job's requests arrive.
-public enum ArrivalProcess: String, Sendable, CaseIterable {
-    /// Open loop: Poisson arrivals at `rate_rps`.
-    case poisson
-    /// Closed loop: each of the job's `workers` clients sends the next request when its
-    /// previous one completes (a batch inference job over a data set).
-    case closed
-    /// Replayed from a request trace (`--requests FILE`).
-    case trace
-}
-
 /// One deployed model: a container serving inference requests over a time window.
 public struct JobSpec: Sendable, Equatable {
     /// Unique id (`job_id`).
@@ -26,7 +15,8 @@ public struct JobSpec: Sendable, Equatable {
     public var arrival: Double
     /// How long it receives requests once deployed, seconds.
     public var duration: Double
-    /// Requests per second (Poisson arrivals); ignored by closed and trace jobs.
+    /// Mean requests per second of the processes that draw arrivals (Poisson, Gamma,
+    /// Weibull, MMPP, time-varying); ignored by closed and trace jobs.
     public var rate: Double
     /// The client's QoE target, in milliseconds of `metric`.
     public var targetMs: Double

@@ -10,8 +10,10 @@ import QoESimLatency
 ///   of every machine its models were fitted on;
 /// - `rate_rps`, or `load`: a Poisson rate of `load` / the model's mean latency at
 ///   `target_cpus` (else at `cpus`), so a machine 3x faster gets 3x the rate.
-/// `rate_rps`/`load` must be > 0 for Poisson jobs and may be empty for closed and trace jobs.
-/// Optional: `metric` (mean|p95|p99), `arrivals` (poisson|closed|trace), `cpus`,
+/// `rate_rps`/`load` (the mean rate) must be > 0 for jobs whose process draws arrivals
+/// (an MMPP's may be empty: its file's mean rate) and may be empty for closed and trace
+/// jobs. Optional: `metric` (mean|p95|p99), `arrivals` (an ``ArrivalProcess`` in its text
+/// form: poisson, closed, trace, `gamma cv=4`, `mmpp file=F`, ...), `cpus`,
 /// `gpu_share`, `node`, `workers`, `weight`. Empty optional cells take defaults.
 public enum JobTrace {
     public static let requiredColumns = ["job_id", "model", "arrival_s", "duration_s"]
@@ -33,6 +35,8 @@ public enum JobTrace {
             throw InputError(file: path, line: table.headerLine, "needs a column \(absolute) or \(relative)")
         }
         let nodes = Set(nodeNames)
+        let folder = PathText.parent(path)
+        var processes: [String: ArrivalProcess] = [:]
         var firstLine: [String: Int] = [:]
         var jobs: [JobSpec] = []
         jobs.reserveCapacity(table.rows.count)
@@ -78,22 +82,27 @@ public enum JobTrace {
             }
             let arrivals = cell("arrivals").isEmpty
                 ? ArrivalProcess.poisson
-                : ArrivalProcess(rawValue: try ctx("arrivals").choice(
-                    cell("arrivals"), among: ArrivalProcess.allCases.map(\.rawValue)))!
+                : try ArrivalProcess.parse(cell("arrivals"), context: ctx("arrivals"), relativeTo: folder, cache: &processes)
+            // Processes that draw arrivals need a mean rate; an MMPP may take its file's.
+            let needsRate = arrivals.drawsArrivals && arrivals.name != "mmpp"
             var rate = 0.0
             if !cell("rate_rps").isEmpty && !cell("load").isEmpty { throw ctx("rate_rps").error("give rate_rps or load, not both") }
             if !cell("load").isEmpty {
-                let load = arrivals == .poisson ? try ctx("load").positive(cell("load")) : try ctx("load").nonNegative(cell("load"))
+                let load = arrivals.drawsArrivals ? try ctx("load").positive(cell("load")) : try ctx("load").nonNegative(cell("load"))
                 guard let basis = targetCPUs ?? cpus else {
                     throw ctx("load").error("a load needs target_cpus or cpus: the cores whose latency it is relative to")
                 }
                 let latency = model.latency.latencySeconds(cpus: basis)
                 guard latency.isFinite, latency > 0 else { throw ctx("load").error("model '\(modelName)' gives no finite latency at \(basis) cores") }
                 rate = load / latency
-            } else if arrivals == .poisson || !cell("rate_rps").isEmpty {
-                rate = arrivals == .poisson
+            } else if !cell("rate_rps").isEmpty {
+                rate = arrivals.drawsArrivals
                     ? try ctx("rate_rps").positive(cell("rate_rps"))
                     : try ctx("rate_rps").nonNegative(cell("rate_rps"))
+            } else if needsRate {
+                throw ctx("rate_rps").error("value is missing (give rate_rps or load: the mean rate of \(arrivals.name) arrivals)")
+            } else if case .mmpp(let m, _) = arrivals {
+                rate = m.meanRate
             }
             let share: Double?
             if cell("gpu_share").isEmpty {

@@ -27,6 +27,18 @@ public enum RequestTrace {
         try parse(TextFile.read(path), file: path, jobIDs: jobIDs)
     }
 
+    /// Reads a request trace for every job it names (for fitting, not replay: no job
+    /// trace to check the ids against).
+    public static func loadAll(_ path: String) throws -> [String: [TracedRequest]] {
+        let bytes = try TextFile.read(path)
+        let table = try CSVTable(path: path, bytes: TextFile.check(bytes, file: path))
+        let c = try columns(header: table.header, line: table.headerLine, path: path)
+        if let empty = table.rows.first(where: { $0.fields[c.job].isEmpty }) {
+            throw InputError(file: path, line: empty.line, "job_id: value is missing")
+        }
+        return try parse(bytes, file: path, jobIDs: Array(Set(table.rows.map { $0.fields[c.job] })))
+    }
+
     /// Files larger than this are validated in one pass and then streamed from disk
     /// (``StreamedRequestTrace``) instead of being held in memory.
     public static let streamAbove: UInt64 = 256 << 20

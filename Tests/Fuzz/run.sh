@@ -17,7 +17,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 seconds="${1:?usage: Tests/Fuzz/run.sh SECONDS [TARGET ...]}"
 shift
-all=(job-trace request-trace request-trace-stream cluster-json cluster-yaml model-file experiment-file profile-csv azure-trace parse-and-simulate engine-tar engine-logs engine-import engine-json recorded-json)
+all=(job-trace request-trace request-trace-stream cluster-json cluster-yaml model-file experiment-file profile-csv azure-trace parse-and-simulate engine-tar engine-logs engine-import engine-json recorded-json arrival-files)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 build="${QOESIM_FUZZ_BUILD:-$root/.build-fuzz}"
@@ -51,9 +51,12 @@ seed() {  # seed TARGET DIR: the bundled inputs of that reader
       printf '{"Titles":["UID","PID","CMD"],"Processes":[["root","4242","/qoesim-infer"]]}' > "$d/seed-3"
       printf '{"StatusCode":0}' > "$d/seed-4"; printf '{"Id":"abc","Warnings":[]}' > "$d/seed-5"; printf '{"message":"no such container"}' > "$d/seed-6" ;;
     recorded-json) printf '{"models":[{"id":"a","model":"resnet50","target_ms":900,"metric":"mean","requests":1,"mean_ms":500,"p50_ms":500,"p95_ms":500,"p99_ms":500,"unfinished":0,"measured_ms":500,"pending_s":0,"satisfied":true,"cpu_s":1}],"satisfied":1,"failures":[],"requests":[[[0.5,0.5,1.0]]]}' > "$d/seed-0" ;;
+    arrival-files) printf '\000state,rate_rps,mean_dwell_s,jump_to\n0,1.5,30,\n1,40,2,\n' > "$d/seed-0"
+      printf '\000state,rate_rps,mean_dwell_s,jump_to\n0,1,4,0;0.7;0.3\n1,20,1,0.5;0;0.5\n2,80,0.5,0.9;0.1;0\n' > "$d/seed-1"
+      printf '\001start_s,multiplier\n0,1\n60,2.5\n120,0\n' > "$d/seed-2" ;;
     parse-and-simulate)
       { printf '\001'; cat "$root"/Traces/example/cluster.json; printf '\n---jobs\n'; cat "$root"/Traces/example/jobs.csv; } > "$d/seed-0"
-      { printf '\002nodes: [{name: n, cpus: 2}]\n---jobs\njob_id,model,arrival_s,duration_s,rate_rps,target_ms,arrivals\na,mobilenetv2,0,2,0,50,trace\nb,resnet50,0.5,1,,300,closed\n---requests\njob_id,time_s,size\na,0.1,1\na,0.2,3\n'; } > "$d/seed-1" ;;
+      { printf '\002nodes: [{name: n, cpus: 2}]\n---jobs\njob_id,model,arrival_s,duration_s,rate_rps,target_ms,arrivals\na,mobilenetv2,0,2,0,50,trace\nb,resnet50,0.5,1,,300,closed\nc,resnet50,0,2,3,300,gamma cv=4\nd,bert-base,0,2,2,900,sinusoid amplitude=0.5 period_s=1\n---requests\njob_id,time_s,size\na,0.1,1\na,0.2,3\n'; } > "$d/seed-1" ;;
   esac
 }
 

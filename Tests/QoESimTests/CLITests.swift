@@ -420,6 +420,47 @@ struct CLITests {
         #expect(try run(["import", "azure-llm", src, "-o", user, "--force"]).status == 0)
         #expect(try String(contentsOfFile: user, encoding: .utf8).contains("Splitwise"))
     }
+
+    /// fit-arrivals on the bundled Azure trace: the table, the files it writes, the job it
+    /// wrote running in the simulator, and a user's folder refused. Generate with a
+    /// generator of MMPP arrivals writes the parameters file beside its jobs.
+    @Test("fit-arrivals fits the bundled trace, writes a job that runs, and never writes over a user's folder; generate carries an MMPP's file")
+    func fitArrivals() throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let out = folder + "/fit"
+        let r = try run(["fit-arrivals", "Traces/azure-llm/requests.csv", "--replicates", "10", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        for row in ["rate_rps", "interarrival_cv", "idc_1s", "idc_10s", "idc_60s", "ks_distance", "chosen K="] {
+            #expect(r.stdout.contains(row), "\(row) missing from:\n\(r.stdout)")
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(files.contains("mmpp.csv") && files.contains("job-mmpp.csv") && files.contains("job-gamma.csv") && files.contains("fit.json"), "\(files)")
+        let sim = try run(["run", "--cluster", "Traces/example/cluster.json", "--trace", out + "/job-mmpp.csv", "--policy", "fair-share"])
+        #expect(sim.status == 0 && sim.stdout.contains("models satisfied"), "\(sim.stderr)")
+        // Again into its own folder: replaced. Into a user's: refused, untouched.
+        #expect(try run(["fit-arrivals", "Traces/azure-llm/requests.csv", "--replicates", "10", "--out", out]).status == 0)
+        let user = folder + "/mine"
+        try FileManager.default.createDirectory(atPath: user, withIntermediateDirectories: true)
+        try "the user's\n".write(toFile: user + "/mmpp.csv", atomically: true, encoding: .utf8)
+        let refused = try run(["fit-arrivals", "Traces/azure-llm/requests.csv", "--replicates", "10", "--out", user])
+        #expect(refused.status != 0 && refused.stderr.contains(user), "\(refused.stderr)")
+        #expect(try String(contentsOfFile: user + "/mmpp.csv", encoding: .utf8) == "the user's\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: user) == ["mmpp.csv"])
+        // A generator of MMPP arrivals: generate writes jobs.csv and the MMPP's file beside it.
+        try FileManager.default.copyItem(atPath: out + "/mmpp.csv", toPath: folder + "/bursts.csv")
+        let spec = tinySpec(folder)
+        var text = try String(contentsOfFile: spec, encoding: .utf8)
+        text = text.replacingOccurrences(of: "  duration_s: 60\n", with: "  duration_s: 60\n  arrivals: mmpp file=bursts.csv\n  load: 0.5\n")
+        try text.write(toFile: spec, atomically: true, encoding: .utf8)
+        let generated = try run(["generate", spec, "--out", folder + "/scenario"])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        let jobs = try String(contentsOfFile: folder + "/scenario/jobs.csv", encoding: .utf8)
+        #expect(jobs.contains(",mmpp file=bursts.csv"), "\(jobs)")
+        #expect(FileManager.default.fileExists(atPath: folder + "/scenario/bursts.csv"))
+        let rerun = try run(["run", "--cluster", folder + "/scenario/cluster.json", "--trace", folder + "/scenario/jobs.csv", "--policy", "dqoes"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+    }
 }
 
 /// The experiments module's SHA-256, as the tests name it.
@@ -527,4 +568,5 @@ struct ReuseLiveTests {
         #expect(FileManager.default.fileExists(atPath: folder + "/v1/repeat-1/live/recorded.json"))
         #expect(FileManager.default.fileExists(atPath: folder + "/v1/report.json"))
     }
+
 }

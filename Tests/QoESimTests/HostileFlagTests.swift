@@ -45,6 +45,7 @@ struct HostileFlagTests {
         case "profile": return ["--workload", "mobilenetv2", "--output", "OUT.csv"]
         case "live": return ["--trace", trace, "--cluster", cluster, "--models", models, "--out", "OUT"]
         case "validate": return ["--trace", trace, "--cluster", cluster, "--models", models, "--out", "OUT"]
+        case "fit-arrivals": return [work + "/requests.csv", "--replicates", "10", "--out", "OUT"]
         case "import azure-llm": return [root + "/Traces/azure-llm/source.csv", "--output", "OUT.csv"]
         case "help": return []
         default: return nil
@@ -130,6 +131,9 @@ struct HostileFlagTests {
             policies: [fair-share]
             seeds: 1
             """.write(toFile: work + "/tiny.yaml", atomically: true, encoding: .utf8)
+        // The first 800 requests of the bundled Azure trace (about 5 minutes): fit-arrivals' input.
+        let azure = try String(contentsOfFile: Fixture.packageRoot + "/Traces/azure-llm/requests.csv", encoding: .utf8)
+        try (azure.split(separator: "\n").prefix(805).joined(separator: "\n") + "\n").write(toFile: work + "/requests.csv", atomically: true, encoding: .utf8)
         let shard = try CLITests.run(["sweep", work + "/tiny.yaml", "--out", work + "/shard", "--quiet"])
         #expect(shard.status == 0, "\(shard.stderr)")
         let dump = try CLITests.run(["--experimental-dump-help"])

@@ -24,6 +24,7 @@ enum FuzzTarget: String, CaseIterable {
     case engineImport = "engine-import"
     case engineJSON = "engine-json"
     case recordedJSON = "recorded-json"
+    case arrivalFiles = "arrival-files"
 }
 
 /// What every target shares: the bundled models and a folder for experiment files.
@@ -109,6 +110,22 @@ func fuzzOne(_ bytes: [UInt8]) {
             if let pids = try? EngineAnswer.processIDs(data) {
                 precondition(pids.count <= bytes.count, "more process ids than bytes")
             }
+        case .arrivalFiles:
+            // The parameter files a job trace's arrivals name: the first byte chooses an
+            // MMPP's (what it accepts is a valid chain: it writes back to itself) or a
+            // piecewise rate profile's.
+            guard let first = bytes.first else { return }
+            let rest = Array(bytes.dropFirst())
+            if first % 2 == 0 {
+                let m = try MMPP.parse(rest, file: "fuzz-mmpp.csv")
+                precondition(abs(m.stationary.reduce(0, +) - 1) < 1e-6 && m.meanRate > 0, "an MMPP accepted without a stationary law")
+                let again = try MMPP.parse(Array(m.csv.utf8), file: "again.csv")
+                precondition(again.rates == m.rates && again.meanDwell == m.meanDwell, "an MMPP reads back differently")
+                precondition(zip(again.jumps.joined(), m.jumps.joined()).allSatisfy { abs($0 - $1) <= 1e-12 }, "an MMPP's jumps read back differently")
+            } else {
+                let p = try RateProfile.parsePiecewise(rest, file: "fuzz-rates.csv", named: "fuzz-rates.csv")
+                precondition(p.peak > 0 && p.integral(to: 1e6) >= 0, "a rate profile accepted that sends nothing")
+            }
         case .recordedJSON:
             let recorded = try RecordedLiveRun.decode(Data(bytes), file: "recorded.json", jobs: nil)
             precondition(recorded.requests.count == recorded.models.count, "a recording accepted with requests for other jobs")
@@ -147,6 +164,8 @@ func parseAndSimulate(_ bytes: [UInt8], catalog: ModelCatalog) throws {
         case .poisson: expected += j.rate * window
         case .closed: expected += window / max(1e-6, j.model.latency.latencySeconds(cpus: 4096)) * Double(j.workers)
         case .trace: expected += Double(requests[j.id]?.count ?? 0)
+        case .varying(let profile): expected += j.rate * profile.integral(to: window)
+        case .gamma, .weibull, .mmpp: expected += j.rate * window
         }
     }
     guard expected <= 20_000, jobs.count <= 200 else { return }
