@@ -36,14 +36,15 @@ def compare(paths):
     print("|---|---|---|---|---|---|")
     for path in sorted(paths):
         stem = os.path.basename(path)[:-len(".json")]
-        pair, parts = stem.rsplit("-", 1) if "-" in stem else (stem, "?")
+        parts = next((q for q in ["shared-cold", "spin-full-weight", "quota", "shared", "cold", "spin", "full"] if stem.endswith("-" + q)), None)
+        pair = stem[:-len(parts) - 1] if parts else stem
         with open(path) as fh:
             fd = json.load(fh)["fidelity"]
         o, p = fd.get("overall_mean_over_target") or {}, fd.get("overall_p95_over_target") or {}
         jobs = ", ".join("%s %s (%s, %s)" % (x["id"], f((x.get("mean") or {}).get("error_pct"), "{:+.1f}"), x["model"],
                                               "closed" if x["closed_loop"] else "open") for x in fd["models"])
         print("| %s | %s | %s (%s) | %s (%s) | %d | %s |" % (
-            pair, parts, f(o.get("error_pct"), "{:+.1f}"), f(o.get("error_se"), "{:+.1f}"), f(p.get("error_pct"), "{:+.1f}"),
+            pair, parts or "?", f(o.get("error_pct"), "{:+.1f}"), f(o.get("error_se"), "{:+.1f}"), f(p.get("error_pct"), "{:+.1f}"),
             f(p.get("error_se"), "{:+.1f}"), len(fd.get("goal_misses", [])), jobs))
 
 
