@@ -100,7 +100,7 @@ public struct Scenario: Sendable {
             }
             // Work: an open-loop job may expect at most 1e9 requests (minutes of simulation each).
             // A closed loop makes at most duration / (latency with every core it can get) requests per worker.
-            if job.arrivals == .closed {
+            if job.arrivals.isClosed {
                 let cores = eligible.map(\.cpus).max() ?? 1
                 let fastest = job.model.latency.latencySeconds(cpus: cores)
                 let most = Double(job.workers) * job.duration / fastest
@@ -119,7 +119,7 @@ public struct Scenario: Sendable {
                         expected, Self.maxExpectedRequests))
                 }
             }
-            if job.arrivals == .trace && tracedCount(of: job.id) == 0 {
+            if job.arrivals.isTrace && tracedCount(of: job.id) == 0 {
                 let hint = requestFile.map { "the request trace \($0) has no rows for it" } ?? "no request trace was given (--requests FILE)"
                 throw fail("job '\(job.id)' has arrivals=trace but \(hint)")
             }

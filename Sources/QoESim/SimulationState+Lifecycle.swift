@@ -102,6 +102,7 @@ extension SimulationState {
     /// requests and any request due at t arrive at once; the next is armed.
     mutating func startLoad(_ j: Int, _ t: Double) {
         schedules[j].begin(at: t)
+        c[j].closedLoopEnd = schedules[j].closedLoopEnd
         loop.arm(lifecycleTimer(j), at: schedules[j].end)
         while let next = schedules[j].next() {
             if next.time > t {

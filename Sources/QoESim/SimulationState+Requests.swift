@@ -81,7 +81,7 @@ extension SimulationState {
         if busy > 1 { for s in (b + 1)..<(b + busy) where slots[s].work < slots[done].work { done = s } }
         record(j, arrival: slots[done].arrival, start: slots[done].start, size: slots[done].size, t)
         // Closed loop: the client sends its next request as soon as this one returns.
-        if c[j].phase == .active && schedules[j].continuesAfter(completionAt: t) {
+        if c[j].phase == .active && t < c[j].closedLoopEnd {
             let factor = variability[j].sample(&serviceStream[j])
             waiting[j].append(Request(arrival: t, start: t, work: factor, size: 1))
             c[j].counters.recordArrival()

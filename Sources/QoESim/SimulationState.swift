@@ -38,6 +38,9 @@ struct ContainerState {
     var node = -1
     /// The size (service-demand multiplier) of the request whose arrival timer is armed.
     var nextArrivalSize = 1.0
+    /// Completions before this time send the next request (a closed loop's end; -inf
+    /// for open loops): the schedule's ``ArrivalSchedule/closedLoopEnd``, read at start.
+    var closedLoopEnd = -Double.infinity
     /// When the container last became idle (nothing in service), for cold starts.
     var idleSince = 0.0
     /// Idle, but its inference threads still poll for work (the model's idle spin) until
@@ -147,7 +150,7 @@ struct SimulationState: ~Copyable {
         idleSpin = jobs.map { ($0.model.idleSpin.seconds, $0.model.idleSpin.cores, $0.model.idleSpin.weight) }
         schedules = FixedArray(jobs.map { job in
             var feed = TracedFeed(held: [])
-            if job.arrivals == .trace {
+            if job.arrivals.isTrace {
                 if let streamed = scenario.streamedRequests {
                     feed = TracedFeed(reader: streamed.reader(for: job.id, stretch: scenario.streamStretch))
                 } else {

@@ -618,7 +618,7 @@ public struct ExperimentSpec: Sendable {
             var cache: [String: ArrivalProcess] = [:]
             let a = try ArrivalProcess.parse(
                 text, context: FieldContext(file: at.file, line: at.line, column: "arrivals"), relativeTo: PathText.parent(at.file), cache: &cache)
-            guard a != .trace else { throw at.error("arrivals: a generator draws its arrivals (closed, poisson, gamma, weibull, mmpp, sinusoid or piecewise), not trace") }
+            guard !a.isTrace else { throw at.error("arrivals: a generator draws its arrivals (closed, poisson, gamma, weibull, mmpp, sinusoid or piecewise), not trace") }
             g.arrivals = a
         case "load":
             g.load = try num()

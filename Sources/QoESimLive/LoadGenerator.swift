@@ -95,7 +95,7 @@ final class JobClient: @unchecked Sendable {
                 lock.signal()
                 lock.unlock()
             }
-            if job.arrivals != .closed {
+            if !job.arrivals.isClosed {
                 lock.lock()
                 arrivalsDone = true
                 lock.broadcast()
@@ -140,7 +140,7 @@ final class JobClient: @unchecked Sendable {
                 return
             }
             completed.append(LiveRequest(arrival: arrival - epoch, start: start - epoch, completion: done - epoch, serverMs: Double(line.dropFirst(3)) ?? 0))
-            if job.arrivals == .closed {
+            if job.arrivals.isClosed {
                 if schedule.continuesAfter(completionAt: done - epoch) {
                     queue.append(done)
                     arrived += 1

@@ -212,7 +212,7 @@ public struct DQoESPolicy: AllocationPolicy {
             cpu.used[i] = c.window.cpuUsed
             // Cores it can use at once: its parallelism x workers.
             cpu.usable[i] = min(node.cpus, c.model.latency.maxParallelism * Double(c.workers))
-            cpu.openLoop[i] = c.arrivals != .closed
+            cpu.openLoop[i] = !c.arrivals.isClosed
             cpu.tightness[i] = tightness(c)
             cpu.weight[i] = p.urgencyExponent == 0 ? 1 : _pow(cpu.tightness[i], p.urgencyExponent)
             guard let measured = measure(c) else { continue }

@@ -91,7 +91,7 @@ public struct PredictivePolicy: AllocationPolicy {
     /// while its arrival rate is unknown.
     func predictor(_ c: ContainerObservation, gpuFraction: Double) -> ((Double, Double) -> Double)? {
         let lambda: Double
-        if c.arrivals == .closed {
+        if c.arrivals.isClosed {
             lambda = 0
         } else {
             guard let r = rate[c.id] else { return nil }
@@ -99,7 +99,7 @@ public struct PredictivePolicy: AllocationPolicy {
         }
         return { cores, g in
             PredictivePolicy.predictedSeconds(
-                model: c.model, metric: c.metric, closedLoop: c.arrivals == .closed, rate: lambda, workers: c.workers,
+                model: c.model, metric: c.metric, closedLoop: c.arrivals.isClosed, rate: lambda, workers: c.workers,
                 cores: cores, gpuFraction: g)
         }
     }

@@ -168,7 +168,7 @@ public struct FidelitySummary: Sendable, Encodable {
         let r = reports.count
         models = (reports.first?.models ?? []).indices.map { j in
             let m = reports[0].models[j]
-            let closed = j < jobs.count && jobs[j].arrivals == .closed
+            let closed = j < jobs.count && jobs[j].arrivals.isClosed
             let live = requests.compactMap { j < $0.live.count ? Self.meanServiceMs($0.live[j]) : nil }
             let sim = requests.compactMap { j < $0.sim.count ? Self.meanServiceMs($0.sim[j]) : nil }
             let liveService = Self.mean(live), simService = Self.mean(sim)

@@ -77,7 +77,7 @@ public struct PairedRequests: Sendable, Encodable, Equatable {
                 medianAbsResponseErrorPct: Self.percentile(r.map(abs).sorted(), 0.5),
                 serviceErrorPct: [0.1, 0.5, 0.9].map { Self.percentile(sv, $0) }, maxArrivalGapMs: xs.map(\.gap).max() ?? 0)
         }
-        for (j, spec) in specs.enumerated() where spec.arrivals != .closed {
+        for (j, spec) in specs.enumerated() where !spec.arrivals.isClosed {
             var xs: [(response: Double, service: Double, gap: Double)] = []
             for (live, sim) in runs where j < live.count && j < sim.count {
                 let l = live[j].sorted { $0[0] < $1[0] }, s = sim[j].sorted { $0[0] < $1[0] }

@@ -30,10 +30,10 @@ public enum ArrivalProcess: Sendable, Equatable {
     /// (shape 1 is Poisson; below 1, bursty: cv = sqrt(G(1+2/k) / G(1+1/k)^2 - 1)).
     case weibull(shape: Double)
     /// A Markov-modulated Poisson process, its state rates scaled to the job's mean rate.
-    case mmpp(MMPP, file: String)
+    indirect case mmpp(MMPP, file: String)
     /// A Poisson process whose rate varies over the job's time: rate x profile(t), t
     /// from the job's start.
-    case varying(RateProfile)
+    indirect case varying(RateProfile)
 
     /// The names of the processes, as written in a trace.
     public static let names = ["poisson", "closed", "trace", "gamma", "weibull", "mmpp", "sinusoid", "piecewise"]
@@ -54,7 +54,30 @@ public enum ArrivalProcess: Sendable, Equatable {
 
     /// Whether the process draws its arrival times from the job's rate (everything but a
     /// closed loop and a replayed trace).
-    public var drawsArrivals: Bool { self != .closed && self != .trace }
+    public var drawsArrivals: Bool {
+        switch self {
+        case .closed, .trace: false
+        default: true
+        }
+    }
+
+    /// Same process: same name, same parameters (an MMPP's or a profile's file name included).
+    public static func == (a: ArrivalProcess, b: ArrivalProcess) -> Bool {
+        switch (a, b) {
+        case (.poisson, .poisson), (.closed, .closed), (.trace, .trace): return true
+        case (.gamma(let x), .gamma(let y)): return x == y
+        case (.weibull(let x), .weibull(let y)): return x == y
+        case (.mmpp(let m, let f), .mmpp(let n, let g)): return f == g && m == n
+        case (.varying(let p), .varying(let q)): return p == q
+        default: return false
+        }
+    }
+
+    /// Whether the job replays a request trace.
+    public var isTrace: Bool { if case .trace = self { true } else { false } }
+
+    /// Whether the job is a closed loop.
+    public var isClosed: Bool { if case .closed = self { true } else { false } }
 
     /// The text form, as ``parse(_:context:relativeTo:)`` reads it (file parameters as
     /// they were written).

@@ -25,8 +25,6 @@ import QoESimEngine
 /// The schedule holds one random stream and one trace reader: memory does not grow with
 /// the number of requests.
 public struct ArrivalSchedule {
-    /// How the job's requests arrive.
-    public let process: ArrivalProcess
     /// When the job's container was placed (the caller's clock).
     public private(set) var start = 0.0
     /// When the job stops receiving requests: start + duration.
@@ -37,11 +35,15 @@ public struct ArrivalSchedule {
     @usableFromInline let duration: Double
     @usableFromInline let meanGap: Double
     @usableFromInline let kind: Kind
-    @usableFromInline var drawn: DrawnArrivals
     @usableFromInline var stream: RandomStream
     @usableFromInline var feed: TracedFeed
     /// The previous arrival (the start before the first).
     @usableFromInline var last = 0.0
+    /// The parameters of every drawn process but Poisson (one immutable reference, so
+    /// that the schedules of Poisson and closed-loop jobs stay small on the hot path, and
+    /// copies of a schedule share nothing that changes) and where it is.
+    @usableFromInline let drawn: DrawnArrivals?
+    @usableFromInline var position = DrawnArrivals.Position()
 
     /// The schedule of `job` under `seed`; `feed` holds or streams its replayed requests
     /// (empty unless its arrivals are `trace`).
@@ -55,19 +57,28 @@ public struct ArrivalSchedule {
         process: ArrivalProcess, rate: Double, duration: Double, seed: UInt64, key: String, workers: Int = 1,
         feed: TracedFeed = TracedFeed(held: [])
     ) {
-        self.process = process
         self.duration = duration
         meanGap = process.drawsArrivals ? 1 / rate : 0
-        initialRequests = process == .closed ? workers : 0
+        initialRequests = process.isClosed ? workers : 0
         stream = RandomStream(seed: seed, key: key, purpose: .arrivals)
-        self.feed = process == .trace ? feed : TracedFeed(held: [])
         switch process {
         case .poisson: kind = .poisson
         case .closed: kind = .closed
         case .trace: kind = .trace
         default: kind = .drawn
         }
-        drawn = DrawnArrivals(process: process, rate: rate)
+        self.feed = kind == .trace ? feed : TracedFeed(held: [])
+        drawn = kind == .drawn ? DrawnArrivals(process: process, rate: rate) : nil
+    }
+
+    /// How the job's requests arrive.
+    public var process: ArrivalProcess {
+        switch kind {
+        case .poisson: .poisson
+        case .closed: .closed
+        case .trace: .trace
+        case .drawn: drawn!.process
+        }
     }
 
     /// The arrival times of a whole window [0, duration) (for fitting and tests; a
@@ -85,7 +96,7 @@ public struct ArrivalSchedule {
         start = t
         end = t + duration
         last = t
-        if kind == .drawn { drawn.begin(at: t, stream: &stream) }
+        drawn?.begin(at: t, position: &position, stream: &stream)
     }
 
     /// The next open-loop arrival (time and service-demand multiplier), nil once the
@@ -109,7 +120,7 @@ public struct ArrivalSchedule {
     }
 
     @usableFromInline mutating func nextDrawn() -> (time: Double, size: Double)? {
-        let t = drawn.next(after: last, start: start, end: end, stream: &stream)
+        let t = drawn!.next(after: last, start: start, end: end, position: &position, stream: &stream)
         guard t < end else { return nil }
         last = t
         return (t, 1)
@@ -121,11 +132,16 @@ public struct ArrivalSchedule {
 
     /// An MMPP's hidden state after the latest ``next()`` (the state the latest arrival
     /// came in), nil for other processes.
-    public var hiddenState: Int? { drawn.form == .mmpp ? drawn.state : nil }
+    public var hiddenState: Int? { drawn?.form == .mmpp ? position.state : nil }
 
     /// Closed loop: whether a request that completes at `t` is followed by another
     /// (sent at `t`): while `t` is before the job's end.
-    @inlinable public func continuesAfter(completionAt t: Double) -> Bool { process == .closed && t < end }
+    @inlinable public func continuesAfter(completionAt t: Double) -> Bool { t < closedLoopEnd }
+
+    /// A closed loop's end (a completion before it is followed by another request); -inf
+    /// for every other process. Read once per job, it keeps the schedule off the
+    /// completion path.
+    @inlinable public var closedLoopEnd: Double { kind == .closed ? end : -.infinity }
 }
 
 /// One job's replayed requests in time order: an array held in memory, or a reader of a
@@ -156,22 +172,28 @@ public struct TracedFeed {
     }
 }
 
-/// The state of a drawn process other than Poisson (``ArrivalSchedule``).
-@usableFromInline struct DrawnArrivals {
+/// The parameters of a drawn process other than Poisson (``ArrivalSchedule``), immutable;
+/// where the process is (its ``Position``) is the schedule's.
+@usableFromInline final class DrawnArrivals: @unchecked Sendable {
+    /// An MMPP's hidden state and when it ends; a piecewise profile's current piece.
+    @usableFromInline struct Position {
+        var state = 0, stateEnd = 0.0, piece = 0
+        @usableFromInline init() {}
+    }
+    let process: ArrivalProcess
     @usableFromInline enum Form: UInt8 { case none, gamma, weibull, mmpp, sinusoid, piecewise }
     let form: Form
     /// Gamma and Weibull: the law's shape and scale (mean gap = 1 / rate).
     let shape: Double, scale: Double
     /// MMPP: state rates (scaled to the job's rate), mean dwell, cumulative jump and
-    /// stationary probabilities; the state now and when it ends.
+    /// stationary probabilities.
     let rates: [Double], dwell: [Double], jumps: [[Double]], initial: [Double]
-    var state = 0, stateEnd = 0.0
-    /// Time-varying: the job's rate and its profile; the current piece.
+    /// Time-varying: the job's rate and its profile.
     let rate: Double, profile: RateProfile?
     let starts: [Double], multipliers: [Double]
-    var piece = 0
 
     init(process: ArrivalProcess, rate: Double) {
+        self.process = process
         func cumulative(_ p: [Double]) -> [Double] {
             var s = 0.0
             return p.map { s += $0; return s }
@@ -225,15 +247,15 @@ public struct TracedFeed {
         return c.firstIndex { u <= $0 } ?? c.count - 1
     }
 
-    mutating func begin(at t: Double, stream: inout RandomStream) {
-        piece = 0
+    func begin(at t: Double, position p: inout Position, stream: inout RandomStream) {
+        p = Position()
         guard form == .mmpp else { return }
-        state = DrawnArrivals.pick(initial, &stream)
-        stateEnd = t + stream.nextExponential(mean: dwell[state])
+        p.state = DrawnArrivals.pick(initial, &stream)
+        p.stateEnd = t + stream.nextExponential(mean: dwell[p.state])
     }
 
     /// The next arrival after `last` (>= `end` when there is none before the job's end).
-    mutating func next(after last: Double, start: Double, end: Double, stream: inout RandomStream) -> Double {
+    func next(after last: Double, start: Double, end: Double, position p: inout Position, stream: inout RandomStream) -> Double {
         switch form {
         case .none: return .infinity
         case .gamma: return last + stream.nextGamma(shape: shape, scale: scale)
@@ -241,13 +263,13 @@ public struct TracedFeed {
         case .mmpp:
             var t = last
             while true {
-                let r = rates[state]
+                let r = rates[p.state]
                 let gap = r > 0 ? stream.nextExponential(mean: 1 / r) : .infinity
-                if t + gap < stateEnd { return t + gap }
-                t = stateEnd
+                if t + gap < p.stateEnd { return t + gap }
+                t = p.stateEnd
                 if t >= end { return t }
-                state = DrawnArrivals.pick(jumps[state], &stream)
-                stateEnd = t + stream.nextExponential(mean: dwell[state])
+                p.state = DrawnArrivals.pick(jumps[p.state], &stream)
+                p.stateEnd = t + stream.nextExponential(mean: dwell[p.state])
             }
         case .sinusoid:
             let peak = rate * profile!.peak
@@ -261,13 +283,13 @@ public struct TracedFeed {
             var e = stream.nextExponential(mean: 1)
             var t = last - start
             while true {
-                let r = rate * multipliers[piece]
-                let bound = piece + 1 < starts.count ? starts[piece + 1] : .infinity
+                let r = rate * multipliers[p.piece]
+                let bound = p.piece + 1 < starts.count ? starts[p.piece + 1] : .infinity
                 if r > 0 && e <= r * (bound - t) { return start + t + e / r }
                 if bound == .infinity || start + bound >= end { return .infinity }
                 e -= r * (bound - t)
                 t = bound
-                piece += 1
+                p.piece += 1
             }
         }
     }
