@@ -6,7 +6,7 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Convert external traces into QoESim request traces.",
-        subcommands: [AzureLLM.self]
+        subcommands: [AzureLLM.self, AzureFunctions2021.self]
     )
 
     struct AzureLLM: ParsableCommand {
@@ -36,6 +36,9 @@ struct ImportCommand: ParsableCommand {
         @Option(help: "Multiply every time by this factor (e.g. 0.5 doubles the request rate).")
         var timeScale: Double = 1
 
+        @Option(help: "Which edition's attribution the output carries: 2023, 2024, or auto (the year of the first TIMESTAMP).")
+        var edition: String = "auto"
+
         @Option(name: [.short, .customLong("output")], help: "Output request trace CSV (default: standard output). An existing file is replaced only if this command wrote it (its first line is the trace's attribution) or with --force; a folder never.")
         var output: String?
 
@@ -46,22 +49,77 @@ struct ImportCommand: ParsableCommand {
             guard AzureLLMImporter.SizeBasis(rawValue: sizeBasis) != nil else {
                 throw ValidationError("--size-basis must be one of total, context, generated, none")
             }
-            guard timeScale > 0 && timeScale.isFinite else { throw ValidationError("--time-scale must be > 0") }
+            guard timeScale > 0 && timeScale <= 1e6 else { throw ValidationError("--time-scale must be in (0, 1e6]") }
+            guard edition == "auto" || AzureLLMImporter.Edition(rawValue: edition) != nil else {
+                throw ValidationError("--edition must be auto, 2023 or 2024")
+            }
             guard !jobID.isEmpty, !jobID.contains(","), !jobID.contains("\"") else {
                 throw ValidationError("--job-id must be non-empty and contain no comma or quote")
             }
         }
 
         func run() throws {
-            let records = try AzureLLMImporter.read(file)
+            let (records, found) = try AzureLLMImporter.readWithEdition(file)
+            let last = records.map(\.time).max() ?? 0
+            guard last * timeScale <= 1e9 else {
+                throw ValidationError("\(file): --time-scale \(timeScale) stretches its last request to \(last * timeScale) s, beyond the limit of 1e9 s of time_s (Docs/LIMITS.md)")
+            }
+            guard let which = AzureLLMImporter.Edition(rawValue: edition) ?? found else {
+                throw ValidationError("\(file): its first TIMESTAMP is of neither 2023 nor 2024: give --edition")
+            }
             let text = AzureLLMImporter.convert(
                 records, jobID: jobID, sizeBasis: .init(rawValue: sizeBasis)!, timeScale: timeScale,
-                source: PathText.lastComponent(file))
+                source: PathText.lastComponent(file), edition: which)
             if let output {
                 // Never replace what qoesim did not write: a folder, or a file that does not
                 // start with the attribution this command writes (unless --force).
-                try OwnedFile.replace(output, with: text, kind: .firstLine("# " + AzureLLMImporter.attribution[0]), force: force)
+                try OwnedFile.replace(output, with: text, kind: .firstLinePrefix("# Derived from the Azure LLM inference trace 20"), force: force)
                 Diagnostics.note("wrote \(records.count) requests to \(output)")
+            } else {
+                print(text, terminator: "")
+            }
+        }
+    }
+
+    struct AzureFunctions2021: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "azure-functions-2021",
+            abstract: "Convert the Azure Functions invocation trace 2021 (CC-BY 4.0) into a request trace.",
+            discussion: """
+            Input: app,func,end_timestamp,duration (seconds, as the publisher's schema gives
+            them). Output: job_id,time_s,size, one job per function among the --top most
+            invoked (job ids fn-APP8-FUNC8), a request arriving at end_timestamp - duration,
+            time_s from the earliest kept arrival, size = duration / the function's mean
+            duration. Map the job ids to models in your job trace (arrivals=trace). The output
+            carries the trace's attribution as '#' comment lines.
+
+            Example:
+              qoesim import azure-functions-2021 AzureFunctionsInvocationTraceForTwoWeeksJan2021.txt --top 5 -o functions.csv
+            """
+        )
+
+        @Argument(help: "The trace file (CSV with a header).")
+        var file: String
+
+        @Option(help: "Keep the N most invoked functions.")
+        var top: Int = 10
+
+        @Option(name: [.short, .customLong("output")], help: "Output request trace CSV (default: standard output). An existing file is replaced only if this command wrote it (its first line is the trace's attribution) or with --force; a folder never.")
+        var output: String?
+
+        @Flag(help: "Replace --output even if it is a file this command did not write.")
+        var force = false
+
+        func validate() throws {
+            guard (1...100_000).contains(top) else { throw ValidationError("--top must be 1...100000") }
+        }
+
+        func run() throws {
+            let invocations = try AzureFunctions2021Importer.read(file)
+            let text = AzureFunctions2021Importer.convert(invocations, top: top, source: PathText.lastComponent(file))
+            if let output {
+                try OwnedFile.replace(output, with: text, kind: .firstLine("# " + AzureFunctions2021Importer.attribution[0]), force: force)
+                Diagnostics.note("wrote the requests of the \(top) most invoked functions (of \(invocations.count) invocations) to \(output)")
             } else {
                 print(text, terminator: "")
             }

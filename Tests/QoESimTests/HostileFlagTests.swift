@@ -27,6 +27,7 @@ struct HostileFlagTests {
         "figure": (["-1", "0", "nan", "inf", "1e308", "MISSING"], "any name is a file name"),
         "seed": (["0"], "0 is a seed"),
         "actuation-delay": (["0"], "no delay is the default"),
+        "job-id": (["-1", "0", "nan", "inf", "1e308", "MISSING", "FOLDER"], "any text without a comma or quote is a job id"),
         "help.subcommands": (Set(values), "swift-argument-parser's help shows the root help for a name it does not know"),
     ]
 
@@ -46,7 +47,8 @@ struct HostileFlagTests {
         case "live": return ["--trace", trace, "--cluster", cluster, "--models", models, "--out", "OUT"]
         case "validate": return ["--trace", trace, "--cluster", cluster, "--models", models, "--out", "OUT"]
         case "fit-arrivals": return [work + "/requests.csv", "--replicates", "10", "--out", "OUT"]
-        case "import azure-llm": return [root + "/Traces/azure-llm/source.csv", "--output", "OUT.csv"]
+        case "import azure-llm": return [root + "/Traces/azure-llm/sample-2024.csv", "--output", "OUT.csv"]
+        case "import azure-functions-2021": return [root + "/Traces/azure-functions-2021/sample.csv", "--output", "OUT.csv"]
         case "help": return []
         default: return nil
         }

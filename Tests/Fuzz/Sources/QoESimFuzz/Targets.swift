@@ -25,6 +25,7 @@ enum FuzzTarget: String, CaseIterable {
     case engineJSON = "engine-json"
     case recordedJSON = "recorded-json"
     case arrivalFiles = "arrival-files"
+    case functionsTrace = "functions-trace"
 }
 
 /// What every target shares: the bundled models and a folder for experiment files.
@@ -109,6 +110,16 @@ func fuzzOne(_ bytes: [UInt8]) {
             _ = EngineAnswer.errorMessage(data)
             if let pids = try? EngineAnswer.processIDs(data) {
                 precondition(pids.count <= bytes.count, "more process ids than bytes")
+            }
+        case .functionsTrace:
+            // What it accepts converts to a request trace the request-trace reader takes.
+            let calls = try AzureFunctions2021Importer.parse(bytes, file: "fuzz.csv")
+            let text = AzureFunctions2021Importer.convert(calls, top: 3, source: "fuzz.csv")
+            let ids = Set(calls.map { AzureFunctions2021Importer.jobID(app: $0.app, function: $0.function) })
+            do {
+                _ = try RequestTrace.parse(Array(text.utf8), file: "converted.csv", jobIDs: Array(ids))
+            } catch {
+                fatalError("functions-trace: an accepted trace converts to a request trace that is refused: \(error)")
             }
         case .arrivalFiles:
             // The parameter files a job trace's arrivals name: the first byte chooses an

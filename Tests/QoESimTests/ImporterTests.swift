@@ -1,0 +1,61 @@
+import Foundation
+import QoESim
+import Testing
+
+/// The public-trace importers on real rows their publishers printed (Traces/azure-llm/
+/// sample-2023.csv, sample-2024.csv, Traces/azure-functions-2021/sample.csv; each file's
+/// header says where its rows come from).
+@Suite("Importers of public traces")
+struct ImporterTests {
+    let root = Fixture.packageRoot
+
+    @Test("Azure LLM 2024: offsets and whole seconds read, times and sizes exact, its own attribution")
+    func azureLLM2024() throws {
+        let (records, edition) = try AzureLLMImporter.readWithEdition(root + "/Traces/azure-llm/sample-2024.csv")
+        #expect(edition == .y2024)
+        #expect(records.count == 10)
+        // Epoch seconds as doubles keep about 0.24 µs at 1.7e9 s: times within 1 µs.
+        #expect(abs(records[1].time - 0.007405) < 1e-6)
+        // 2024-05-16 23:59:59.929501 - 2024-05-10 00:00:00.009930 = 6 d 23:59:59.919571.
+        #expect(abs(records[9].time - 604_799.919571) < 1e-6)
+        #expect(records[0] == AzureLLMImporter.Record(time: 0, contextTokens: 2162, generatedTokens: 5))
+        let text = AzureLLMImporter.convert(records, jobID: "code", sizeBasis: .total, source: "sample-2024.csv", edition: .y2024)
+        #expect(text.hasPrefix("# Derived from the Azure LLM inference trace 2024"))
+        #expect(text.contains("DynamoLLM"))
+        let mean = records.reduce(0.0) { $0 + Double($1.contextTokens + $1.generatedTokens) } / 10
+        #expect(text.contains("code,0.000000,\(String(format: "%.6g", 2167 / mean))\n"))
+        // The other forms: whole seconds with an offset, other offsets, no offset (2023).
+        #expect(AzureLLMImporter.parseTimestamp("2024-05-12 00:00:00+00:00") == AzureLLMImporter.parseTimestamp("2024-05-12 00:00:00"))
+        #expect(AzureLLMImporter.parseTimestamp("2024-01-01 00:00:00-05:00") == AzureLLMImporter.parseTimestamp("2024-01-01 05:00:00"))
+        #expect(AzureLLMImporter.parseTimestamp("2024-01-01 00:00:00+5:00") == nil)
+        #expect(AzureLLMImporter.parseTimestamp("2024-01-01 00:00:00+15:00") == nil)
+        let (old, oldEdition) = try AzureLLMImporter.readWithEdition(root + "/Traces/azure-llm/sample-2023.csv")
+        #expect(oldEdition == .y2023 && old.count == 20 && abs(old[1].time - 0.052) < 1e-6)
+    }
+
+    @Test("Azure Functions 2021: arrival = end - duration, the most invoked kept, sizes per function, errors named")
+    func azureFunctions2021() throws {
+        let calls = try AzureFunctions2021Importer.read(root + "/Traces/azure-functions-2021/sample.csv")
+        #expect(calls.count == 6)
+        #expect(abs(calls[0].arrival - (5160.142570018768 - 0.134)) < 1e-9)
+        let text = AzureFunctions2021Importer.convert(calls, top: 3, source: "sample.csv")
+        let rows = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        // Every function is invoked once: ties go by job id; times from the earliest kept arrival.
+        #expect(rows == ["job_id,time_s,size", "fn-17c37a0f-c9f8e30e,1.259427,1", "fn-734272c0-313c03f5,0.000000,1", "fn-7fa05b60-9bc86d6c,39.203160,1"])
+        #expect(text.hasPrefix("# Derived from the Azure Functions invocation trace 2021"))
+        // Two invocations of one function: sizes are durations over its mean.
+        let two = [calls[0], AzureFunctions2021Importer.Invocation(app: calls[0].app, function: calls[0].function, arrival: 5170, duration: 0.402)]
+        let sized = AzureFunctions2021Importer.convert(two + [calls[1]], top: 1, source: "x")
+        #expect(sized.contains("fn-734272c0-313c03f5,0.000000,0.5\n") && sized.contains("fn-734272c0-313c03f5,9.991430,1.5\n"), "\(sized)")
+        // The request trace it writes is a valid one.
+        let parsed = try RequestTrace.parse(Array(text.utf8), file: "out.csv", jobIDs: ["fn-17c37a0f-c9f8e30e", "fn-734272c0-313c03f5", "fn-7fa05b60-9bc86d6c"])
+        #expect(parsed.count == 3)
+        func refusal(_ body: String) -> String {
+            do { _ = try AzureFunctions2021Importer.parse(Array(("app,func,end_timestamp,duration\n" + body).utf8), file: "f.csv"); return "accepted" } catch { return "\(error)" }
+        }
+        #expect(refusal("a,b,10,-1\n") == "f.csv:2: duration: must be >= 0, got -1")
+        #expect(refusal("a,,10,1\n") == "f.csv:2: func: value is missing")
+        #expect(refusal("a,b,ten,1\n") == "f.csv:2: end_timestamp: 'ten' is not a number")
+        #expect(refusal("") == "f.csv:1: trace has no invocations")
+    }
+}
