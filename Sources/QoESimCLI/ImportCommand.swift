@@ -6,7 +6,7 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Convert external traces into QoESim request traces.",
-        subcommands: [AzureLLM.self, AzureFunctions2021.self]
+        subcommands: [AzureLLM.self, AzureFunctions2019.self, AzureFunctions2021.self]
     )
 
     struct AzureLLM: ParsableCommand {
@@ -120,6 +120,72 @@ struct ImportCommand: ParsableCommand {
             if let output {
                 try OwnedFile.replace(output, with: text, kind: .firstLine("# " + AzureFunctions2021Importer.attribution[0]), force: force)
                 Diagnostics.note("wrote the requests of the \(top) most invoked functions (of \(invocations.count) invocations) to \(output)")
+            } else {
+                print(text, terminator: "")
+            }
+        }
+    }
+
+    struct AzureFunctions2019: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "azure-functions-2019",
+            abstract: "Convert one day of the Azure Functions trace 2019 (CC-BY 4.0) into a request trace.",
+            discussion: """
+            Input: the day's invocations_per_function_md.anon.dNN.csv (HashOwner,HashApp,
+            HashFunction,Trigger,1..1440: invocations per minute) and, with --durations, its
+            function_durations_percentiles.anon.dNN.csv (ms). Output: job_id,time_s,size, one
+            job per function among the --top most invoked (of --trigger, if given; job ids
+            fn-APP8-FUNC8). A minute's invocations are spread evenly in it (--spread even) or
+            at uniform random points (--spread random, --seed). With --durations, each
+            request's size is a duration drawn from its function's percentiles (linear
+            between p0, p1, p25, p50, p75, p99, p100) over the function's Average; else 1.
+            The output carries the trace's attribution as '#' comment lines.
+
+            Example:
+              qoesim import azure-functions-2019 invocations_per_function_md.anon.d01.csv --durations function_durations_percentiles.anon.d01.csv --top 5 --trigger http -o day1.csv
+            """
+        )
+
+        @Argument(help: "The day's invocation-count file.")
+        var file: String
+
+        @Option(help: "The same day's duration-percentile file (sizes from durations; without it every size is 1).")
+        var durations: String?
+
+        @Option(help: "Keep the N most invoked functions.")
+        var top: Int = 10
+
+        @Option(help: "Keep only functions of this trigger group (http, timer, event, queue, storage, orchestration, others).")
+        var trigger: String?
+
+        @Option(help: "How a minute's invocations are placed in it: even or random.")
+        var spread: String = "even"
+
+        @Option(help: "Seed of the random spread and of the drawn durations.")
+        var seed: UInt64 = 1
+
+        @Option(name: [.short, .customLong("output")], help: "Output request trace CSV (default: standard output). An existing file is replaced only if this command wrote it (its first line is the trace's attribution) or with --force; a folder never.")
+        var output: String?
+
+        @Flag(help: "Replace --output even if it is a file this command did not write.")
+        var force = false
+
+        func validate() throws {
+            guard (1...100_000).contains(top) else { throw ValidationError("--top must be 1...100000") }
+            guard AzureFunctions2019Importer.Spread(rawValue: spread) != nil else { throw ValidationError("--spread must be even or random") }
+            let groups = ["http", "timer", "event", "queue", "storage", "orchestration", "others"]
+            if let trigger, !groups.contains(trigger) { throw ValidationError("--trigger must be one of \(groups.joined(separator: ", "))") }
+        }
+
+        func run() throws {
+            let functions = try AzureFunctions2019Importer.parseInvocations(TextFile.read(file), file: file)
+            let table = try durations.map { try AzureFunctions2019Importer.parseDurations(TextFile.read($0), file: $0) }
+            let text = AzureFunctions2019Importer.convert(
+                functions, durations: table, top: top, trigger: trigger, spread: .init(rawValue: spread)!, seed: seed,
+                source: ([file] + (durations.map { [$0] } ?? [])).map(PathText.lastComponent).joined(separator: " + "))
+            if let output {
+                try OwnedFile.replace(output, with: text, kind: .firstLine("# " + AzureFunctions2019Importer.attribution[0]), force: force)
+                Diagnostics.note("wrote the requests of the \(top) most invoked functions (of \(functions.count)) to \(output)")
             } else {
                 print(text, terminator: "")
             }

@@ -48,6 +48,8 @@ struct HostileFlagTests {
         case "validate": return ["--trace", trace, "--cluster", cluster, "--models", models, "--out", "OUT"]
         case "fit-arrivals": return [work + "/requests.csv", "--replicates", "10", "--out", "OUT"]
         case "import azure-llm": return [root + "/Traces/azure-llm/sample-2024.csv", "--output", "OUT.csv"]
+        case "import azure-functions-2019":
+            return [root + "/Traces/azure-functions-2019/synthetic-invocations.csv", "--durations", root + "/Traces/azure-functions-2019/synthetic-durations.csv", "--output", "OUT.csv"]
         case "import azure-functions-2021": return [root + "/Traces/azure-functions-2021/sample.csv", "--output", "OUT.csv"]
         case "help": return []
         default: return nil

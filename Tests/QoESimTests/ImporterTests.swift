@@ -58,4 +58,53 @@ struct ImporterTests {
         #expect(refusal("a,b,ten,1\n") == "f.csv:2: end_timestamp: 'ten' is not a number")
         #expect(refusal("") == "f.csv:1: trace has no invocations")
     }
+
+    @Test("Azure Functions 2019 (synthetic rows in the published schema): even and random spreads, sizes from the percentiles, errors named")
+    func azureFunctions2019() throws {
+        let folder = root + "/Traces/azure-functions-2019"
+        let functions = try AzureFunctions2019Importer.parseInvocations(TextFile.read(folder + "/synthetic-invocations.csv"), file: "inv.csv")
+        let durations = try AzureFunctions2019Importer.parseDurations(TextFile.read(folder + "/synthetic-durations.csv"), file: "dur.csv")
+        #expect(functions.count == 3 && durations.count == 2)
+        let http = try #require(functions.first { $0.trigger == "http" })
+        let text = AzureFunctions2019Importer.convert(functions, durations: durations, top: 3, trigger: nil, spread: .even, seed: 1, source: "x")
+        let rows = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.dropFirst().map { $0.split(separator: ",") }
+        #expect(rows.count == functions.reduce(0) { $0 + $1.total }, "every invocation is a request")
+        // Even spread: the n invocations of minute m at (m + (k + 0.5) / n) x 60 s.
+        let mine = rows.filter { $0[0] == Substring(http.id) }.map { Double($0[1])! }
+        let firstMinute = http.perMinute.firstIndex { $0 > 0 }!, n = http.perMinute[firstMinute]
+        for k in 0..<n { #expect(abs(mine[k] - (Double(firstMinute) + (Double(k) + 0.5) / Double(n)) * 60) < 1e-6) }
+        // Sizes: drawn from the piecewise-linear percentiles over the Average; their mean
+        // against that distribution's mean (about 4,800 draws: SE about 1.2%).
+        let d = durations[http.id]!
+        var exact = 0.0
+        for i in 1..<AzureFunctions2019Importer.levels.count {
+            exact += (AzureFunctions2019Importer.levels[i] - AzureFunctions2019Importer.levels[i - 1]) * (d.percentiles[i] + d.percentiles[i - 1]) / 2
+        }
+        let sizes = rows.filter { $0[0] == Substring(http.id) }.map { Double($0[2])! }
+        let mean = sizes.reduce(0, +) / Double(sizes.count)
+        #expect(abs(mean - exact / d.average) < 0.05 * exact / d.average, "mean size \(mean), theory \(exact / d.average)")
+        // No duration file for the third function: size 1. A trigger filter keeps its group only.
+        #expect(rows.filter { $0[0] == "fn-ffeeddcc-aabbccdd" }.allSatisfy { $0[2] == "1" })
+        let timers = AzureFunctions2019Importer.convert(functions, durations: nil, top: 5, trigger: "timer", spread: .even, seed: 1, source: "x")
+        #expect(timers.split(separator: "\n").filter { !$0.hasPrefix("#") }.dropFirst().allSatisfy { $0.hasPrefix("fn-a1b2c3d4-01234567,") })
+        // Random spread: same seed same text, inside each minute, sorted.
+        let r1 = AzureFunctions2019Importer.convert(functions, durations: nil, top: 1, trigger: nil, spread: .random, seed: 4, source: "x")
+        #expect(r1 == AzureFunctions2019Importer.convert(functions, durations: nil, top: 1, trigger: nil, spread: .random, seed: 4, source: "x"))
+        #expect(r1 != AzureFunctions2019Importer.convert(functions, durations: nil, top: 1, trigger: nil, spread: .random, seed: 5, source: "x"))
+        let times = r1.split(separator: "\n").filter { !$0.hasPrefix("#") }.dropFirst().map { Double($0.split(separator: ",")[1])! }
+        #expect(zip(times, times.dropFirst()).allSatisfy { $0 <= $1 })
+        // Errors name file, line and column.
+        let header = "HashOwner,HashApp,HashFunction,Trigger," + (1...1440).map(String.init).joined(separator: ",") + "\n"
+        func refusal(_ row: String) -> String {
+            do { _ = try AzureFunctions2019Importer.parseInvocations(Array((header + row).utf8), file: "inv.csv"); return "accepted" } catch { return "\(error)" }
+        }
+        let zeros = [String](repeating: "0", count: 1439).joined(separator: ",")
+        #expect(refusal("o,a,f,http,-3," + zeros + "\n") == "inv.csv:2: 1: must be >= 0, got -3")
+        #expect(refusal("o,,f,http,1," + zeros + "\n") == "inv.csv:2: HashApp: value is missing")
+        #expect(refusal("o,a,f,http,1," + zeros + "\no,a,f,http,1," + zeros + "\n") == "inv.csv:3: HashFunction: function fn-a-f again (first at line 2)")
+        do {
+            _ = try AzureFunctions2019Importer.parseDurations(Array("HashApp,HashFunction,Average,percentile_Average_0,percentile_Average_1,percentile_Average_25,percentile_Average_50,percentile_Average_75,percentile_Average_99,percentile_Average_100\na,f,10,1,2,3,9,5,6,7\n".utf8), file: "dur.csv")
+            Issue.record("decreasing percentiles accepted")
+        } catch { #expect("\(error)".hasPrefix("dur.csv:2: percentile_Average_0: percentiles must not decrease")) }
+    }
 }

@@ -26,6 +26,7 @@ enum FuzzTarget: String, CaseIterable {
     case recordedJSON = "recorded-json"
     case arrivalFiles = "arrival-files"
     case functionsTrace = "functions-trace"
+    case functions2019 = "functions-2019"
 }
 
 /// What every target shares: the bundled models and a folder for experiment files.
@@ -120,6 +121,23 @@ func fuzzOne(_ bytes: [UInt8]) {
                 _ = try RequestTrace.parse(Array(text.utf8), file: "converted.csv", jobIDs: Array(ids))
             } catch {
                 fatalError("functions-trace: an accepted trace converts to a request trace that is refused: \(error)")
+            }
+        case .functions2019:
+            // The first byte picks the file: an invocation-count file (what it accepts
+            // converts to a valid request trace) or a duration-percentile file.
+            guard let first = bytes.first else { return }
+            let rest = Array(bytes.dropFirst())
+            if first % 2 == 0 {
+                let functions = try AzureFunctions2019Importer.parseInvocations(rest, file: "fuzz.csv")
+                guard functions.reduce(0, { $0 + $1.total }) <= 20_000 else { return }
+                let text = AzureFunctions2019Importer.convert(functions, durations: nil, top: 3, trigger: nil, spread: .random, seed: 1, source: "fuzz")
+                do {
+                    _ = try RequestTrace.parse(Array(text.utf8), file: "converted.csv", jobIDs: functions.map(\.id))
+                } catch {
+                    fatalError("functions-2019: an accepted file converts to a request trace that is refused: \(error)")
+                }
+            } else {
+                _ = try AzureFunctions2019Importer.parseDurations(rest, file: "fuzz.csv")
             }
         case .arrivalFiles:
             // The parameter files a job trace's arrivals name: the first byte chooses an
