@@ -6,7 +6,7 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Convert external traces into QoESim request traces.",
-        subcommands: [AzureLLM.self, AzureFunctions2019.self, AzureFunctions2021.self]
+        subcommands: [AzureLLM.self, AzureFunctions2019.self, AzureFunctions2021.self, BurstGPT.self]
     )
 
     struct AzureLLM: ParsableCommand {
@@ -186,6 +186,53 @@ struct ImportCommand: ParsableCommand {
             if let output {
                 try OwnedFile.replace(output, with: text, kind: .firstLine("# " + AzureFunctions2019Importer.attribution[0]), force: force)
                 Diagnostics.note("wrote the requests of the \(top) most invoked functions (of \(functions.count)) to \(output)")
+            } else {
+                print(text, terminator: "")
+            }
+        }
+    }
+
+    struct BurstGPT: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "burstgpt",
+            abstract: "Convert the BurstGPT trace (HPMLL/BurstGPT) into a request trace.",
+            discussion: """
+            Input: Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type
+            (seconds from 0:00:00 of the first day; release 2.0's Session ID and Elapsed time
+            are read and ignored). Failed requests (Response tokens 0, the publishers' rule)
+            are dropped. Output: job_id,time_s,size, one job per --by group (model: chatgpt,
+            gpt-4), time_s from the earliest kept request, size = total tokens / the job's
+            mean. The output carries the trace's attribution as '#' comment lines; the
+            publisher's README states no licence for the data: check it before you share
+            derived files.
+
+            Example:
+              qoesim import burstgpt BurstGPT_1.csv --by model -o burstgpt.csv
+            """
+        )
+
+        @Argument(help: "The BurstGPT CSV.")
+        var file: String
+
+        @Option(help: "One job per model, log-type or both.")
+        var by: String = "model"
+
+        @Option(name: [.short, .customLong("output")], help: "Output request trace CSV (default: standard output). An existing file is replaced only if this command wrote it (its first line is the trace's attribution) or with --force; a folder never.")
+        var output: String?
+
+        @Flag(help: "Replace --output even if it is a file this command did not write.")
+        var force = false
+
+        func validate() throws {
+            guard BurstGPTImporter.Grouping(rawValue: by) != nil else { throw ValidationError("--by must be model, log-type or both") }
+        }
+
+        func run() throws {
+            let requests = try BurstGPTImporter.read(file)
+            let text = BurstGPTImporter.convert(requests, grouping: .init(rawValue: by)!, source: PathText.lastComponent(file))
+            if let output {
+                try OwnedFile.replace(output, with: text, kind: .firstLine("# " + BurstGPTImporter.attribution[0]), force: force)
+                Diagnostics.note("wrote \(requests.filter { !$0.failed }.count) requests (\(requests.filter(\.failed).count) failed ones dropped) to \(output)")
             } else {
                 print(text, terminator: "")
             }

@@ -47,7 +47,7 @@ public enum InputLimits {
             "sinusoid_period_s": Limit(range: 1e-3...1e9, unit: "s", why: "a rate that swings faster than each millisecond is a constant one"),
             "sinusoid_phase_s": seconds, "start_s": seconds,
             "mean_dwell_s": Limit(range: 1e-3...1e9, unit: "s", why: "a state under a millisecond is not a burst; bounds state changes per simulated second"),
-            "end_timestamp": seconds, "duration": seconds,
+            "end_timestamp": seconds, "duration": seconds, "Timestamp": seconds,
             "multiplier": Limit(range: 0...1e6, unit: "x", why: "a factor on the job's rate"),
         ]
     }()

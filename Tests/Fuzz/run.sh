@@ -54,7 +54,8 @@ seed() {  # seed TARGET DIR: the bundled inputs of that reader
     recorded-json) printf '{"models":[{"id":"a","model":"resnet50","target_ms":900,"metric":"mean","requests":1,"mean_ms":500,"p50_ms":500,"p95_ms":500,"p99_ms":500,"unfinished":0,"measured_ms":500,"pending_s":0,"satisfied":true,"cpu_s":1}],"satisfied":1,"failures":[],"requests":[[[0.5,0.5,1.0]]]}' > "$d/seed-0" ;;
     functions-2019) { printf '\000'; grep -v '^#' "$root"/Traces/azure-functions-2019/synthetic-invocations.csv; } > "$d/seed-0"
       { printf '\001'; grep -v '^#' "$root"/Traces/azure-functions-2019/synthetic-durations.csv; } > "$d/seed-1" ;;
-    functions-trace) grep -v '^#' "$root"/Traces/azure-functions-2021/sample.csv > "$d/seed-0" ;;
+    functions-trace) grep -v '^#' "$root"/Traces/azure-functions-2021/sample.csv > "$d/seed-0"
+      grep -v '^#' "$root"/Traces/burstgpt/sample.csv > "$d/seed-1" ;;
     arrival-files) printf '\000state,rate_rps,mean_dwell_s,jump_to\n0,1.5,30,\n1,40,2,\n' > "$d/seed-0"
       printf '\000state,rate_rps,mean_dwell_s,jump_to\n0,1,4,0;0.7;0.3\n1,20,1,0.5;0;0.5\n2,80,0.5,0.9;0.1;0\n' > "$d/seed-1"
       printf '\001start_s,multiplier\n0,1\n60,2.5\n120,0\n' > "$d/seed-2" ;;

@@ -50,6 +50,7 @@ struct HostileFlagTests {
         case "import azure-llm": return [root + "/Traces/azure-llm/sample-2024.csv", "--output", "OUT.csv"]
         case "import azure-functions-2019":
             return [root + "/Traces/azure-functions-2019/synthetic-invocations.csv", "--durations", root + "/Traces/azure-functions-2019/synthetic-durations.csv", "--output", "OUT.csv"]
+        case "import burstgpt": return [root + "/Traces/burstgpt/sample.csv", "--output", "OUT.csv"]
         case "import azure-functions-2021": return [root + "/Traces/azure-functions-2021/sample.csv", "--output", "OUT.csv"]
         case "help": return []
         default: return nil

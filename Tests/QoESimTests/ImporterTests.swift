@@ -107,4 +107,28 @@ struct ImporterTests {
             Issue.record("decreasing percentiles accepted")
         } catch { #expect("\(error)".hasPrefix("dur.csv:2: percentile_Average_0: percentiles must not decrease")) }
     }
+
+    @Test("BurstGPT: failed requests dropped by the publishers' rule, one job per model, sizes per job, errors named")
+    func burstGPT() throws {
+        let requests = try BurstGPTImporter.read(root + "/Traces/burstgpt/sample.csv")
+        #expect(requests.count == 24 && requests.filter(\.failed).count == 1)
+        let text = BurstGPTImporter.convert(requests, grouping: .model, source: "sample.csv")
+        #expect(text.contains("1 failed (Response tokens 0) dropped"))
+        let rows = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.dropFirst().map { $0.split(separator: ",") }
+        #expect(rows.count == 23)
+        let gpt4 = rows.filter { $0[0] == "gpt-4" }
+        #expect(gpt4.count == 5)
+        // GPT-4's first request at 118 s, 113 s after the earliest kept one (5 s); its size
+        // is 693 tokens over GPT-4's mean of (693 + 879 + 911 + 1175 + 2075) / 5.
+        #expect(gpt4[0][1] == "113.000000")
+        #expect(abs(Double(gpt4[0][2])! - 693 / (5733.0 / 5)) < 1e-5)
+        #expect(rows.filter { $0[0] == "chatgpt" }.count == 18)
+        let both = BurstGPTImporter.convert(requests, grouping: .both, source: "x")
+        #expect(both.contains("\nchatgpt-conversation-log,0.000000,"))
+        _ = try RequestTrace.parse(Array(text.utf8), file: "out.csv", jobIDs: ["chatgpt", "gpt-4"])
+        do {
+            _ = try BurstGPTImporter.parse(Array("Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n5,ChatGPT,-1,3,2,API log\n".utf8), file: "b.csv")
+            Issue.record("negative tokens accepted")
+        } catch { #expect("\(error)" == "b.csv:2: Request tokens: must be >= 0, got -1") }
+    }
 }

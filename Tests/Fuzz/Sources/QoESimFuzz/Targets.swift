@@ -114,6 +114,18 @@ func fuzzOne(_ bytes: [UInt8]) {
             }
         case .functionsTrace:
             // What it accepts converts to a request trace the request-trace reader takes.
+            // A first line starting with "Timestamp" is a BurstGPT file instead.
+            if bytes.starts(with: Array("Timestamp".utf8)) {
+                let requests = try BurstGPTImporter.parse(bytes, file: "fuzz.csv")
+                let text = BurstGPTImporter.convert(requests, grouping: .both, source: "fuzz.csv")
+                let ids = Set(requests.filter { !$0.failed }.map { BurstGPTImporter.jobID($0, .both) })
+                do {
+                    _ = try RequestTrace.parse(Array(text.utf8), file: "converted.csv", jobIDs: Array(ids))
+                } catch {
+                    if !ids.isEmpty { fatalError("burstgpt: an accepted trace converts to a request trace that is refused: \(error)") }
+                }
+                return
+            }
             let calls = try AzureFunctions2021Importer.parse(bytes, file: "fuzz.csv")
             let text = AzureFunctions2021Importer.convert(calls, top: 3, source: "fuzz.csv")
             let ids = Set(calls.map { AzureFunctions2021Importer.jobID(app: $0.app, function: $0.function) })
