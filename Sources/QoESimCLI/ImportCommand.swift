@@ -39,11 +39,7 @@ struct ImportCommand: ParsableCommand {
         @Option(help: "Which edition's attribution the output carries: 2023, 2024, or auto (the year of the first TIMESTAMP).")
         var edition: String = "auto"
 
-        @Option(name: [.short, .customLong("output")], help: "Output request trace CSV (default: standard output). An existing file is replaced only if this command wrote it (its first line is the trace's attribution) or with --force; a folder never.")
-        var output: String?
-
-        @Flag(help: "Replace --output even if it is a file this command did not write.")
-        var force = false
+        @OptionGroup var destination: ImportDestination
 
         func validate() throws {
             guard AzureLLMImporter.SizeBasis(rawValue: sizeBasis) != nil else {
@@ -70,14 +66,9 @@ struct ImportCommand: ParsableCommand {
             let text = AzureLLMImporter.convert(
                 records, jobID: jobID, sizeBasis: .init(rawValue: sizeBasis)!, timeScale: timeScale,
                 source: PathText.lastComponent(file), edition: which)
-            if let output {
-                // Never replace what qoesim did not write: a folder, or a file that does not
-                // start with the attribution this command writes (unless --force).
-                try OwnedFile.replace(output, with: text, kind: .firstLinePrefix("# Derived from the Azure LLM inference trace 20"), force: force)
-                Diagnostics.note("wrote \(records.count) requests to \(output)")
-            } else {
-                print(text, terminator: "")
-            }
+            // Never replace what qoesim did not write: a folder, or a file that does not
+            // start with the attribution this command writes (unless --force).
+            try destination.write(text, kind: .firstLinePrefix("# Derived from the Azure LLM inference trace 20"), done: "wrote \(records.count) requests")
         }
     }
 
@@ -104,11 +95,7 @@ struct ImportCommand: ParsableCommand {
         @Option(help: "Keep the N most invoked functions.")
         var top: Int = 10
 
-        @Option(name: [.short, .customLong("output")], help: "Output request trace CSV (default: standard output). An existing file is replaced only if this command wrote it (its first line is the trace's attribution) or with --force; a folder never.")
-        var output: String?
-
-        @Flag(help: "Replace --output even if it is a file this command did not write.")
-        var force = false
+        @OptionGroup var destination: ImportDestination
 
         func validate() throws {
             guard (1...100_000).contains(top) else { throw ValidationError("--top must be 1...100000") }
@@ -117,12 +104,7 @@ struct ImportCommand: ParsableCommand {
         func run() throws {
             let invocations = try AzureFunctions2021Importer.read(file)
             let text = AzureFunctions2021Importer.convert(invocations, top: top, source: PathText.lastComponent(file))
-            if let output {
-                try OwnedFile.replace(output, with: text, kind: .firstLine("# " + AzureFunctions2021Importer.attribution[0]), force: force)
-                Diagnostics.note("wrote the requests of the \(top) most invoked functions (of \(invocations.count) invocations) to \(output)")
-            } else {
-                print(text, terminator: "")
-            }
+            try destination.write(text, kind: .firstLine("# " + AzureFunctions2021Importer.attribution[0]), done: "wrote the requests of the \(top) most invoked functions (of \(invocations.count) invocations)")
         }
     }
 
@@ -164,11 +146,7 @@ struct ImportCommand: ParsableCommand {
         @Option(help: "Seed of the random spread and of the drawn durations.")
         var seed: UInt64 = 1
 
-        @Option(name: [.short, .customLong("output")], help: "Output request trace CSV (default: standard output). An existing file is replaced only if this command wrote it (its first line is the trace's attribution) or with --force; a folder never.")
-        var output: String?
-
-        @Flag(help: "Replace --output even if it is a file this command did not write.")
-        var force = false
+        @OptionGroup var destination: ImportDestination
 
         func validate() throws {
             guard (1...100_000).contains(top) else { throw ValidationError("--top must be 1...100000") }
@@ -183,12 +161,7 @@ struct ImportCommand: ParsableCommand {
             let text = AzureFunctions2019Importer.convert(
                 functions, durations: table, top: top, trigger: trigger, spread: .init(rawValue: spread)!, seed: seed,
                 source: ([file] + (durations.map { [$0] } ?? [])).map(PathText.lastComponent).joined(separator: " + "))
-            if let output {
-                try OwnedFile.replace(output, with: text, kind: .firstLine("# " + AzureFunctions2019Importer.attribution[0]), force: force)
-                Diagnostics.note("wrote the requests of the \(top) most invoked functions (of \(functions.count)) to \(output)")
-            } else {
-                print(text, terminator: "")
-            }
+            try destination.write(text, kind: .firstLine("# " + AzureFunctions2019Importer.attribution[0]), done: "wrote the requests of the \(top) most invoked functions (of \(functions.count))")
         }
     }
 
@@ -217,11 +190,7 @@ struct ImportCommand: ParsableCommand {
         @Option(help: "One job per model, log-type or both.")
         var by: String = "model"
 
-        @Option(name: [.short, .customLong("output")], help: "Output request trace CSV (default: standard output). An existing file is replaced only if this command wrote it (its first line is the trace's attribution) or with --force; a folder never.")
-        var output: String?
-
-        @Flag(help: "Replace --output even if it is a file this command did not write.")
-        var force = false
+        @OptionGroup var destination: ImportDestination
 
         func validate() throws {
             guard BurstGPTImporter.Grouping(rawValue: by) != nil else { throw ValidationError("--by must be model, log-type or both") }
@@ -230,12 +199,28 @@ struct ImportCommand: ParsableCommand {
         func run() throws {
             let requests = try BurstGPTImporter.read(file)
             let text = BurstGPTImporter.convert(requests, grouping: .init(rawValue: by)!, source: PathText.lastComponent(file))
-            if let output {
-                try OwnedFile.replace(output, with: text, kind: .firstLine("# " + BurstGPTImporter.attribution[0]), force: force)
-                Diagnostics.note("wrote \(requests.filter { !$0.failed }.count) requests (\(requests.filter(\.failed).count) failed ones dropped) to \(output)")
-            } else {
-                print(text, terminator: "")
-            }
+            try destination.write(text, kind: .firstLine("# " + BurstGPTImporter.attribution[0]), done: "wrote \(requests.filter { !$0.failed }.count) requests (\(requests.filter(\.failed).count) failed ones dropped)")
+        }
+    }
+}
+
+/// Where an importer writes its request trace: a file it may replace only if it wrote it
+/// (`--force` otherwise), or standard output.
+struct ImportDestination: ParsableArguments {
+    @Option(name: [.short, .customLong("output")], help: "Output request trace CSV (default: standard output). An existing file is replaced only if this command wrote it (its first line is the trace's attribution) or with --force; a folder never.")
+    var output: String?
+
+    @Flag(help: "Replace --output even if it is a file this command did not write.")
+    var force = false
+
+    /// Writes `text` to --output (`kind` recognises a file this importer wrote; `done`
+    /// says what was written) or prints it.
+    func write(_ text: String, kind: OwnedFile.Signature, done: String) throws {
+        if let output {
+            try OwnedFile.replace(output, with: text, kind: kind, force: force)
+            Diagnostics.note("\(done) to \(output)")
+        } else {
+            print(text, terminator: "")
         }
     }
 }
