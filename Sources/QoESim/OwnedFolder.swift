@@ -10,10 +10,12 @@ import Foundation
 /// written, so that a command never overwrites or mixes with files qoesim did not write.
 public enum OwnedFolder {
     /// Claims `path` for a command that writes the entries `ours` into it (`what` names
-    /// the command in errors). `unmarkedOurs: false` (for commands newer than the marker,
-    /// which no qoesim ran without it) refuses an unmarked folder that is not empty, even
-    /// one holding only names the command writes.
-    public static func claim(_ path: String, ours: Set<String>, what: String, unmarkedOurs: Bool = true) throws {
+    /// the command in errors). `unmarked` names the entries an unmarked folder may hold to
+    /// be taken (what the command wrote before qoesim marked its folders; default `ours`):
+    /// `[]` for commands newer than the marker, and names a command writes only now (a
+    /// generated scenario's arrival parameter files) stay out of it, so that a user's
+    /// unmarked folder holding a file of such a name is refused, not overwritten.
+    public static func claim(_ path: String, ours: Set<String>, what: String, unmarked: Set<String>? = nil) throws {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         let marker = (path as NSString).appendingPathComponent(DurableFolder.marker)
@@ -26,7 +28,8 @@ public enum OwnedFolder {
                 }
                 return
             }
-            func isOurs(_ e: String) -> Bool { unmarkedOurs && (ours.contains(e) || ours.contains { e.hasPrefix($0 + ".tmp-") }) }
+            let legacy = unmarked ?? ours
+            func isOurs(_ e: String) -> Bool { legacy.contains(e) || legacy.contains { e.hasPrefix($0 + ".tmp-") } }
             if let foreign = entries.filter({ !isOurs($0) }).sorted().first {
                 throw RunOutputError.notOurFolder(path, "it holds \(foreign), which \(what) does not write; give an empty or new folder")
             }

@@ -267,7 +267,8 @@ struct GenerateCommand: ParsableCommand {
             }
             parameterFiles[name] = text
         }
-        try OwnedFolder.claim(out, ours: Set(["cluster.json", "jobs.csv"] + parameterFiles.keys), what: "generate")
+        try OwnedFolder.claim(
+            out, ours: Set(["cluster.json", "jobs.csv"] + parameterFiles.keys), what: "generate", unmarked: ["cluster.json", "jobs.csv"])
         for (name, text) in parameterFiles.sorted(by: { $0.key < $1.key }) { try atomicWrite(text, to: out + "/" + name) }
         let nodes = scenario.cluster.nodes.map { "    {\"name\": \"\($0.name)\", \"cpus\": \($0.cpus), \"gpus\": \($0.gpus)}" }
         try atomicWrite("{\"nodes\": [\n" + nodes.joined(separator: ",\n") + "\n]}\n", to: out + "/cluster.json")

@@ -131,7 +131,7 @@ struct FitArrivalsCommand: ParsableCommand {
 
     func write(_ r: ArrivalFitter.Report, id: String, to out: String) throws {
         let files = ["mmpp.csv", "job-mmpp.csv", "job-gamma.csv", "job-poisson.csv", "fit.json"]
-        try OwnedFolder.claim(out, ours: Set(files), what: "fit-arrivals", unmarkedOurs: false)
+        try OwnedFolder.claim(out, ours: Set(files), what: "fit-arrivals", unmarked: [])
         let source = PathText.lastComponent(requests)
         try atomicWrite(
             "# MMPP of \(r.chosen.mmpp.states) states fitted by qoesim \(QoESimVersion.current) fit-arrivals to \(source) (job \(id)), [0, \(r.split)) s\n"

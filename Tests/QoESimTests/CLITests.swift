@@ -453,6 +453,13 @@ struct CLITests {
         var text = try String(contentsOfFile: spec, encoding: .utf8)
         text = text.replacingOccurrences(of: "  duration_s: 60\n", with: "  duration_s: 60\n  arrivals: mmpp file=bursts.csv\n  load: 0.5\n")
         try text.write(toFile: spec, atomically: true, encoding: .utf8)
+        // An unmarked folder of the user's holding a file named like the parameters file: refused, untouched.
+        let theirs = folder + "/theirs"
+        try FileManager.default.createDirectory(atPath: theirs, withIntermediateDirectories: true)
+        try "the user's\n".write(toFile: theirs + "/bursts.csv", atomically: true, encoding: .utf8)
+        let refusedGenerate = try run(["generate", spec, "--out", theirs])
+        #expect(refusedGenerate.status != 0 && refusedGenerate.stderr.contains(theirs), "\(refusedGenerate.stderr)")
+        #expect(try String(contentsOfFile: theirs + "/bursts.csv", encoding: .utf8) == "the user's\n")
         let generated = try run(["generate", spec, "--out", folder + "/scenario"])
         #expect(generated.status == 0, "\(generated.stderr)")
         let jobs = try String(contentsOfFile: folder + "/scenario/jobs.csv", encoding: .utf8)
