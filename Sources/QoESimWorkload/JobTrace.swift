@@ -84,7 +84,8 @@ public enum JobTrace {
                 ? ArrivalProcess.poisson
                 : try ArrivalProcess.parse(cell("arrivals"), context: ctx("arrivals"), relativeTo: folder, cache: &processes)
             // Processes that draw arrivals need a mean rate; an MMPP may take its file's.
-            let needsRate = arrivals.drawsArrivals && arrivals.name != "mmpp"
+            var needsRate = arrivals.drawsArrivals
+            if case .mmpp = arrivals { needsRate = false }
             var rate = 0.0
             if !cell("rate_rps").isEmpty && !cell("load").isEmpty { throw ctx("rate_rps").error("give rate_rps or load, not both") }
             if !cell("load").isEmpty {
