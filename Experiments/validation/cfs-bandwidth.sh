@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Does a request that finds its container idle beat the quota curve? (issue 24; by hand,
+# Does a request that finds its container idle beat the quota curve? (fidelity work; by hand,
 # about 4 minutes; nothing else may run meanwhile.)
 #
 #   bash Experiments/validation/cfs-bandwidth.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Why is the simulation's error signed by network under fair-share? (issue 24; by hand,
+# Why is the simulation's error signed by network under fair-share? (fidelity work; by hand,
 # about 8 minutes for A, 3 for B; nothing else may run meanwhile.)
 #
 #   bash Experiments/validation/cfs-share.sh [A] [B]   (default: A B)

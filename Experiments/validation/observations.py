@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Item 5 of issue 24: the live and simulated observation logs of one validation repeat
+"""The live and simulated observation logs of one validation repeat
 side by side (repeat-N/live/observations.csv and repeat-N/sim/observations.csv, what the
 policy saw and answered at each decision), and where they part.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Does OpenBLAS's idle spin explain what the simulation misses? (issue 11; by hand, about
+# Does OpenBLAS's idle spin explain what the simulation misses? (fidelity work; by hand, about
 # 6 minutes for parts A and B, 25-45 more for C; nothing else may run meanwhile.)
 #
 #   bash Experiments/validation/openblas-spin.sh [A] [B] [C] [D] [E]  (default: A B)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Does one model, the quota curve where a limit binds and the shared-cores curve where
-# contention does, fit every regime? (issue 24; simulations only, against the recorded
+# contention does, fit every regime? (fidelity work; simulations only, against the recorded
 # live runs; about 10 minutes; nothing live.)
 #
 #   bash Experiments/validation/parts-by-regime.sh [PARTS ...]   (default: quota shared;

@@ -19,8 +19,8 @@ struct ImportCommand: ParsableCommand {
             a typical request has size 1. The output carries the trace's attribution as
             '#' comment lines (pandas: read_csv(path, comment="#")).
 
-            Example:
-              qoesim import azure-llm ../shared/traces/AzureLLMInferenceTrace_code.csv --job-id llm -o Traces/azure-llm/requests.csv
+            Example (the file as the Azure Public Dataset publishes it):
+              qoesim import azure-llm AzureLLMInferenceTrace_code.csv --job-id llm -o requests.csv
             """
         )
 

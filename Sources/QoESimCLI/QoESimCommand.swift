@@ -19,7 +19,7 @@ struct QoESimCommand: ParsableCommand {
         standard output whatever the level.
         """,
         version: "qoesim \(QoESimVersion.current)",
-        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ReproduceCommand.self, GenerateCommand.self, FitCommand.self, FitArrivalsCommand.self, ProfileCommand.self, LiveCommand.self, ValidateCommand.self, ImportCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ReproduceCommand.self, GenerateCommand.self, FitCommand.self, FitArrivalsCommand.self, ProfileCommand.self, LiveCommand.self, ValidateCommand.self, ImportCommand.self, ReferenceCommand.self]
     )
 
     static func main() {

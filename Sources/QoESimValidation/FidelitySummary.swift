@@ -5,7 +5,7 @@ import QoESimExperiments
 /// The simulation judged against the live runs' own uncertainty: per model and overall,
 /// the simulation's error against the mean of the R live repeats, that mean's standard
 /// error (the SD of the repeats / sqrt(R)), and the simulation's bias measured per
-/// request; the goal of issue 24 checked on each.
+/// request; the fidelity goal checked on each.
 ///
 /// Definitions (every number is computed here from the repeats, none is given):
 /// - *live mean*: the mean over repeats of a model's live mean (or p95) latency; its

@@ -577,3 +577,31 @@ struct ReuseLiveTests {
     }
 
 }
+
+/// The command reference page is the commands' own help (`qoesim reference`).
+@Suite("documentation")
+struct DocumentationTests {
+    @Test("Docs/COMMANDS.md equals `qoesim reference` (run `bash Docs/commands.sh` after changing a help text)")
+    func commandReferenceIsCurrent() throws {
+        let r = try CLITests.run(["reference"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let page = try String(contentsOfFile: Fixture.packageRoot + "/Docs/COMMANDS.md", encoding: .utf8)
+        #expect(r.stdout.contains("## qoesim import burstgpt") && r.stdout.contains("## qoesim validate"), "the reference lacks commands")
+        if page != r.stdout {
+            let a = page.split(separator: "\n", omittingEmptySubsequences: false)
+            let b = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            let first = Array(zip(a, b)).firstIndex { $0.0 != $0.1 } ?? min(a.count, b.count)
+            Issue.record("Docs/COMMANDS.md is out of date from line \(first + 1): page \"\(first < a.count ? a[first] : "<end>")\", help \"\(first < b.count ? b[first] : "<end>")\"; run `bash Docs/commands.sh`")
+        }
+    }
+
+    @Test("every command's help lists its options and an overview (the reference covers them all)")
+    func everyCommandHasHelp() throws {
+        let r = try CLITests.run(["reference"])
+        let sections = r.stdout.components(separatedBy: "\n## ").dropFirst()
+        #expect(sections.count >= 17, "\(sections.count) commands")
+        for s in sections {
+            #expect(s.contains("OVERVIEW:") && s.contains("USAGE:"), "\(s.prefix(80))")
+        }
+    }
+}

@@ -3,7 +3,7 @@ import Testing
 import QoESim
 
 /// DQoES as the paper describes it: one control step checked against numbers worked out
-/// by hand, and a regression test for each defect the audit of issue 10 found.
+/// by hand, and a regression test for each defect the audit of its first version found.
 @Suite("DQoES control loop")
 struct DQoESTests {
     static let model = Fixture.model(serialMs: 0, parallelMs: 100, maxParallelism: 8, variability: .deterministic)

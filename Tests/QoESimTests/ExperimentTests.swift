@@ -290,7 +290,7 @@ struct ShardTests {
 }
 
 /// Run ids cover the whole definition of a run: a finished run is reused only when
-/// nothing that defines it changed (issue 12: "editing any part of a run's definition and
+/// nothing that defines it changed ("editing any part of a run's definition and
 /// rerunning never reports stale numbers").
 @Suite("Run ids and stale results")
 struct RunIdentityTests {

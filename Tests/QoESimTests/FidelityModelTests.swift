@@ -5,7 +5,7 @@ import QoESim
 import QoESimLive
 import QoESimValidation
 
-/// What issue 11 added to the model for fidelity with real Docker: the shared-cores
+/// What was added to the model for fidelity with real Docker: the shared-cores
 /// latency (CPU set by contention, not by a quota), the cold start of a request on an
 /// idle container, their fits, and the pairing of live and simulated requests.
 @Suite("Fidelity model")

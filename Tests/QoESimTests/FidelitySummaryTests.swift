@@ -4,7 +4,7 @@ import QoESim
 import QoESimExperiments
 import QoESimValidation
 
-/// Validation's statistics (issue 24): the simulation against the mean of the live
+/// Validation's statistics: the simulation against the mean of the live
 /// repeats and its standard error, the bias from paired requests (open loop) or service
 /// times (closed loop), the satisfied majority and the goal, on numbers chosen so that
 /// every answer is known in closed form.

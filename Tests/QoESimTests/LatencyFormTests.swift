@@ -5,7 +5,7 @@ import QoESimFit
 
 /// Which latency form holds below one core: the serial part slowed by the CFS quota too
 /// (`serial / min(c, 1)`, the form LatencyModel uses), or the serial part at full speed
-/// (`serial + parallel / c`, the form before issue 10). Decided on the measured profiles.
+/// (`serial + parallel / c`, the earlier form). Decided on the measured profiles.
 @Suite("Latency below one core")
 struct LatencyFormTests {
     /// MobileNetV2's bundled model (2 ms serial, 8 ms parallel) at 0.1 core: every
