@@ -16,7 +16,9 @@ import Foundation
 /// files a run writes). Anything else is refused, naming the path, so that `--out` never
 /// deletes a user's files (a user's `notes.txt` beside qoesim's `models.csv` included).
 public final class DurableFolder {
+    /// The folder that appears whole when ``commit()`` succeeds (standardized path).
     public let destination: String
+    /// The hidden staging folder beside it that files are written into.
     public let staging: String
     private let parent: String
     private let name: String
@@ -26,6 +28,7 @@ public final class DurableFolder {
     /// The marker file every committed folder holds.
     public static let marker = ".qoesim-output"
 
+    /// Prepares to write `destination`: removes a dead process's staging folder, restores an output an interrupted commit moved aside, and refuses a destination that is neither empty nor qoesim's (naming it).
     public init(destination: String) throws {
         let fm = FileManager.default
         let clean = (destination as NSString).standardizingPath

@@ -1,6 +1,7 @@
 /// Forwards to several recorders.
 public final class RecorderFan: SimulationRecorder {
     let all: [SimulationRecorder]
+    /// Forwards every record to each of `all`, in order.
     public init(_ all: [SimulationRecorder]) { self.all = all }
     public func requestCompleted(job: Int, arrival: Double, start: Double, completion: Double, size: Double) {
         for r in all { r.requestCompleted(job: job, arrival: arrival, start: start, completion: completion, size: size) }

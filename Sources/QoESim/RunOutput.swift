@@ -34,7 +34,9 @@ final class BufferedFile {
 
 /// Errors writing run output.
 public enum RunOutputError: Error, CustomStringConvertible {
+    /// A file or folder could not be written (the path, with the reason).
     case cannotWrite(String)
+    /// The destination holds files qoesim did not write (the path, and what is there): refused, never deleted.
     case notAnOutputFolder(String, String)
     /// A folder a command would add files to that holds files it did not write (``OwnedFolder``).
     case notOurFolder(String, String)
@@ -50,9 +52,13 @@ public enum RunOutputError: Error, CustomStringConvertible {
 /// What identifies a run in each row of its CSV files (`run_id,policy,seed` first), so
 /// that the files of several runs can be concatenated and still told apart.
 public struct RunKeys: Sendable, Equatable {
+    /// The run's id: the first 12 hex digits of its manifest's SHA-256.
     public var runID: String
+    /// The policy's name (or label, in a sweep).
     public var policy: String
+    /// The seed of the run's random streams.
     public var seed: UInt64
+    /// Keys for the rows of one run's files.
     public init(runID: String, policy: String, seed: UInt64) {
         self.runID = runID
         self.policy = policy

@@ -3,7 +3,9 @@ import QoESimInput
 
 /// Everything a simulation runs on: the cluster, the jobs and any replayed requests.
 public struct Scenario: Sendable {
+    /// The nodes, in order.
     public var cluster: ClusterSpec
+    /// The jobs (one deployed model each), in trace order.
     public var jobs: [JobSpec]
     /// Replayed requests of `arrivals=trace` jobs, by job id (a request trace held in memory).
     public var requests: [String: [TracedRequest]]
@@ -13,6 +15,7 @@ public struct Scenario: Sendable {
     /// Offsets of the streamed trace are multiplied by this (``scaled(load:timeScale:)``).
     public var streamStretch = 1.0
 
+    /// A scenario built in code; `requests` holds the request trace of each `trace` job, by job id.
     public init(cluster: ClusterSpec, jobs: [JobSpec], requests: [String: [TracedRequest]] = [:]) {
         self.cluster = cluster
         self.jobs = jobs

@@ -19,8 +19,11 @@ public struct SimulationInvariantError: Error, CustomStringConvertible, Sendable
 /// A run is a pure function of (scenario, policy, options, seed): the same inputs give
 /// the same result and the same recorder output, byte for byte.
 public struct Simulation: Sendable {
+    /// What is simulated: cluster, jobs, request traces.
     public let scenario: Scenario
+    /// The policy that allocates resources (a fresh copy runs per ``run(seed:recorder:observer:progress:)``).
     public let policy: any AllocationPolicy
+    /// Placement, horizon, sampling, actuation delay, histogram precision.
     public let options: SimulationOptions
 
     /// Prepares a run; throws ``InputError`` when the scenario is inconsistent.
@@ -41,14 +44,18 @@ public struct Simulation: Sendable {
 
     /// Progress of a long run, for a progress display.
     public struct Progress: Sendable {
+        /// Simulated seconds reached.
         public var simulatedSeconds: Double
+        /// Events processed so far.
         public var events: Int
+        /// Jobs placed and not yet finished.
         public var activeJobs: Int
     }
 
     /// Runs the simulation with random streams derived from `seed`.
     ///
     /// - Parameters:
+    ///   - seed: the seed of every random stream (arrivals, service draws, per job and purpose).
     ///   - recorder: receives per-request and allocation records (nil: none kept).
     ///   - observer: receives what the policy saw and answered at every decision.
     ///   - progress: called about every 2^18 events.

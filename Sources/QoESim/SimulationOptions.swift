@@ -28,6 +28,7 @@ public struct SimulationOptions: Sendable {
     /// variable QOESIM_CHECK_INVARIANTS=1.
     public var checkInvariants: Bool = ProcessInfo.processInfo.environment["QOESIM_CHECK_INVARIANTS"] == "1"
 
+    /// Options with the documented defaults (`spread` placement, 2 significant digits, no horizon, no usage samples, no actuation delay).
     public init(
         placement: PlacementStrategy = .spread, histogramDigits: Int = 2, horizon: Double = .infinity,
         sampleInterval: Double? = nil, actuationDelay: Double = 0

@@ -11,6 +11,7 @@ public struct NodeSpec: Sendable, Equatable {
     /// Most containers the node accepts (nil: no limit), like a Swarm node's task cap.
     public var maxContainers: Int?
 
+    /// A node with `cpus` cores and `gpus` GPUs; `maxContainers` caps its containers (nil: no cap).
     public init(name: String, cpus: Double, gpus: Int = 0, maxContainers: Int? = nil) {
         self.name = name
         self.cpus = cpus
@@ -26,8 +27,10 @@ public struct NodeSpec: Sendable, Equatable {
 /// {"nodes": [{"name": "n1", "cpus": 8, "gpus": 0}, {"name": "n2", "cpus": 8, "gpus": 1, "max_containers": 10}]}
 /// ```
 public struct ClusterSpec: Sendable, Equatable {
+    /// The nodes, in the order `pack` placement fills them.
     public var nodes: [NodeSpec]
 
+    /// A cluster of `nodes`.
     public init(nodes: [NodeSpec]) { self.nodes = nodes }
 
     /// Index of the node named `name`.

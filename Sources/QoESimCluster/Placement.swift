@@ -14,6 +14,7 @@ public enum PlacementStrategy: String, Sendable, CaseIterable {
 /// when the reservation fits in its free CPUs, it has a GPU when one is needed, and
 /// its container cap (if any) is not reached.
 public struct PlacementState: Sendable {
+    /// The cluster's nodes.
     public let nodes: [NodeSpec]
     /// Containers on each node.
     public private(set) var containerCount: [Int]
@@ -22,6 +23,7 @@ public struct PlacementState: Sendable {
     /// Containers on each GPU of each node.
     public private(set) var gpuContainerCount: [[Int]]
 
+    /// An empty cluster: no container placed.
     public init(cluster: ClusterSpec) {
         nodes = cluster.nodes
         containerCount = Array(repeating: 0, count: nodes.count)

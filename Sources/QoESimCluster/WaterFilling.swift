@@ -15,6 +15,7 @@ public struct WaterFilling: Sendable {
     @usableFromInline var order: [Int] = []
     @usableFromInline var ratio: [Double] = []
 
+    /// A water-filler with empty scratch buffers (reused across calls).
     public init() {}
 
     /// Fills `share` (same count as `cap` and `weight`) with each container's cores.

@@ -17,6 +17,7 @@ public struct MonitorCounters: Sendable, Equatable {
     var windowCPU0 = 0.0
     var windowGPU0 = 0.0
 
+    /// Counters at zero.
     public init() {}
 
     /// Requests that arrived since the container started.
@@ -34,6 +35,7 @@ public struct MonitorCounters: Sendable, Equatable {
     /// When the current window started.
     public var windowStart: Double { _windowStart }
 
+    /// Counts one arrival.
     @inlinable @inline(__always) public mutating func recordArrival() {
         _arrived += 1
         _windowArrivals += 1
@@ -111,12 +113,14 @@ public struct ResponseHistograms: Sendable {
 /// time may reach the histograms later (the simulator batches them), always before they
 /// are read.
 public struct ContainerMonitor: Sendable {
+    /// Arrival and completion counts, and the running sums of the current window.
     public private(set) var counters = MonitorCounters()
     /// Its response-time histograms.
     public private(set) var histograms: ResponseHistograms
     /// The metric of the container's target.
     public let metric: QoEMetric
 
+    /// A monitor of a container whose target is stated in `metric`; percentiles kept to `digits` significant digits.
     public init(metric: QoEMetric, digits: Int = 2) {
         self.metric = metric
         histograms = ResponseHistograms(metric: metric, digits: digits)
@@ -125,9 +129,12 @@ public struct ContainerMonitor: Sendable {
     /// A response time in whole microseconds, rounded to the nearest (no libm call).
     @inlinable @inline(__always) public static func micros(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds * 1e6 + 0.5)) }
 
+    /// Requests completed since the container started.
     public var completed: Int { counters.completed }
+    /// Requests arrived since the container started.
     public var arrived: Int { counters.arrived }
 
+    /// Counts one arrival.
     public mutating func recordArrival() { counters.recordArrival() }
 
     /// Counts a completion and records its response time.
@@ -136,14 +143,17 @@ public struct ContainerMonitor: Sendable {
         histograms.record(micros: ContainerMonitor.micros(r))
     }
 
+    /// The statistics of the window from its start to `t`, given the container's CPU- and GPU-seconds so far.
     public func window(at t: Double, cpuSeconds: Double, gpuSeconds: Double) -> WindowStats {
         ContainerMonitor.window(counters, histograms, metric: metric, at: t, cpuSeconds: cpuSeconds, gpuSeconds: gpuSeconds)
     }
 
+    /// Starts a new window at `t`, with the container's CPU- and GPU-seconds so far.
     public mutating func startWindow(at t: Double, cpuSeconds: Double, gpuSeconds: Double) {
         ContainerMonitor.startWindow(&counters, &histograms, at: t, cpuSeconds: cpuSeconds, gpuSeconds: gpuSeconds)
     }
 
+    /// The job's lifetime outcome: latency statistics, satisfaction against its target, and the given counts.
     public func result(job: JobSpec, node: String?, unfinished: Int, pendingS: Double?, cpuSeconds: Double) -> ModelResult {
         ContainerMonitor.result(counters, histograms, job: job, node: node, unfinished: unfinished, pendingS: pendingS, cpuSeconds: cpuSeconds)
     }

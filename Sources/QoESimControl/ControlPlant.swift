@@ -19,6 +19,7 @@ public struct ContainerReading {
     /// Seconds since the oldest outstanding request arrived (nil: none, or unknown).
     public var oldestOutstandingAge: Double?
 
+    /// A reading of one container: its monitor's counters and histograms, CPU- and GPU-seconds used so far, the GPU it uses, and its outstanding requests with the oldest one's age.
     public init(
         counters: MonitorCounters, histograms: ResponseHistograms, cpuSeconds: Double, gpuSeconds: Double, gpu: Int?,
         outstanding: Int, oldestOutstandingAge: Double?

@@ -282,8 +282,11 @@ public struct Controller {
 /// node, or its allocation is invalid. The simulator and the live adapter both stop the
 /// run with it.
 public struct PolicyChangeError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The policy's name.
     public let policy: String
+    /// The container id the change named.
     public let container: String
+    /// What is wrong with the change.
     public let problem: String
 
     public var description: String { "policy \(policy): change for '\(container)' \(problem)" }

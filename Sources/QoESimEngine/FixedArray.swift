@@ -36,6 +36,7 @@ public struct FixedArray<Element>: ~Copyable {
     /// Valid indices, `0 ..< count`.
     @inlinable public var indices: Range<Int> { 0..<count }
 
+    /// The element at `i` (a precondition checks that `i` is in ``indices``).
     @inlinable public subscript(i: Int) -> Element {
         unsafeAddress {
             precondition(i >= 0 && i < count, "FixedArray index \(i) outside 0..<\(count)")

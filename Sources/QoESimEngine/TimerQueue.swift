@@ -7,6 +7,7 @@
 public struct TimerHandle: Hashable, Sendable {
     /// The slot index, `0 ..< queue.capacity`.
     public let index: Int32
+    /// The handle of timer slot `index`.
     @inlinable public init(_ index: Int) { self.index = Int32(truncatingIfNeeded: index) }
 }
 

@@ -18,7 +18,9 @@ public struct CSVTable: Sendable {
 
     /// One data row.
     public struct Row: Sendable {
+        /// The row's line number in its file (1-based).
         public let line: Int
+        /// The row's cells, in column order.
         public let fields: [String]
     }
 

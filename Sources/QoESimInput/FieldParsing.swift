@@ -1,9 +1,13 @@
 /// Strict conversions of text fields to numbers, with errors naming file, line, column.
 public struct FieldContext: Sendable {
+    /// The file being read.
     public let file: String
+    /// The line of the row (1-based).
     public let line: Int
+    /// The column's name.
     public let column: String
 
+    /// Where a cell is, for error messages.
     public init(file: String, line: Int, column: String) {
         self.file = file
         self.line = line

@@ -10,6 +10,7 @@ public struct InputError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What is wrong, in words, ideally with what to do about it.
     public let problem: String
 
+    /// An error at `file`:`line` (line 0: the file as a whole) with `problem` in words.
     public init(file: String, line: Int, _ problem: String) {
         self.file = file
         self.line = line

@@ -9,8 +9,11 @@
 public enum InputLimits {
     /// A closed range for one field, with its unit and reason.
     public struct Limit: Sendable {
+        /// The accepted values, inclusive.
         public let range: ClosedRange<Double>
+        /// The unit the values are in.
         public let unit: String
+        /// Why the bounds are where they are.
         public let why: String
     }
 

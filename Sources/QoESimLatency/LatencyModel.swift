@@ -19,16 +19,21 @@
 public struct LatencyModel: Sendable, Equatable {
     /// The parametric form and its parameters (milliseconds).
     public enum Family: Sendable, Equatable {
+        /// `serial_ms + parallel_ms / min(c, max_parallelism)` (the serial part also slows below one core).
         case amdahl(serialMs: Double, parallelMs: Double)
+        /// `a_ms + b_ms * min(c, max_parallelism)^-k`.
         case power(aMs: Double, bMs: Double, k: Double)
+        /// `overhead_ms + cpu_ms / min(c, max_parallelism) + gpu_ms / g`, g the GPU fraction.
         case gpu(overheadMs: Double, cpuMs: Double, gpuMs: Double)
     }
 
+    /// The family and its parameters.
     public var family: Family
     /// The most cores one request can use; more CPU does not make it faster, and the
     /// CPU scheduler gives the excess to others. `.infinity` for no bound.
     public var maxParallelism: Double
 
+    /// A model of `family`, using at most `maxParallelism` cores per request.
     public init(family: Family, maxParallelism: Double) {
         self.family = family
         self.maxParallelism = maxParallelism

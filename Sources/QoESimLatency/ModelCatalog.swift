@@ -3,8 +3,11 @@ import QoESimInput
 
 /// A deployable inference model: its name, latency model and variability.
 public struct ModelSpec: Sendable, Equatable {
+    /// The model's name, as job traces name it.
     public var name: String
+    /// Mean service time as a function of cores (and GPU fraction).
     public var latency: LatencyModel
+    /// Per-request variation around the mean (mean 1).
     public var variability: Variability
     /// Free-form provenance (e.g. "fitted from Traces/profiles/resnet50.csv").
     public var source: String?
@@ -22,6 +25,7 @@ public struct ModelSpec: Sendable, Equatable {
     /// completes, and on how many cores (OpenBLAS's workers spin before they sleep).
     public var idleSpin: IdleSpin
 
+    /// A model; the optional parts (shared-cores latency, cold start, idle spin) default to none.
     public init(
         name: String, latency: LatencyModel, variability: Variability, source: String? = nil, sharedLatency: LatencyModel? = nil,
         coldStart: ColdStart = .none, idleSpin: IdleSpin = .none
@@ -51,11 +55,13 @@ public struct IdleSpin: Sendable, Equatable {
     /// The polling's CPU weight as a fraction of the container's (0 < weight <= 1; 1:
     /// it competes as if busy).
     public var weight: Double
+    /// Polling for `seconds` after the last request, competing for `cores` with `weight` times the container's CPU weight.
     public init(seconds: Double, cores: Double, weight: Double = 1) {
         self.seconds = seconds
         self.cores = cores
         self.weight = weight
     }
+    /// No idle spin.
     public static let none = IdleSpin(seconds: 0, cores: 1)
     /// The longest idle spin a model file may give, s (Docs/LIMITS.md).
     public static let maxSeconds = 60.0
@@ -68,10 +74,12 @@ public struct ColdStart: Sendable, Equatable {
     public var factor: Double
     /// Idle time after which a container is cold, ms.
     public var afterMs: Double
+    /// Requests that find the container idle for at least `afterMs` take `factor` times as long.
     public init(factor: Double, afterMs: Double) {
         self.factor = factor
         self.afterMs = afterMs
     }
+    /// No cold start (factor 1).
     public static let none = ColdStart(factor: 1, afterMs: 0)
 }
 
@@ -94,6 +102,7 @@ public struct ModelCatalog: Sendable {
     /// Models by name.
     public private(set) var models: [String: ModelSpec] = [:]
 
+    /// A catalogue of `models`, by name.
     public init(_ models: [ModelSpec] = []) {
         for m in models { self.models[m.name] = m }
     }

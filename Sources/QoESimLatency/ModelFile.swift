@@ -13,6 +13,7 @@ import QoESimInput
 public struct ModelFile: Codable, Sendable, Equatable {
     /// A latency curve: its family and parameters (ms, the exponent `k`, `max_parallelism`).
     public struct Latency: Codable, Sendable, Equatable {
+        /// `amdahl`, `power` or `gpu`.
         public var family: String
         /// Parameter name to value; an infinite `max_parallelism` is left out (the reader's default).
         public var parameters: [String: Double]
@@ -27,6 +28,7 @@ public struct ModelFile: Codable, Sendable, Equatable {
             }
         }
 
+        /// A latency part of `family` with its named parameters (ms, or k).
         public init(family: String, parameters: [String: Double]) {
             self.family = family
             self.parameters = parameters
@@ -63,8 +65,11 @@ public struct ModelFile: Codable, Sendable, Equatable {
 
     /// Per-request variability: `deterministic`, `exponential`, or `lognormal` with `cv`.
     public struct Variability: Codable, Sendable, Equatable {
+        /// `deterministic`, `exponential` or `lognormal`.
         public var distribution: String
+        /// The coefficient of variation (lognormal).
         public var cv: Double?
+        /// The JSON form of `variability`.
         public init(_ v: QoESimLatency.Variability) {
             switch v {
             case .deterministic: distribution = "deterministic"
@@ -74,20 +79,29 @@ public struct ModelFile: Codable, Sendable, Equatable {
         }
     }
 
+    /// The cold-start part: `factor` for a request after `after_ms` idle.
     public struct ColdStartPart: Codable, Sendable, Equatable {
+        /// Service-demand multiplier.
         public var factor: Double
+        /// Idle time after which it applies, ms.
         public var afterMs: Double
         enum CodingKeys: String, CodingKey { case factor, afterMs = "after_ms" }
+        /// A cold-start part.
         public init(factor: Double, afterMs: Double) {
             self.factor = factor
             self.afterMs = afterMs
         }
     }
 
+    /// The idle-spin part: OpenBLAS's polling after the last request.
     public struct IdleSpinPart: Codable, Sendable, Equatable {
+        /// How long it polls, seconds.
         public var seconds: Double
+        /// Cores it competes for meanwhile.
         public var cores: Double
+        /// Its CPU weight relative to the container's.
         public var weight: Double?
+        /// An idle-spin part.
         public init(seconds: Double, cores: Double, weight: Double? = nil) {
             self.seconds = seconds
             self.cores = cores
@@ -95,19 +109,28 @@ public struct ModelFile: Codable, Sendable, Equatable {
         }
     }
 
+    /// The model's name.
     public var name: String
+    /// Latency under a CPU quota.
     public var latency: Latency
+    /// Per-request variation.
     public var variability: Variability?
+    /// Where the numbers come from.
     public var source: String?
+    /// Latency while sharing cores without a limit (optional).
     public var latencyShared: Latency?
+    /// The cold start (optional).
     public var coldStart: ColdStartPart?
+    /// The idle spin (optional).
     public var idleSpin: IdleSpinPart?
     /// `fit*` and `measured_*` entries, by key.
     public var statistics: [String: JSONValue] = [:]
 
     /// The keys of the schema (with `fit*` and `measured_*` for statistics).
     public enum CodingKeys: String, CodingKey, CaseIterable {
+        /// The required keys.
         case name, latency, variability, source
+        /// The optional parts' keys (``setAside(_:)`` names them).
         case latencyShared = "latency_shared", coldStart = "cold_start", idleSpin = "idle_spin"
     }
 
@@ -122,6 +145,7 @@ public struct ModelFile: Codable, Sendable, Equatable {
     /// Whether `key` holds statistics the simulator does not read.
     public static func isStatistic(_ key: String) -> Bool { statisticKeys.contains(key) }
 
+    /// A model file with the required parts only.
     public init(name: String, latency: Latency, variability: Variability? = nil, source: String? = nil) {
         self.name = name
         self.latency = latency
@@ -224,11 +248,17 @@ public struct ModelFile: Codable, Sendable, Equatable {
 
 /// A JSON value, for the free-form statistics a model file carries.
 public enum JSONValue: Codable, Sendable, Equatable {
+    /// A number.
     case number(Double)
+    /// A string.
     case string(String)
+    /// A Boolean.
     case bool(Bool)
+    /// An array.
     case array([JSONValue])
+    /// An object.
     case object([String: JSONValue])
+    /// null.
     case null
 
     public init(from decoder: Decoder) throws {

@@ -10,6 +10,7 @@ public struct Allocation: Sendable, Equatable {
     /// GPU time-slice weight among the busy containers on the same GPU (1 = default).
     public var gpuShare: Double
 
+    /// An allocation; the defaults are Docker's (no limit, default weight, GPU share 1).
     public init(cpuLimit: Double? = nil, cpuWeight: Double = 1, gpuShare: Double = 1) {
         self.cpuLimit = cpuLimit
         self.cpuWeight = cpuWeight
@@ -41,6 +42,7 @@ public struct WindowStats: Sendable, Equatable {
     /// Average fraction of its GPU used over the window.
     public var gpuUsed: Double
 
+    /// Window statistics; `gpuUsed` defaults to 0 (no GPU).
     public init(
         duration: Double, arrivals: Int, completed: Int, meanMs: Double?, measuredMs: Double?, cpuUsed: Double,
         gpuUsed: Double = 0
@@ -64,6 +66,7 @@ public struct ContainerObservation: Sendable {
     public var model: ModelSpec
     /// The client's target, ms, and the metric it is stated in.
     public var targetMs: Double
+    /// The metric the target is stated in (mean, p95, p99).
     public var metric: QoEMetric
     /// How requests arrive (open-loop Poisson, closed loop, trace).
     public var arrivals: ArrivalProcess
@@ -95,6 +98,7 @@ public struct ContainerObservation: Sendable {
     /// start).
     public var startedAt: Double
 
+    /// A container as the monitor saw it.
     public init(
         id: String, model: ModelSpec, targetMs: Double, metric: QoEMetric, arrivals: ArrivalProcess, workers: Int,
         requestedCPUs: Double?, gpu: Int?, allocation: Allocation, outstanding: Int, oldestOutstandingAge: Double? = nil,
@@ -119,6 +123,7 @@ public struct ContainerObservation: Sendable {
 
 /// One node as a policy sees it: capacities and its containers.
 public struct NodeObservation: Sendable {
+    /// The node's name.
     public var name: String
     /// CPU cores of the node.
     public var cpus: Double
@@ -129,6 +134,7 @@ public struct NodeObservation: Sendable {
     /// Containers placed on the node, in placement order.
     public var containers: [ContainerObservation]
 
+    /// A node with its capacities and containers at time `time`.
     public init(name: String, cpus: Double, gpus: Int, time: Double, containers: [ContainerObservation]) {
         self.name = name
         self.cpus = cpus
@@ -150,11 +156,14 @@ public enum PolicyTrigger: Sendable, Equatable {
 
 /// A new allocation for one container.
 public struct AllocationChange: Sendable, Equatable {
+    /// The job id of the container to change.
     public var containerID: String
+    /// Its new allocation, in full.
     public var allocation: Allocation
     /// Why, in a few words (written to the decision log, `allocations.csv`).
     public var note: String
 
+    /// A change of `containerID` to `allocation`, with a short `note` for the decision log.
     public init(containerID: String, allocation: Allocation, note: String = "") {
         self.containerID = containerID
         self.allocation = allocation

@@ -1,7 +1,7 @@
 import QoESimCluster
 import QoESimWorkload
 
-/// DQoES as the paper describes it (see `../shared/PAPER.md` and `Docs/POLICIES.md`): a
+/// DQoES as the paper describes it (summarised in `Docs/PAPER.md`; the loop in `Docs/POLICIES.md`): a
 /// per-node feedback loop that moves CPU (and GPU time) from models that beat their QoE
 /// target to models that miss it, the tightest targets first.
 ///
@@ -15,7 +15,7 @@ import QoESimWorkload
 ///    above unsatisfied, below over-satisfied; no completion and nothing outstanding:
 ///    idle. A short container that already holds all the cores it can use is "not
 ///    CPU-bound" and asks for no CPU.
-/// 3. **Release and grant** (``ResourceStep``): over-satisfied and idle containers give
+/// 3. **Release and grant** (the resource step, `DQoESPolicy+ResourceStep.swift`): over-satisfied and idle containers give
 ///    back part of what they hold, never below what an open-loop container is using
 ///    (its offered load); free plus released capacity goes to the short ones in
 ///    proportion to deficit x urgency weight.
@@ -81,11 +81,13 @@ public struct DQoESPolicy: AllocationPolicy {
         /// Whether `--cpus` limits may sum beyond the node while the node has idle CPU.
         public var overcommit: Bool = true
 
+        /// The defaults documented in Docs/POLICIES.md.
         public init() {}
     }
 
     /// The reference latency urgency is measured against (``Parameters/urgencyBasis``).
     public enum UrgencyBasis: String, Sendable, Codable, CaseIterable {
+        /// `target`: urgency is the tightness of the absolute target (as in the paper); `slack`: relative to the model's own 1-core latency (ours).
         case target, slack
     }
 
@@ -105,12 +107,14 @@ public struct DQoESPolicy: AllocationPolicy {
 
     /// A container's state after classification (also written to the decision log).
     public enum State: String, Sendable {
+        /// A container's class at a step: within the band, above it, below it, or with nothing completed and nothing outstanding.
         case satisfied, unsatisfied, overSatisfied = "over-satisfied", idle
         /// Misses its target but already has all the cores it can use.
         case notCPUBound = "unsatisfied-not-cpu-bound"
     }
 
     public let name = "dqoes"
+    /// The loop's parameters.
     public var parameters: Parameters
     public var controlInterval: Double? { parameters.interval }
     /// Recent windows per container: (completed, mean ms, metric ms).
@@ -118,6 +122,7 @@ public struct DQoESPolicy: AllocationPolicy {
     /// CPU targets (cores) per container, the loop's state in shares mode.
     var cores: [String: Double] = [:]
 
+    /// DQoES with `parameters` (defaults: the documented ones).
     public init(parameters: Parameters = Parameters()) {
         self.parameters = parameters
     }

@@ -5,6 +5,7 @@ public struct FairSharePolicy: AllocationPolicy {
     public let name = "fair-share"
     public let controlInterval: Double? = nil
 
+    /// Docker's default sharing (no parameters).
     public init() {}
 
     /// On arrival, removes any initial limit the job trace set; otherwise does nothing.

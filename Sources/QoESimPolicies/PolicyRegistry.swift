@@ -103,5 +103,6 @@ public protocol ValidatableParameters {
 /// A bad policy name, parameter name or value.
 public struct PolicyParameterError: Error, CustomStringConvertible, Sendable {
     public let description: String
+    /// An error with the message `d`, which names the policy, the parameter and the accepted values.
     public init(_ d: String) { description = d }
 }

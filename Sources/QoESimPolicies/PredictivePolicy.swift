@@ -19,6 +19,7 @@ import QoESimWorkload
 /// Each container's need is found by bisection (the prediction falls as c grows) up to
 /// the cores it can use; aiming at `margin x target`.
 public struct PredictivePolicy: AllocationPolicy {
+    /// The predictive policy's parameters (Docs/POLICIES.md).
     public struct Parameters: Sendable, Equatable, Codable {
         /// Seconds between decisions.
         public var interval: Double = 5
@@ -43,14 +44,17 @@ public struct PredictivePolicy: AllocationPolicy {
         /// need, and idle CPU is not wasted. `limits`: the planned cores are hard limits.
         public var mode: CPUControl = .shares
 
+        /// The documented defaults.
         public init() {}
     }
 
     public let name = "predictive"
+    /// The policy's parameters.
     public var parameters: Parameters
     public var controlInterval: Double? { parameters.interval }
     var rate: [String: Double] = [:]
 
+    /// The predictive policy with `parameters` (defaults: the documented ones).
     public init(parameters: Parameters = Parameters()) {
         self.parameters = parameters
     }

@@ -8,6 +8,7 @@ public struct StaticPolicy: AllocationPolicy {
     public let name = "static"
     public let controlInterval: Double? = nil
 
+    /// Static limits (no parameters).
     public init() {}
 
     public mutating func allocate(on node: NodeObservation, because trigger: PolicyTrigger) -> [AllocationChange] {

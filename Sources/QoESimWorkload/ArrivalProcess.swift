@@ -10,7 +10,7 @@ import QoESimInput
 /// bursts keep their length), the same profile over time (time-varying rates).
 ///
 /// Written in a job trace's `arrivals` cell (and a generator's `arrivals` parameter) as a
-/// name and `key=value` parameters separated by blanks (``parse(_:context:relativeTo:)``,
+/// name and `key=value` parameters separated by blanks (``parse(_:context:relativeTo:cache:)``,
 /// ``text``): `poisson`, `closed`, `trace`, `gamma cv=4`, `weibull shape=0.6`,
 /// `mmpp file=bursts.csv` (an ``MMPP`` parameters file, relative to the trace's folder),
 /// `sinusoid amplitude=0.5 period_s=600 phase_s=0`, `piecewise file=rates.csv` (a
@@ -79,7 +79,7 @@ public enum ArrivalProcess: Sendable, Equatable {
     /// Whether the job is a closed loop.
     public var isClosed: Bool { if case .closed = self { true } else { false } }
 
-    /// The text form, as ``parse(_:context:relativeTo:)`` reads it (file parameters as
+    /// The text form, as ``parse(_:context:relativeTo:cache:)`` reads it (file parameters as
     /// they were written).
     public var text: String {
         switch self {

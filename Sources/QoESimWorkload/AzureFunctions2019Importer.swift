@@ -35,19 +35,30 @@ public enum AzureFunctions2019Importer {
     ]
 
     /// How a minute's invocations are placed inside it.
-    public enum Spread: String, Sendable, CaseIterable { case even, random }
+    public enum Spread: String, Sendable, CaseIterable {
+        /// At equal intervals through the minute.
+        case even
+        /// At seeded uniform random points in the minute.
+        case random
+    }
 
     /// One function's day: its trigger and invocations per minute.
     public struct Function: Sendable, Equatable {
+        /// The job id made from the app and function hashes (`fn-APP8-FUNC8`).
         public var id: String
+        /// Its trigger group (http, timer, queue, ...).
         public var trigger: String
+        /// Invocations in each minute of the day (1440 counts).
         public var perMinute: [Int]
+        /// Invocations over the day.
         public var total: Int { perMinute.reduce(0, +) }
     }
 
     /// One function's duration percentiles (ms): p0, p1, p25, p50, p75, p99, p100, and the average.
     public struct Durations: Sendable, Equatable {
+        /// The function's average duration, ms.
         public var average: Double
+        /// Its duration percentiles p0, p1, p25, p50, p75, p99, p100, ms.
         public var percentiles: [Double]
     }
 

@@ -28,12 +28,16 @@ public enum AzureFunctions2021Importer {
 
     /// One invocation.
     public struct Invocation: Sendable, Equatable {
+        /// The application's hash.
         public var app: String
+        /// The function's hash.
         public var function: String
         /// When it arrived: end - duration, seconds.
         public var arrival: Double
+        /// Execution time, seconds.
         public var duration: Double
 
+        /// An invocation of `function` of `app` that arrived at `arrival` and ran `duration` seconds.
         public init(app: String, function: String, arrival: Double, duration: Double) {
             self.app = app
             self.function = function

@@ -27,7 +27,9 @@ public enum AzureLLMImporter {
 
     /// Which edition of the trace: each has its own paper to cite.
     public enum Edition: String, Sendable, CaseIterable {
+        /// The 2023 edition (timestamps without a UTC offset).
         case y2023 = "2023"
+        /// The 2024 edition (timestamps with a UTC offset, whole seconds).
         case y2024 = "2024"
 
         /// The attribution every derived file carries (as `#` comment lines).
@@ -59,10 +61,14 @@ public enum AzureLLMImporter {
 
     /// One parsed request.
     public struct Record: Sendable, Equatable {
+        /// Seconds since the trace's first request.
         public var time: Double
+        /// Prompt tokens.
         public var contextTokens: Int
+        /// Generated tokens.
         public var generatedTokens: Int
 
+        /// A request at `time` with its token counts.
         public init(time: Double, contextTokens: Int, generatedTokens: Int) {
             self.time = time
             self.contextTokens = contextTokens

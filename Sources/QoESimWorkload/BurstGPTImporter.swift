@@ -27,17 +27,31 @@ public enum BurstGPTImporter {
     ]
 
     /// How requests are grouped into jobs.
-    public enum Grouping: String, Sendable, CaseIterable { case model, logType = "log-type", both }
+    public enum Grouping: String, Sendable, CaseIterable {
+        /// One job per model.
+        case model
+        /// One job per log type.
+        case logType = "log-type"
+        /// One job per model and log type.
+        case both
+    }
 
     /// One request.
     public struct Request: Sendable, Equatable {
+        /// Seconds since the trace's start.
         public var time: Double
+        /// The model that served it (ChatGPT, GPT-4).
         public var model: String
+        /// The log it comes from (Conversation log, API log).
         public var logType: String
+        /// Prompt tokens.
         public var requestTokens: Int
+        /// Response tokens (0: failed).
         public var responseTokens: Int
+        /// Prompt plus response tokens.
         public var totalTokens: Int
 
+        /// A request with its fields as the trace gives them.
         public init(time: Double, model: String, logType: String, requestTokens: Int, responseTokens: Int, totalTokens: Int) {
             self.time = time
             self.model = model

@@ -21,20 +21,28 @@ import QoESimLatency
 ///   rate the model sustains at `c*` cores (`loadBasis: target`) or at the equal share
 ///   (`loadBasis: equalShare`).
 public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
+    /// Nodes in the cluster.
     public var nodes = 1
+    /// Cores per node.
     public var cpusPerNode = 16.0
+    /// Models deployed at once (N).
     public var models = 16
+    /// The networks, assigned in turn (or at random with `shuffle`).
     public var modelMix = ["resnet50", "mobilenetv2", "vgg16", "bert-base"]
+    /// Whether each model's network is a seeded random pick from `modelMix`.
     public var shuffle = true
+    /// The range c* is drawn from, in absolute cores (unless `targetShare` is set).
     public var targetCores: ClosedRange<Double> = 0.75...6
     /// When set, c* is drawn from this range times the equal share (overrides `targetCores`).
     public var targetShare: ClosedRange<Double>? = nil
     /// The number of models the equal share is computed for (nil: `models`).
     public var shareModels: Int? = nil
+    /// How requests arrive (closed loop by default).
     public var arrivals: ArrivalProcess = .closed
     /// For open-loop arrivals (Poisson or another drawn process): mean rate = load /
     /// latency(c*) or load / latency(equal share).
     public var load = 0.7
+    /// What `load` is relative to.
     public var loadBasis: LoadBasis = .target
 
     /// What a Poisson `load` is relative to.
@@ -48,13 +56,16 @@ public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
     /// Cores each model gets when all cores are split equally among `shareModels`
     /// (or `models`) models.
     public var equalShare: Double { cpusPerNode * Double(max(1, nodes)) / Double(max(1, shareModels ?? models)) }
+    /// How long each model is served, seconds.
     public var durationS = 600.0
     /// Arrivals are spread uniformly over [0, arrivalSpreadS].
     public var arrivalSpreadS = 0.0
+    /// The metric every target is stated in.
     public var metric: QoEMetric = .mean
     /// c* is capped at this fraction of the model's max parallelism.
     public var reachableFraction = 0.75
 
+    /// The generator with the documented defaults (16 models, one 16-core node, closed loop).
     public init() {}
 
     /// The cluster of the scenario: `nodes` nodes named n1, n2, ... with `cpusPerNode`.
@@ -99,5 +110,6 @@ public struct HeterogeneousTargetsGenerator: Sendable, Equatable {
 /// A bad generator setting.
 public struct GeneratorError: Error, CustomStringConvertible, Sendable {
     public let description: String
+    /// An error with the message `d`, which names the setting and the accepted values.
     public init(_ d: String) { description = d }
 }

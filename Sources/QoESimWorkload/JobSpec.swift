@@ -2,6 +2,7 @@ import QoESimLatency
 
 /// The statistic of response times a QoE target is stated in.
 public enum QoEMetric: String, Sendable, CaseIterable, Codable {
+    /// The statistic a target is stated in: the mean, 95th or 99th percentile of response times.
     case mean, p95, p99
 }
 
@@ -37,6 +38,7 @@ public struct JobSpec: Sendable, Equatable {
     /// Line of the job trace that defined this job (for messages).
     public var line: Int
 
+    /// A job; `line` is its row in the trace (for error messages).
     public init(
         id: String, model: ModelSpec, arrival: Double, duration: Double, rate: Double, targetMs: Double,
         metric: QoEMetric = .mean, arrivals: ArrivalProcess = .poisson, cpus: Double? = nil,

@@ -16,7 +16,9 @@ import QoESimLatency
 /// form: poisson, closed, trace, `gamma cv=4`, `mmpp file=F`, ...), `cpus`,
 /// `gpu_share`, `node`, `workers`, `weight`. Empty optional cells take defaults.
 public enum JobTrace {
+    /// Columns every job trace has.
     public static let requiredColumns = ["job_id", "model", "arrival_s", "duration_s"]
+    /// Columns a job trace may have.
     public static let optionalColumns = [
         "rate_rps", "target_ms", "target_cpus", "load", "metric", "arrivals", "cpus", "gpu_share", "node", "workers", "weight",
     ]

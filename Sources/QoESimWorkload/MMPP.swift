@@ -191,7 +191,9 @@ public struct MMPP: Sendable, Equatable {
 
 /// Parameters that break an invariant of ``MMPP``.
 public struct MMPPError: Error, CustomStringConvertible, Sendable {
+    /// What is wrong, in words.
     public let message: String
+    /// An error with `message`.
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }

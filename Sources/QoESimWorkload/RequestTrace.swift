@@ -8,6 +8,7 @@ public struct TracedRequest: Sendable, Equatable {
     /// Multiplier of the request's service demand (1 = a typical request).
     public var size: Double
 
+    /// A request `offset` seconds after its job's deployment, with service demand `size` times the model's mean.
     public init(offset: Double, size: Double = 1) {
         self.offset = offset
         self.size = size
@@ -89,6 +90,7 @@ public enum RequestTrace {
 /// file (rows of different jobs may interleave): an earlier time after a later one is an
 /// error naming both lines, since a stream cannot be sorted in bounded memory.
 public final class StreamedRequestTrace: @unchecked Sendable {
+    /// The trace file.
     public let path: String
     let header: [String]
     let columns: (job: Int, time: Int, size: Int?)

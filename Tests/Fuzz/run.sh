@@ -41,8 +41,7 @@ seed() {  # seed TARGET DIR: the bundled inputs of that reader
     experiment-file) i=0; for f in "$root"/Experiments/paper-8x/*.yaml "$root"/Experiments/slurm/sweep.yaml; do cp "$f" "$d/seed-$i"; i=$((i+1)); done ;;
     profile-csv) i=0; for f in "$root"/Traces/profiles/*.csv; do head -n 60 "$f" > "$d/seed-$i"; i=$((i+1)); done ;;
     azure-trace) grep -v '^#' "$root"/Traces/azure-llm/sample-2024.csv > "$d/seed-1"
-      head -n 60 "$root"/../shared/traces/AzureLLMInferenceTrace_code.csv > "$d/seed-0" 2>/dev/null \
-      || printf 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,4808,10\n2023-11-16 18:17:04.0319600,3180,8\n' > "$d/seed-0" ;;
+      grep -v '^#' "$root"/Traces/azure-llm/sample-2023.csv > "$d/seed-0" ;;
     engine-tar) printf 'qoesim\n' > "$work/f.txt"; tar -cf "$d/seed-0" -C "$work" f.txt; rm -f "$work/f.txt" ;;
     engine-logs) printf '\001\000\000\000\000\000\000\005hello\002\000\000\000\000\000\000\003err' > "$d/seed-0" ;;
     engine-import) printf '{"status":"sha256:0123"}\n{"error":"no space"}\n' > "$d/seed-0" ;;

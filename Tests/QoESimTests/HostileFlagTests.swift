@@ -52,7 +52,7 @@ struct HostileFlagTests {
             return [root + "/Traces/azure-functions-2019/synthetic-invocations.csv", "--durations", root + "/Traces/azure-functions-2019/synthetic-durations.csv", "--output", "OUT.csv"]
         case "import burstgpt": return [root + "/Traces/burstgpt/sample.csv", "--output", "OUT.csv"]
         case "import azure-functions-2021": return [root + "/Traces/azure-functions-2021/sample.csv", "--output", "OUT.csv"]
-        case "help": return []
+        case "help", "reference": return []
         default: return nil
         }
     }
