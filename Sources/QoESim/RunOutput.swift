@@ -34,9 +34,9 @@ final class BufferedFile {
 
 /// Errors writing run output.
 public enum RunOutputError: Error, CustomStringConvertible {
-    /// A file or folder could not be written (the path, with the reason).
+    /// A file or folder could not be written (its path).
     case cannotWrite(String)
-    /// The destination holds files qoesim did not write (the path, and what is there): refused, never deleted.
+    /// The destination holds files qoesim did not write (its path, and why it is refused): refused, never deleted.
     case notAnOutputFolder(String, String)
     /// A folder a command would add files to that holds files it did not write (``OwnedFolder``).
     case notOurFolder(String, String)

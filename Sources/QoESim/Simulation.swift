@@ -21,7 +21,7 @@ public struct SimulationInvariantError: Error, CustomStringConvertible, Sendable
 public struct Simulation: Sendable {
     /// What is simulated: cluster, jobs, request traces.
     public let scenario: Scenario
-    /// The policy that allocates resources (a fresh copy runs per ``run(seed:recorder:observer:progress:)``).
+    /// The policy that allocates resources (each ``run(seed:recorder:observer:progress:)`` starts from this value).
     public let policy: any AllocationPolicy
     /// Placement, horizon, sampling, actuation delay, histogram precision.
     public let options: SimulationOptions
