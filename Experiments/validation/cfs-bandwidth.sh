@@ -41,17 +41,11 @@
 # results/cfs-bandwidth/runs-gap1000.csv (column threads: default or timeout4).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-image=${IMAGE:-qoesim-infer:local}
 out=Experiments/validation/results/cfs-bandwidth
 mkdir -p "$out"
-median() {  # median [docker run options...] -- NETWORK GAP_MS -> median latency of 20 requests, ms
-  local opts=()
-  while [ "$1" != -- ]; do opts+=("$1"); shift; done
-  shift
-  docker run --rm --network none --label qoesim.experiment=cfs-bandwidth "${opts[@]}" "$image" \
-    /qoesim-infer bench --model "$1" --requests 20 --warmup 2 --gap-ms "$2" 2>/dev/null \
-    | tail -n +2 | cut -d, -f2 | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
-}
+EXPERIMENT=cfs-bandwidth
+source Experiments/validation/bench.sh
+median() { bench_median "$@" 20; }  # median [docker run options...] -- NETWORK GAP_MS -> median of 20 requests, ms
 if [ "${RERUN:-0}" = 1 ]; then
   echo "repeat,network,limit,gap_ms,threads,median_ms" > "$out/runs-gap1000.csv"
   for repeat in 1 2 3; do

@@ -38,44 +38,28 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(A B)
-image=${IMAGE:-qoesim-infer:local}
 out=Experiments/validation/results/cfs-share
 mkdir -p "$out"
-# median [docker run options...] -- NETWORK REQUESTS GAP_MS -> median latency, ms
-median() {
-  local opts=()
-  while [ "$1" != -- ]; do opts+=("$1"); shift; done
-  shift
-  docker run --rm --network none --label qoesim.experiment=cfs-share "${opts[@]}" "$image" \
-    /qoesim-infer bench --model "$1" --requests "$2" --warmup 2 --gap-ms "$3" 2>/dev/null \
-    | tail -n +2 | cut -d, -f2 | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
-}
-busy=()
-cleanup() { [ ${#busy[@]} -eq 0 ] || docker rm -f "${busy[@]}" > /dev/null 2>&1 || true; }
-trap cleanup EXIT
+EXPERIMENT=cfs-share
+source Experiments/validation/bench.sh
 for part in "${parts[@]}"; do
   case "$part" in
   A)
     echo "repeat,busy_neighbours,mobilenetv2_median_ms" > "$out/A.csv"
     for repeat in 1 2 3; do
       for k in 0 1 2; do
-        busy=()
-        for i in $(seq 1 "$k"); do
-          busy+=("$(docker run -d --rm --network none --label qoesim.experiment=cfs-share "$image" \
-            /qoesim-infer bench --model resnet50 --requests 100000 --warmup 0 --gap-ms 0)")
-        done
+        for i in $(seq 1 "$k"); do busy_start resnet50; done
         [ "$k" = 0 ] || sleep 3
-        echo "$repeat,$k,$(median -- mobilenetv2 40 200)" | tee -a "$out/A.csv" >&2
-        cleanup
-        busy=()
+        echo "$repeat,$k,$(bench_median -- mobilenetv2 200 40)" | tee -a "$out/A.csv" >&2
+        busy_stop
       done
     done ;;
   B)
     echo "repeat,network,limit,median_ms" > "$out/B.csv"
     for repeat in 1 2 3; do
       for net in mobilenetv2 resnet50; do
-        echo "$repeat,$net,none,$(median -- "$net" 20 0)" | tee -a "$out/B.csv" >&2
-        echo "$repeat,$net,2,$(median --cpus 2 -- "$net" 20 0)" | tee -a "$out/B.csv" >&2
+        echo "$repeat,$net,none,$(bench_median -- "$net" 0 20)" | tee -a "$out/B.csv" >&2
+        echo "$repeat,$net,2,$(bench_median --cpus 2 -- "$net" 0 20)" | tee -a "$out/B.csv" >&2
       done
     done ;;
   *) echo "unknown part '$part' (A or B)" >&2; exit 2 ;;

@@ -29,19 +29,12 @@
 # Results: Experiments/validation/results/pairwise/runs.csv; pairwise.py prints the table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-image=${IMAGE:-qoesim-infer:local}
 out=Experiments/validation/results/pairwise
 mkdir -p "$out"
 nets=(mobilenetv2 resnet50 bert-base)
-# median NETWORK GAP_MS -> median latency, ms
-median() {
-  docker run --rm --network none --label qoesim.experiment=pairwise "$image" \
-    /qoesim-infer bench --model "$1" --requests 15 --warmup 2 --gap-ms "$2" 2>/dev/null \
-    | tail -n +2 | cut -d, -f2 | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
-}
-busy=()
-cleanup() { [ ${#busy[@]} -eq 0 ] || docker rm -f "${busy[@]}" > /dev/null 2>&1 || true; busy=(); }
-trap cleanup EXIT
+EXPERIMENT=pairwise
+source Experiments/validation/bench.sh
+median() { bench_median -- "$1" "$2" 15; }  # median NETWORK GAP_MS
 echo "repeat,network,neighbour,gap_ms,median_ms" > "$out/runs.csv"
 for repeat in 1 2 3; do
   for x in "${nets[@]}"; do
@@ -50,15 +43,14 @@ for repeat in 1 2 3; do
     done
   done
   for n in "${nets[@]}"; do
-    busy+=("$(docker run -d --rm --network none --label qoesim.experiment=pairwise "$image" \
-      /qoesim-infer bench --model "$n" --requests 100000 --warmup 0 --gap-ms 0)")
+    busy_start "$n"
     sleep 3
     for x in "${nets[@]}"; do
       for gap in 0 1000; do
         echo "$repeat,$x,$n,$gap,$(median "$x" "$gap")" | tee -a "$out/runs.csv" >&2
       done
     done
-    cleanup
+    busy_stop
   done
 done
 echo "wrote $out/runs.csv" >&2

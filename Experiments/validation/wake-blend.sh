@@ -43,29 +43,18 @@
 # Results: Experiments/validation/results/wake-blend/runs.csv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-image=${IMAGE:-qoesim-infer:local}
 out=Experiments/validation/results/wake-blend
 mkdir -p "$out"
-# median [docker run options...] -- NETWORK GAP_MS -> median latency, ms
-median() {
-  local opts=()
-  while [ "$1" != -- ]; do opts+=("$1"); shift; done
-  shift
-  docker run --rm --network none --label qoesim.experiment=wake-blend "${opts[@]}" "$image" \
-    /qoesim-infer bench --model "$1" --requests 20 --warmup 2 --gap-ms "$2" 2>/dev/null \
-    | tail -n +2 | cut -d, -f2 | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
-}
-busy=()
-cleanup() { [ ${#busy[@]} -eq 0 ] || docker rm -f "${busy[@]}" > /dev/null 2>&1 || true; busy=(); }
-trap cleanup EXIT
+EXPERIMENT=wake-blend
+source Experiments/validation/bench.sh
+median() { bench_median "$@" 20; }  # median [docker run options...] -- NETWORK GAP_MS
 echo "repeat,network,busy_neighbours,gap_ms,openblas_thread_timeout,median_ms" > "$out/runs.csv"
 for repeat in 1 2 3; do
   for net in mobilenetv2 resnet50; do
     for gap in 0 1000; do
       echo "$repeat,$net,0,$gap,default,$(median -- "$net" "$gap")" | tee -a "$out/runs.csv" >&2
     done
-    busy+=("$(docker run -d --rm --network none --label qoesim.experiment=wake-blend "$image" \
-      /qoesim-infer bench --model resnet50 --requests 100000 --warmup 0 --gap-ms 0)")
+    busy_start resnet50
     sleep 3
     for gap in 0 20 50 200 1000; do
       echo "$repeat,$net,1,$gap,default,$(median -- "$net" "$gap")" | tee -a "$out/runs.csv" >&2
@@ -73,7 +62,7 @@ for repeat in 1 2 3; do
     for gap in 20 50; do
       echo "$repeat,$net,1,$gap,4,$(median -e OPENBLAS_THREAD_TIMEOUT=4 -- "$net" "$gap")" | tee -a "$out/runs.csv" >&2
     done
-    cleanup
+    busy_stop
   done
 done
 echo "wrote $out/runs.csv" >&2
