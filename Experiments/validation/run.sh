@@ -11,14 +11,15 @@
 # files, repeat-N/sim/, models/ the fits used, manifest.json). Experiments/validation/
 # README.md tabulates them (python3 Experiments/validation/table.py).
 #
-# TRACES="jobs heldout-3" and POLICIES="dqoes" pick a subset. REUSE=1 simulates again
+# TRACES="jobs heldout-3" and POLICIES="dqoes" pick a subset; RESULTS=DIR writes under DIR
+# instead (a variant, e.g. threads1.sh's OpenBLAS setting, beside the default's results). REUSE=1 simulates again
 # against the live runs recorded there (after a change to the simulator) with the fits
 # kept in each folder's models/, instead of running live. Extra arguments go to
 # `qoesim validate` (e.g. --model-parts shared, to study another model).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -x .build/release/qoesim ] || swift build -c release --product qoesim >&2
-results=Experiments/validation/results
+results=${RESULTS:-Experiments/validation/results}
 for trace in ${TRACES:-jobs heldout-1 heldout-2 heldout-3 heldout-4}; do
   for policy in ${POLICIES:-fair-share dqoes}; do
     out="$results/$trace-$policy"

@@ -2,12 +2,17 @@
 """Tabulates the full validation (Experiments/validation/results/*/report.json) as
 Markdown: one line per trace/policy pair, then one per model. Reads only what
 `qoesim validate` wrote; prints to stdout. Usage: python3 Experiments/validation/table.py
+(--root DIR: another results folder, e.g. results-threads1)
 
 With --compare REPORT.json ...: one line per report named PAIR-PARTS.json (as
 parts-by-regime.sh writes them): the overall and per-model errors side by side."""
 import glob, json, os, sys
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+if "--root" in sys.argv:
+    i = sys.argv.index("--root")
+    root = os.path.abspath(sys.argv[i + 1])
+    del sys.argv[i:i + 2]
 order = ["jobs", "heldout-1", "heldout-2", "heldout-3", "heldout-4"]
 
 
