@@ -1,4 +1,5 @@
 import Foundation
+import QoESimInput
 import QoESimLatency
 
 /// The latency-model family to fit.
@@ -160,6 +161,13 @@ public enum LatencyFitter {
                 coef = [0, g.coefficients[0], g.coefficients[1]]
                 cov = [[0, 0, 0], [0, g.covariance[0][0], g.covariance[0][1]], [0, g.covariance[1][0], g.covariance[1][1]]]
             }
+            if coef[2] > powerExponentLimit, coef[1] > 0 {
+                // Latency that stops falling at one core (a single-threaded workload) drives k
+                // past what model files accept (InputLimits: a model the simulator would
+                // refuse). Refit a and b with k held at that bound (standard error 0), as
+                // amdahl holds a negative term at 0.
+                (coef, cov) = try powerFit(problem, k: powerExponentLimit, y: y, weights: w)
+            }
             guard coef[1] > 0, coef[2] > 0 else { throw FitError("power fit gave b <= 0 or k <= 0: latency does not fall with more CPU") }
             result = FitResult(
                 family: .power, parameters: parameters(["a_ms", "b_ms", "k"], coef, cov, n: rows.count),
@@ -167,6 +175,25 @@ public enum LatencyFitter {
                 mapePct: 0, variabilityCV: 0)
         }
         return withStatistics(result, rows)
+    }
+
+    /// The largest exponent a model file may carry (``InputLimits``' `k`): the power fit
+    /// holds k there rather than write a model the reader refuses.
+    static let powerExponentLimit = InputLimits.byName["k"]!.range.upperBound
+
+    /// The power family's a and b by weighted linear least squares (GSL) with k fixed:
+    /// `a / min(c, 1) + b c^-k`, reweighted by 1/prediction^2 like the other fits; k's
+    /// variance is reported as 0 (held at a bound).
+    static func powerFit(_ problem: NonlinearFit.Problem, k: Double, y: [Double], weights: [Double]) throws -> ([Double], [[Double]]) {
+        let design = problem.x.map { c in [1 / min(c, 1), pow(c, -k)] }
+        var f = try WeightedLinearFit(design: design, y: y, weights: weights)
+        for _ in 0..<3 {
+            let pred = design.map { row in row[0] * f.coefficients[0] + row[1] * f.coefficients[1] }
+            guard pred.allSatisfy({ $0 > 0 }) else { break }
+            f = try WeightedLinearFit(design: design, y: y, weights: pred.map { 1 / ($0 * $0) })
+        }
+        let c = f.coefficients, v = f.covariance
+        return ([c[0], c[1], k], [[v[0][0], v[0][1], 0], [v[1][0], v[1][1], 0], [0, 0, 0]])
     }
 
     /// Fills R^2, RMSE, MAPE and the per-request spread of `result` on `rows`.

@@ -184,6 +184,35 @@ struct FitConstraintTests {
         let a = try LatencyFitter.fit(SyntheticProfile.rows(cv: 0.05, seed: 2) { c, _ in 200 / min(c, 3) }, family: .amdahl)
         #expect(a.parameters[0].value >= 0 && a.parameters[1].value > 0)
     }
+
+    /// A single-threaded workload (OPENBLAS_NUM_THREADS=1): latency falls as 1/c up to one
+    /// core and not at all past it. The rows are BERT-base's profile on a 2-core AMD EPYC
+    /// (2026-12-05, through Docker, 5 requests per limit); unbounded, the power fit put k at
+    /// 19.5, a model file the reader refuses. The fit holds k at the readers' limit (10),
+    /// the file loads, and the curve keeps each limit's mean within 6%.
+    @Test("A profile flat past one core fits a power model the simulator accepts (k held at its limit of 10)")
+    func flatPastOneCore() throws {
+        let measured: [(Double, Double)] = [
+            (0.25, 1601.1), (0.25, 1490.3), (0.25, 1402.5), (0.25, 1410.2), (0.25, 1400.0),
+            (0.5, 633.2), (0.5, 684.4), (0.5, 686.6), (0.5, 640.2), (0.5, 859.4),
+            (1.0, 352.3), (1.0, 366.1), (1.0, 340.8), (1.0, 344.7), (1.0, 341.8),
+            (2.0, 384.5), (2.0, 340.9), (2.0, 347.2), (2.0, 357.1), (2.0, 332.6),
+        ]
+        let rows = measured.enumerated().map { i, m in ProfileRow(model: "bert-base", cpus: m.0, gpuShare: 1, latencyMs: m.1, line: i + 2) }
+        let r = try LatencyFitter.fit(rows, family: .power)
+        let k = r.parameters.first { $0.name == "k" }!
+        #expect(k.value > 0 && k.value <= 10, "k = \(k.value)")
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try LatencyFitter.modelJSON(r, name: "flat", source: "test").write(toFile: folder + "/flat.json", atomically: true, encoding: .utf8)
+        let (spec, _) = try ModelCatalog.loadModel(folder + "/flat.json")
+        for c in [0.25, 0.5, 1.0, 2.0] {
+            let at = measured.filter { $0.0 == c }.map(\.1)
+            let mean = at.reduce(0, +) / Double(at.count)
+            let predicted = spec.latency.latencySeconds(cpus: c) * 1000
+            #expect(abs(predicted - mean) / mean < 0.06, "at \(c) cores: model \(predicted) ms vs profile \(mean) ms")
+        }
+    }
 }
 
 @Suite("GSL errors are returned, never an abort")
