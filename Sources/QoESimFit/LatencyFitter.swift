@@ -58,7 +58,9 @@ public struct FitResult: Sendable {
 ///   with 1/prediction^2 so that relative errors count equally at every limit; m is
 ///   chosen among the measured limits (and "no saturation") by the smallest chi-square.
 /// - power is nonlinear in k: trust-region least squares (`gsl_multifit_nlinear`),
-///   started from the amdahl fit (k = 1).
+///   started from the amdahl fit (k = 1); k is held at the model files' limit (10) when
+///   the data drive it past, and m is the fewest measured cores at which the fitted
+///   latency is within 2% of that at the largest limit.
 public enum LatencyFitter {
     /// Fits one family. `maxParallelism` overrides the data-driven choice.
     public static func fit(_ rows: [ProfileRow], family: FitFamily, maxParallelism: Double? = nil) throws -> FitResult {
@@ -169,13 +171,27 @@ public enum LatencyFitter {
                 (coef, cov) = try powerFit(problem, k: powerExponentLimit, y: y, weights: w)
             }
             guard coef[1] > 0, coef[2] > 0 else { throw FitError("power fit gave b <= 0 or k <= 0: latency does not fall with more CPU") }
+            // Saturation from the data: the fewest measured cores past which the fitted
+            // latency falls by less than `saturationGain` (a single-threaded workload: one
+            // core). The simulator gives a container no more than this, as Docker's CPU
+            // scheduler cannot make its threads use more.
+            var saturation = m
+            if maxParallelism == nil {
+                let at = { (c: Double) in coef[0] / min(c, 1) + coef[1] * pow(min(c, m), -coef[2]) }
+                saturation = levels.first { at($0) <= at(m) * (1 + saturationGain) } ?? m
+            }
             result = FitResult(
                 family: .power, parameters: parameters(["a_ms", "b_ms", "k"], coef, cov, n: rows.count),
-                maxParallelism: m, maxParallelismIdentified: maxParallelism != nil, n: rows.count, r2: 0, rmseMs: 0,
-                mapePct: 0, variabilityCV: 0)
+                maxParallelism: saturation, maxParallelismIdentified: maxParallelism != nil || saturation < m, n: rows.count,
+                r2: 0, rmseMs: 0, mapePct: 0, variabilityCV: 0)
         }
         return withStatistics(result, rows)
     }
+
+    /// The power fit's saturation rule: past the fewest measured cores at which the fitted
+    /// latency is within this fraction (2%) of the latency at the largest measured limit,
+    /// more CPU is taken to buy nothing (`max_parallelism`).
+    static let saturationGain = 0.02
 
     /// The largest exponent a model file may carry (``InputLimits``' `k`): the power fit
     /// holds k there rather than write a model the reader refuses.

@@ -189,8 +189,9 @@ struct FitConstraintTests {
     /// core and not at all past it. The rows are BERT-base's profile on a 2-core AMD EPYC
     /// (2026-12-05, through Docker, 5 requests per limit); unbounded, the power fit put k at
     /// 19.5, a model file the reader refuses. The fit holds k at the readers' limit (10),
-    /// the file loads, and the curve keeps each limit's mean within 6%.
-    @Test("A profile flat past one core fits a power model the simulator accepts (k held at its limit of 10)")
+    /// the file loads, the curve keeps each limit's mean within 6%, and max_parallelism is
+    /// 1 (the fewest cores within 2% of the fastest), not the largest limit measured.
+    @Test("A profile flat past one core fits a power model the simulator accepts (k held at 10, max_parallelism 1)")
     func flatPastOneCore() throws {
         let measured: [(Double, Double)] = [
             (0.25, 1601.1), (0.25, 1490.3), (0.25, 1402.5), (0.25, 1410.2), (0.25, 1400.0),
@@ -202,6 +203,8 @@ struct FitConstraintTests {
         let r = try LatencyFitter.fit(rows, family: .power)
         let k = r.parameters.first { $0.name == "k" }!
         #expect(k.value > 0 && k.value <= 10, "k = \(k.value)")
+        // It saturates at one core: the simulator must not let it consume a second.
+        #expect(r.maxParallelism == 1 && r.maxParallelismIdentified, "max_parallelism \(r.maxParallelism)")
         let folder = Fixture.tempFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try LatencyFitter.modelJSON(r, name: "flat", source: "test").write(toFile: folder + "/flat.json", atomically: true, encoding: .utf8)
