@@ -108,6 +108,8 @@ struct ValidateCommand: ParsableCommand {
     @Flag(help: "One JSON object instead of the table.") var json = false
     @Option(help: "Compare with the live runs recorded in this earlier --out folder (repeat-N/live/recorded.json) instead of running live again; only the simulation is made (e.g. after changing the simulator or the fits). Its arrivals must match the recording's, so the fits must give the same loads: --models DIR/models gives the ones it was made with.")
     var reuseLive: String?
+    @Flag(help: "Only profile (or take from the cache) and fit this machine's models for the trace's networks, print the folder holding them (inside the profile cache; the --model-parts variant) and stop: no live or simulated run, nothing written to --out.")
+    var fitsOnly = false
 
     var limits: [Double] { profileCpus.split(separator: ",").compactMap { Double($0) } }
 
@@ -117,6 +119,9 @@ struct ValidateCommand: ParsableCommand {
         guard profileCpus.split(separator: ",", omittingEmptySubsequences: false).count == limits.count, limits.count >= 2,
               limits.allSatisfy({ $0 > 0 && $0 <= 64 }) else {
             throw ValidationError("--profile-cpus needs two or more comma-separated limits in (0, 64]")
+        }
+        if fitsOnly && (reuseLive != nil || models != nil) {
+            throw ValidationError("--fits-only makes this machine's fits: it takes neither --reuse-live nor --models")
         }
         if reuseLive != nil && models == nil {
             throw ValidationError("--reuse-live needs --models: the fits the live runs were made with (DIR/models)")
@@ -139,6 +144,10 @@ struct ValidateCommand: ParsableCommand {
         campaign.reuseLive = reuseLive
         campaign.build = BuildProbe.current
         campaign.referenceModels = Bundled.path(campaign.referenceModels)
+        if fitsOnly {
+            print(try campaign.machineFits(log: Diagnostics.note))
+            return
+        }
         let summary = try campaign.run(log: Diagnostics.note)
         if json {
             let enc = JSONEncoder()

@@ -113,7 +113,17 @@ public struct LocalFits: Sendable {
         nodeCores: Double, log: (String) -> Void
     ) throws -> String {
         let rows = try Profile.load(quota.path)
-        let fit = try LatencyFitter.fit(rows, family: .power)
+        var fit = try LatencyFitter.fit(rows, family: .power)
+        // The CPU it takes unconstrained caps what the simulator gives it (a single thread
+        // cannot use a second core however much the policy grants).
+        let largest = rows.map(\.cpus).max()!
+        if let cap = LatencyFitter.demandCap(
+            backToBackCPUSecondsPerRequest: try backToBackCPU(spin), latencyMs: 1000 * fit.latencyModel.latencySeconds(cpus: largest), largestLimit: largest),
+            cap < fit.maxParallelism {
+            log(String(format: "  %@ uses %.2f cores unconstrained (idle-spin profile, back to back): max_parallelism %.2f", net, cap, cap))
+            fit.maxParallelism = cap
+            fit.maxParallelismIdentified = true
+        }
         // The co-located data can be too noisy for a curve: then the model has none.
         var shared: FitResult? = nil
         do { shared = try LatencyFitter.fitShared(colocated, maxParallelism: fit.maxParallelism) } catch {
@@ -142,6 +152,17 @@ public struct LocalFits: Sendable {
         return LatencyFitter.modelJSON(
             fit, name: net, source: "fitted on this machine (\(MachineFacts.cpuModel)) by qoesim validate from \(quota.path)", shared: shared,
             coldStart: coldFit, idleSpin: spinFit, spinWeight: weight)
+    }
+
+    /// CPU seconds per request of each back-to-back run (gap 0) of an idle-spin profile.
+    public static func backToBackCPU(_ file: ProfileFile) throws -> [Double] {
+        var out: [Double] = []
+        for i in file.rows.indices where try file.number(i, "gap_ms") == 0 {
+            let n = try file.number(i, "requests")
+            guard n > 0 else { throw InputError(file: file.path, line: file.lines[i], "requests must be > 0") }
+            out.append(try file.number(i, "cpu_seconds") / n)
+        }
+        return out
     }
 
     /// Fits the idle spin from an idle-spin profile (nil with one OpenBLAS thread: nothing polls).

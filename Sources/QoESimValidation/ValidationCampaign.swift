@@ -79,6 +79,16 @@ public struct ValidationCampaign {
         }
     }
 
+    /// This machine's fits for the trace's networks (the ``parts`` variant), profiled
+    /// through the engine or taken from the cache, without any live or simulated run: the
+    /// folder (inside the profile cache) that ``run(log:)`` would simulate with.
+    public func machineFits(log: @escaping (String) -> Void) throws -> String {
+        let jobs = try Scenario.load(cluster: cluster, trace: trace, models: models ?? referenceModels)
+        let d = try self.docker ?? DockerClient.fromEnvironment()
+        try WorkloadImage.ensure(fits.settings.image, binary: binary, docker: d, log: log)
+        return try LocalFits.variant(of: fits.folder(networks: jobs.jobs.map(\.model.name), docker: d, log: log), parts: parts)
+    }
+
     private func run(into out: String, jobs: Scenario, log: @escaping (String) -> Void) throws -> RepeatedValidation {
         var docker: DockerClient? = nil
         if reuseLive == nil {

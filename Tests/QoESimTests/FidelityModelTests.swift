@@ -277,3 +277,20 @@ struct FidelityModelTests {
         #expect(p.pooled == d)
     }
 }
+
+/// The demand cap: the cores a container takes unconstrained, from the idle-spin profile's
+/// back-to-back CPU seconds per request over its latency. Numbers measured on a 2-core AMD
+/// EPYC (2026-12-05): MobileNetV2 with OPENBLAS_NUM_THREADS=1 used 0.0469 CPU-s per 43.9-ms
+/// request (1.07 cores); with the default OpenBLAS (a polling worker) 0.0896 per 42.0 ms
+/// (2.13 cores, capped at the largest limit measured, 2).
+@Suite("Demand cap from the CPU a container uses unconstrained")
+struct DemandCapTests {
+    @Test("Single-threaded about 1 core, polling workers the largest limit; at least 1, never past the largest limit")
+    func cap() throws {
+        let single = try #require(LatencyFitter.demandCap(backToBackCPUSecondsPerRequest: [0.0465, 0.0470, 0.0472], latencyMs: 43.9, largestLimit: 2))
+        #expect(abs(single - 1.07) < 0.01, "\(single)")
+        #expect(LatencyFitter.demandCap(backToBackCPUSecondsPerRequest: [0.0896], latencyMs: 42.0, largestLimit: 2) == 2)
+        #expect(LatencyFitter.demandCap(backToBackCPUSecondsPerRequest: [0.030], latencyMs: 43.9, largestLimit: 2) == 1)
+        #expect(LatencyFitter.demandCap(backToBackCPUSecondsPerRequest: [], latencyMs: 43.9, largestLimit: 2) == nil)
+    }
+}
