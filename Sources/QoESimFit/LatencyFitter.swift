@@ -175,15 +175,18 @@ public enum LatencyFitter {
             // latency falls by less than `saturationGain` (a single-threaded workload: one
             // core). The simulator gives a container no more than this, as Docker's CPU
             // scheduler cannot make its threads use more.
-            var saturation = m
-            if maxParallelism == nil {
-                let at = { (c: Double) in coef[0] / min(c, 1) + coef[1] * pow(min(c, m), -coef[2]) }
-                saturation = levels.first { at($0) <= at(m) * (1 + saturationGain) } ?? m
-            }
-            result = FitResult(
+            var power = FitResult(
                 family: .power, parameters: parameters(["a_ms", "b_ms", "k"], coef, cov, n: rows.count),
-                maxParallelism: saturation, maxParallelismIdentified: maxParallelism != nil || saturation < m, n: rows.count,
+                maxParallelism: m, maxParallelismIdentified: maxParallelism != nil, n: rows.count,
                 r2: 0, rmseMs: 0, mapePct: 0, variabilityCV: 0)
+            if maxParallelism == nil {
+                let model = power.latencyModel
+                if let saturation = levels.first(where: { model.latencySeconds(cpus: $0) <= model.latencySeconds(cpus: m) * (1 + saturationGain) }), saturation < m {
+                    power.maxParallelism = saturation
+                    power.maxParallelismIdentified = true
+                }
+            }
+            result = power
         }
         return withStatistics(result, rows)
     }
