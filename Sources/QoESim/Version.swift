@@ -2,5 +2,5 @@
 /// model that can change results raises the minor version at least). Recorded in
 /// output manifests and printed by `qoesim --version`.
 public enum QoESimVersion {
-    public static let current = "0.17.0"
+    public static let current = "0.18.0"
 }

@@ -196,18 +196,16 @@ public enum LatencyFitter {
     /// more CPU is taken to buy nothing (`max_parallelism`).
     static let saturationGain = 0.02
 
-    /// The cores a container can take when nothing limits it: the CPU seconds it uses per
-    /// request back to back, alone and without a limit (the idle-spin profile's runs with no
-    /// gap, one value per run), over its latency there (`latencyMs`, the fit at the largest
-    /// measured limit); at least 1 (a main thread can always use a core) and at most
-    /// `largestLimit` (no extrapolation). A single-threaded workload measures about 1; one
-    /// whose idle worker threads spin between products measures its thread count, because
-    /// the spinning takes CPU that a neighbour then lacks. The simulator gives a container no
-    /// more than this (`max_parallelism`).
-    public static func demandCap(backToBackCPUSecondsPerRequest cpu: [Double], latencyMs: Double, largestLimit: Double) -> Double? {
-        guard !cpu.isEmpty, latencyMs > 0 else { return nil }
-        let cores = cpu.reduce(0, +) / Double(cpu.count) / (latencyMs / 1000)
-        return min(largestLimit, max(1, cores))
+    /// The cores a container can take when nothing limits it: the mean over the idle-spin
+    /// profile's back-to-back runs (alone, no limit, no gap) of each run's CPU seconds over
+    /// the seconds its requests took; at least 1 (a main thread can always use a core) and
+    /// at most `largestLimit` (no extrapolation). A single-threaded workload measures about
+    /// 1; one whose idle worker threads spin between products measures up to its thread
+    /// count, because the spinning takes CPU that a neighbour then lacks. The simulator
+    /// gives a container no more than this (`max_parallelism`).
+    public static func demandCap(backToBackCores cores: [Double], largestLimit: Double) -> Double? {
+        guard !cores.isEmpty else { return nil }
+        return min(largestLimit, max(1, cores.reduce(0, +) / Double(cores.count)))
     }
 
     /// The largest exponent a model file may carry (``InputLimits``' `k`): the power fit

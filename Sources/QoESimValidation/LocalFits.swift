@@ -117,12 +117,14 @@ public struct LocalFits: Sendable {
         // The CPU it takes unconstrained caps what the simulator gives it (a single thread
         // cannot use a second core however much the policy grants).
         let largest = rows.map(\.cpus).max()!
-        if let cap = LatencyFitter.demandCap(
-            backToBackCPUSecondsPerRequest: try backToBackCPU(spin), latencyMs: 1000 * fit.latencyModel.latencySeconds(cpus: largest), largestLimit: largest),
-            cap < fit.maxParallelism {
-            log(String(format: "  %@ uses %.2f cores unconstrained (idle-spin profile, back to back): max_parallelism %.2f", net, cap, cap))
-            fit.maxParallelism = cap
-            fit.maxParallelismIdentified = true
+        let used = try backToBackCores(spin)
+        if let cap = LatencyFitter.demandCap(backToBackCores: used, largestLimit: largest) {
+            log(String(format: "  %@ uses %@ cores unconstrained (idle-spin profile, back to back, per run): demand cap %.3f, max_parallelism %.3f",
+                       net, used.map { String(format: "%.3f", $0) }.joined(separator: ", "), cap, min(cap, fit.maxParallelism)))
+            if cap < fit.maxParallelism {
+                fit.maxParallelism = cap
+                fit.maxParallelismIdentified = true
+            }
         }
         // The co-located data can be too noisy for a curve: then the model has none.
         var shared: FitResult? = nil
@@ -154,13 +156,14 @@ public struct LocalFits: Sendable {
             coldStart: coldFit, idleSpin: spinFit, spinWeight: weight)
     }
 
-    /// CPU seconds per request of each back-to-back run (gap 0) of an idle-spin profile.
-    public static func backToBackCPU(_ file: ProfileFile) throws -> [Double] {
+    /// The cores each back-to-back run (gap 0) of an idle-spin profile used: its CPU
+    /// seconds over the seconds its requests took (measured, not a fit's latency).
+    public static func backToBackCores(_ file: ProfileFile) throws -> [Double] {
         var out: [Double] = []
         for i in file.rows.indices where try file.number(i, "gap_ms") == 0 {
-            let n = try file.number(i, "requests")
-            guard n > 0 else { throw InputError(file: file.path, line: file.lines[i], "requests must be > 0") }
-            out.append(try file.number(i, "cpu_seconds") / n)
+            let seconds = try file.number(i, "request_seconds")
+            guard seconds > 0 else { throw InputError(file: file.path, line: file.lines[i], "request_seconds must be > 0") }
+            out.append(try file.number(i, "cpu_seconds") / seconds)
         }
         return out
     }

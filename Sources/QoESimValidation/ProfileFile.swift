@@ -16,7 +16,8 @@ public struct ProfileFile: Sendable, Equatable {
         case colocated
         /// One container at a time with idle time before each request (`gap_ms`).
         case cold
-        /// CPU seconds of runs alone without a limit, back to back and idle-gapped.
+        /// CPU seconds of runs alone without a limit, back to back and idle-gapped, and the
+        /// seconds their requests took (`request_seconds`, the sum of their latencies).
         case spin
         /// CPU seconds of idle-gapped runs alone and beside a busy container.
         case spinShare = "spin-share"
@@ -28,7 +29,7 @@ public struct ProfileFile: Sendable, Equatable {
             case .quota: return latency
             case .colocated: return latency + ["colocated", "limit"]
             case .cold: return latency + ["gap_ms"]
-            case .spin: return ["network", "pair", "gap_ms", "requests", "cpu_seconds"]
+            case .spin: return ["network", "pair", "gap_ms", "requests", "cpu_seconds", "request_seconds"]
             case .spinShare: return ["network", "repeat", "neighbours", "thread_timeout", "requests", "cpu_seconds"]
             }
         }

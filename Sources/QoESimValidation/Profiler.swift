@@ -106,17 +106,18 @@ public struct Profiler {
     }
 
     /// CPU seconds of `spin.pairs` pairs of runs of `network` alone without a limit, back
-    /// to back and with `spin.gapMs` idle before each request.
+    /// to back and with `spin.gapMs` idle before each request, and the seconds each run's
+    /// requests took (back to back: the CPU over it is the cores the container uses).
     public func idleSpin(network: String, spin: SpinProtocol = SpinProtocol()) throws -> ProfileFile {
         var file = ProfileFile(kind: .spin, comments: [
-            "qoesim idle-spin profile of \(network): CPU seconds of \(spin.requests) requests alone without a limit, back to back and after \(spin.gapMs) ms idle each",
+            "qoesim idle-spin profile of \(network): CPU seconds of \(spin.requests) requests alone without a limit, back to back and after \(spin.gapMs) ms idle each, and the seconds the requests took (the sum of their latencies)",
             ProfileFile.machineComment(),
         ])
         for pair in 1...max(1, spin.pairs) {
             for gap in [0, spin.gapMs] {
                 log("idle spin of \(network): pair \(pair) of \(spin.pairs), gap \(gap) ms")
-                let cpu = try cpuSeconds(ProfileSession.Bench(network: network, requests: spin.requests, gapMs: gap))
-                file.rows.append([network, "\(pair)", "\(gap)", "\(spin.requests)", "\(cpu)"])
+                let (cpu, seconds) = try cpuAndRequestSeconds(ProfileSession.Bench(network: network, requests: spin.requests, gapMs: gap))
+                file.rows.append([network, "\(pair)", "\(gap)", "\(spin.requests)", "\(cpu)", "\(seconds)"])
             }
         }
         return file
@@ -158,10 +159,17 @@ public struct Profiler {
     }
 
     func cpuSeconds(_ bench: ProfileSession.Bench) throws -> Double {
-        guard let cpu = try docker().run([bench])[0].cpuSeconds else {
+        try cpuAndRequestSeconds(bench).cpu
+    }
+
+    /// The CPU seconds of `bench`'s timed requests and gaps, and the seconds its timed
+    /// requests took (the sum of their latencies: with no gap, the run's wall time).
+    func cpuAndRequestSeconds(_ bench: ProfileSession.Bench) throws -> (cpu: Double, requestSeconds: Double) {
+        let output = try docker().run([bench])[0]
+        guard let cpu = output.cpuSeconds else {
             throw ProfileError("the qoesim-infer of image \(try docker().image) reports no cpu_seconds (an older build): remove the image and run again")
         }
-        return cpu
+        return (cpu, output.requests.reduce(0) { $0 + $1.ms } / 1000)
     }
 
     /// Runs `bench` as a process of `binary` inside a fresh CPU group limited to its

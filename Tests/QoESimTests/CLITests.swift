@@ -57,6 +57,9 @@ struct CLITests {
     func version() throws {
         let r = try run(["--version"])
         #expect(r.status == 0 && r.stdout == "qoesim \(QoESimVersion.current)\n", "\(r.stdout)")
+        // The citation names the same version (a stale one was found at 0.17.0).
+        let citation = try String(contentsOfFile: "CITATION.cff", encoding: .utf8)
+        #expect(citation.contains("\nversion: \"\(QoESimVersion.current)\"\n"), "CITATION.cff does not name version \(QoESimVersion.current)")
     }
 
     @Test("--log-level warning silences progress on stderr, never the results on stdout; a bad level is a usage error")

@@ -279,18 +279,42 @@ struct FidelityModelTests {
 }
 
 /// The demand cap: the cores a container takes unconstrained, from the idle-spin profile's
-/// back-to-back CPU seconds per request over its latency. Numbers measured on a 2-core AMD
-/// EPYC (2026-12-05): MobileNetV2 with OPENBLAS_NUM_THREADS=1 used 0.0469 CPU-s per 43.9-ms
-/// request (1.07 cores); with the default OpenBLAS (a polling worker) 0.0896 per 42.0 ms
-/// (2.13 cores, capped at the largest limit measured, 2).
+/// back-to-back runs, each run's CPU seconds over the seconds its requests took. Numbers
+/// measured on a 2-core AMD EPYC (2026-12-05): MobileNetV2 with OPENBLAS_NUM_THREADS=1 used
+/// 0.0469 CPU-s per 43.9-ms request (1.07 cores); with the default OpenBLAS (a polling
+/// worker) 0.0896 per 42.0 ms (2.13 cores, capped at the largest limit measured, 2).
 @Suite("Demand cap from the CPU a container uses unconstrained")
 struct DemandCapTests {
     @Test("Single-threaded about 1 core, polling workers the largest limit; at least 1, never past the largest limit")
     func cap() throws {
-        let single = try #require(LatencyFitter.demandCap(backToBackCPUSecondsPerRequest: [0.0465, 0.0470, 0.0472], latencyMs: 43.9, largestLimit: 2))
+        let single = try #require(LatencyFitter.demandCap(backToBackCores: [0.0465 / 0.0439, 0.0470 / 0.0439, 0.0472 / 0.0439], largestLimit: 2))
         #expect(abs(single - 1.07) < 0.01, "\(single)")
-        #expect(LatencyFitter.demandCap(backToBackCPUSecondsPerRequest: [0.0896], latencyMs: 42.0, largestLimit: 2) == 2)
-        #expect(LatencyFitter.demandCap(backToBackCPUSecondsPerRequest: [0.030], latencyMs: 43.9, largestLimit: 2) == 1)
-        #expect(LatencyFitter.demandCap(backToBackCPUSecondsPerRequest: [], latencyMs: 43.9, largestLimit: 2) == nil)
+        #expect(LatencyFitter.demandCap(backToBackCores: [0.0896 / 0.042], largestLimit: 2) == 2)
+        #expect(LatencyFitter.demandCap(backToBackCores: [0.030 / 0.0439], largestLimit: 2) == 1)
+        #expect(LatencyFitter.demandCap(backToBackCores: [], largestLimit: 2) == nil)
+    }
+
+    @Test("The cores of each back-to-back run are its CPU over its requests' seconds, gapped runs left out; a run without seconds is refused at its line")
+    func fromProfile() throws {
+        let dir = NSTemporaryDirectory() + "qoesim-demand-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Ten requests back to back: 0.469 CPU-s over 0.439 s; gapped runs carry the idle's CPU.
+        var file = ProfileFile(kind: .spin, comments: ["qoesim idle-spin profile of mobilenetv2"], rows: [
+            ["mobilenetv2", "1", "0", "10", "0.469", "0.439"],
+            ["mobilenetv2", "1", "300", "10", "0.9", "0.5"],
+            ["mobilenetv2", "2", "0", "10", "0.896", "0.42"],
+        ])
+        try file.write(to: dir + "/spin.csv")
+        let cores = try LocalFits.backToBackCores(try ProfileFile.read(dir + "/spin.csv", kind: .spin))
+        #expect(cores.count == 2)
+        #expect(abs(cores[0] - 0.469 / 0.439) < 1e-12 && abs(cores[1] - 0.896 / 0.42) < 1e-12, "\(cores)")
+        file.rows[2][5] = "0"
+        try file.write(to: dir + "/spin.csv")
+        do {
+            _ = try LocalFits.backToBackCores(try ProfileFile.read(dir + "/spin.csv", kind: .spin))
+            Issue.record("a back-to-back run without request seconds was read")
+        } catch let e as InputError {
+            #expect(e.description.contains("spin.csv:5") && e.description.contains("request_seconds"), "\(e)")
+        }
     }
 }

@@ -97,7 +97,7 @@ struct ValidationLibraryTests {
         }
         // A user's file at the path is not replaced (unless forced); a qoesim profile is.
         try "my notes\n".write(toFile: dir + "/mine.csv", atomically: true, encoding: .utf8)
-        let some = ProfileFile(kind: .spin, comments: ["qoesim idle-spin profile"], rows: [["n", "1", "0", "1", "0.5"]])
+        let some = ProfileFile(kind: .spin, comments: ["qoesim idle-spin profile"], rows: [["n", "1", "0", "1", "0.5", "0.1"]])
         #expect(throws: InputError.self) { try some.write(to: dir + "/mine.csv") }
         #expect(try String(contentsOfFile: dir + "/mine.csv", encoding: .utf8) == "my notes\n")
         try some.write(to: dir + "/spin.csv")
