@@ -53,7 +53,7 @@ for config in default threads1; do
   fits=$(env "${envs[@]}" "$qoesim" validate --trace Traces/validation/heldout-1.csv --fits-only 2> "$work/fits-$config.log")
   tr '\r' '\n' < "$work/fits-$config.log" | grep -v '^[[:space:]]*$' > "$to/fits-$config.log" || true
   echo "fits: $fits" >> "$to/fits-$config.log"
-  cache=$(dirname "$fits")
+  cache=$(dirname "$(dirname "$fits")")  # fits: CACHE/fits-VERSION-BUILD/parts-PARTS
   for f in "$cache"/*-spin.csv; do cp "$f" "$to/$config-$(basename "$f")"; done
   echo "$fits" > "$work/fits-$config"
   cat "$to/fits-$config.log" >&2
