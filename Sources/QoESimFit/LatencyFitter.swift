@@ -170,7 +170,16 @@ public enum LatencyFitter {
                 // amdahl holds a negative term at 0.
                 (coef, cov) = try powerFit(problem, k: powerExponentLimit, y: y, weights: w)
             }
-            guard coef[1] > 0, coef[2] > 0 else { throw FitError("power fit gave b <= 0 or k <= 0: latency does not fall with more CPU") }
+            if coef[1] <= 0, coef[0] > 0 {
+                // Latency that does not fall past one core (a single thread; at two cores a
+                // little slower than at one) drives b below 0, which is unphysical as a < 0 is:
+                // refit a alone with b held at 0 (then k has no effect; it is written as 1,
+                // standard error 0), as amdahl holds a negative term at 0.
+                (coef, cov) = try quotaOnlyFit(problem, y: y, weights: w)
+            }
+            guard coef[0] + coef[1] > 0, coef[1] >= 0, coef[2] > 0 else {
+                throw FitError("power fit gave b < 0 or k <= 0: latency does not fall with more CPU")
+            }
             // Saturation from the data: the fewest measured cores past which the fitted
             // latency falls by less than `saturationGain` (a single-threaded workload: one
             // core). The simulator gives a container no more than this, as Docker's CPU
@@ -225,6 +234,20 @@ public enum LatencyFitter {
         }
         let c = f.coefficients, v = f.covariance
         return ([c[0], c[1], k], [[v[0][0], v[0][1], 0], [v[1][0], v[1][1], 0], [0, 0, 0]])
+    }
+
+    /// The power family with b held at 0: `a / min(c, 1)` by weighted linear least squares
+    /// (GSL), reweighted by 1/prediction^2 like the other fits; b and k are reported with
+    /// variance 0 (k = 1, which has no effect with b = 0).
+    static func quotaOnlyFit(_ problem: NonlinearFit.Problem, y: [Double], weights: [Double]) throws -> ([Double], [[Double]]) {
+        let design = problem.x.map { c in [1 / min(c, 1)] }
+        var f = try WeightedLinearFit(design: design, y: y, weights: weights)
+        for _ in 0..<3 {
+            let pred = design.map { $0[0] * f.coefficients[0] }
+            guard pred.allSatisfy({ $0 > 0 }) else { break }
+            f = try WeightedLinearFit(design: design, y: y, weights: pred.map { 1 / ($0 * $0) })
+        }
+        return ([f.coefficients[0], 0, 1], [[f.covariance[0][0], 0, 0], [0, 0, 0], [0, 0, 0]])
     }
 
     /// Fills R^2, RMSE, MAPE and the per-request spread of `result` on `rows`.

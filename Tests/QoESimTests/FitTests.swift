@@ -216,6 +216,36 @@ struct FitConstraintTests {
             #expect(abs(predicted - mean) / mean < 0.06, "at \(c) cores: model \(predicted) ms vs profile \(mean) ms")
         }
     }
+
+    /// ResNet-50 with OPENBLAS_NUM_THREADS=1 on a 2-core AMD EPYC (2026-12-05, through
+    /// Docker, 5 requests per limit): 1/c up to one core, and at two cores 2% slower than at
+    /// one. The unconstrained power fit puts b below 0, which 0.18.0 refused ("latency does
+    /// not fall with more CPU"), stopping `validate`. The fit holds b at 0 (a alone), the
+    /// file loads, each limit's mean is within 12%, and max_parallelism is 1.
+    @Test("A profile a little slower at two cores than at one fits a power model with b held at 0 (max_parallelism 1)")
+    func slowerPastOneCore() throws {
+        let measured: [(Double, Double)] = [
+            (0.25, 489.2), (0.25, 406.0), (0.25, 410.2), (0.25, 485.0), (0.25, 410.3),
+            (0.5, 209.0), (0.5, 258.8), (0.5, 209.7), (0.5, 204.5), (0.5, 208.5),
+            (1.0, 109.0), (1.0, 108.6), (1.0, 108.3), (1.0, 109.8), (1.0, 110.5),
+            (2.0, 109.4), (2.0, 112.1), (2.0, 115.8), (2.0, 110.8), (2.0, 108.4),
+        ]
+        let rows = measured.enumerated().map { i, m in ProfileRow(model: "resnet50", cpus: m.0, gpuShare: 1, latencyMs: m.1, line: i + 2) }
+        let r = try LatencyFitter.fit(rows, family: .power)
+        let b = r.parameters.first { $0.name == "b_ms" }!, a = r.parameters.first { $0.name == "a_ms" }!
+        #expect(b.value == 0 && a.value > 100 && a.value < 120, "a = \(a.value), b = \(b.value)")
+        #expect(r.maxParallelism == 1 && r.maxParallelismIdentified, "max_parallelism \(r.maxParallelism)")
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try LatencyFitter.modelJSON(r, name: "flat", source: "test").write(toFile: folder + "/flat.json", atomically: true, encoding: .utf8)
+        let (spec, _) = try ModelCatalog.loadModel(folder + "/flat.json")
+        for c in [0.25, 0.5, 1.0, 2.0] {
+            let at = measured.filter { $0.0 == c }.map(\.1)
+            let mean = at.reduce(0, +) / Double(at.count)
+            let predicted = spec.latency.latencySeconds(cpus: c) * 1000
+            #expect(abs(predicted - mean) / mean < 0.12, "at \(c) cores: model \(predicted) ms vs profile \(mean) ms")
+        }
+    }
 }
 
 @Suite("GSL errors are returned, never an abort")
