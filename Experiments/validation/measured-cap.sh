@@ -65,10 +65,20 @@ simulate() {  # CONFIG FROM PAIR [ENV...]
   local trace=${pair%-fair-share}; trace=${trace%-dqoes}; local policy=${pair#"$trace"-}
   echo "== $config $pair" >&2
   mkdir -p "$work/$config/$pair"
-  python3 - "$config" "$from/$pair/models" "$(cat "$work/fits-$config")" "$to/fits-$config.log" "$work/$config/$pair" <<'PY'
-import json, os, re, sys
-config, src, fits, log, dst = sys.argv[1:]
-caps = {m.group(1): float(m.group(2)) for m in re.finditer(r"(\S+) uses .* demand cap ([0-9.]+)", open(log).read())}
+  python3 - "$config" "$from/$pair/models" "$to" "$to/fits-$config.log" "$work/$config/$pair" <<'PY'
+import csv, json, os, re, sys
+config, src, to, log, dst = sys.argv[1:]
+# The cap from the copied idle-spin profile (LatencyFitter.demandCap: the mean over
+# back-to-back runs of CPU seconds over request seconds, in [1, the largest limit 2]);
+# checked against the fits log where the fit was made in this run (a cached fit logs none).
+logged = {m.group(1): float(m.group(2)) for m in re.finditer(r"(\S+) uses .* demand cap ([0-9.]+)", open(log).read())}
+def cap(net):
+    rows = [r for r in csv.DictReader(l for l in open(os.path.join(to, f"{config}-{net}-spin.csv")) if not l.startswith("#"))]
+    cores = [float(r["cpu_seconds"]) / float(r["request_seconds"]) for r in rows if float(r["gap_ms"]) == 0]
+    c = min(2.0, max(1.0, sum(cores) / len(cores)))
+    assert net not in logged or abs(logged[net] - c) < 1e-3, (net, logged[net], c)
+    return c
+caps = {name[:-5]: cap(name[:-5]) for name in os.listdir(src)}
 for name in sorted(os.listdir(src)):
     model = json.load(open(os.path.join(src, name)))
     old = model["latency"].get("max_parallelism")
