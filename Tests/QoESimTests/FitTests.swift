@@ -185,6 +185,21 @@ struct FitConstraintTests {
         #expect(a.parameters[0].value >= 0 && a.parameters[1].value > 0)
     }
 
+    /// Writes `fit` as a model file, loads it as the simulator does, and checks that its
+    /// latency at each measured limit is within `within` (relative) of the measured mean.
+    static func writtenModelKeepsMeans(_ fit: FitResult, _ measured: [(Double, Double)], within: Double) throws {
+        let folder = Fixture.tempFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try LatencyFitter.modelJSON(fit, name: "flat", source: "test").write(toFile: folder + "/flat.json", atomically: true, encoding: .utf8)
+        let (spec, _) = try ModelCatalog.loadModel(folder + "/flat.json")
+        for c in Set(measured.map(\.0)).sorted() {
+            let at = measured.filter { $0.0 == c }.map(\.1)
+            let mean = at.reduce(0, +) / Double(at.count)
+            let predicted = spec.latency.latencySeconds(cpus: c) * 1000
+            #expect(abs(predicted - mean) / mean < within, "at \(c) cores: model \(predicted) ms vs profile \(mean) ms")
+        }
+    }
+
     /// A single-threaded workload (OPENBLAS_NUM_THREADS=1): latency falls as 1/c up to one
     /// core and not at all past it. The rows are BERT-base's profile on a 2-core AMD EPYC
     /// (2026-12-05, through Docker, 5 requests per limit); unbounded, the power fit put k at
@@ -205,16 +220,7 @@ struct FitConstraintTests {
         #expect(k.value > 0 && k.value <= 10, "k = \(k.value)")
         // It saturates at one core: the simulator must not let it consume a second.
         #expect(r.maxParallelism == 1 && r.maxParallelismIdentified, "max_parallelism \(r.maxParallelism)")
-        let folder = Fixture.tempFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try LatencyFitter.modelJSON(r, name: "flat", source: "test").write(toFile: folder + "/flat.json", atomically: true, encoding: .utf8)
-        let (spec, _) = try ModelCatalog.loadModel(folder + "/flat.json")
-        for c in [0.25, 0.5, 1.0, 2.0] {
-            let at = measured.filter { $0.0 == c }.map(\.1)
-            let mean = at.reduce(0, +) / Double(at.count)
-            let predicted = spec.latency.latencySeconds(cpus: c) * 1000
-            #expect(abs(predicted - mean) / mean < 0.06, "at \(c) cores: model \(predicted) ms vs profile \(mean) ms")
-        }
+        try Self.writtenModelKeepsMeans(r, measured, within: 0.06)
     }
 
     /// ResNet-50 with OPENBLAS_NUM_THREADS=1 on a 2-core AMD EPYC (2026-12-05, through
@@ -235,16 +241,7 @@ struct FitConstraintTests {
         let b = r.parameters.first { $0.name == "b_ms" }!, a = r.parameters.first { $0.name == "a_ms" }!
         #expect(b.value == 0 && a.value > 100 && a.value < 120, "a = \(a.value), b = \(b.value)")
         #expect(r.maxParallelism == 1 && r.maxParallelismIdentified, "max_parallelism \(r.maxParallelism)")
-        let folder = Fixture.tempFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try LatencyFitter.modelJSON(r, name: "flat", source: "test").write(toFile: folder + "/flat.json", atomically: true, encoding: .utf8)
-        let (spec, _) = try ModelCatalog.loadModel(folder + "/flat.json")
-        for c in [0.25, 0.5, 1.0, 2.0] {
-            let at = measured.filter { $0.0 == c }.map(\.1)
-            let mean = at.reduce(0, +) / Double(at.count)
-            let predicted = spec.latency.latencySeconds(cpus: c) * 1000
-            #expect(abs(predicted - mean) / mean < 0.12, "at \(c) cores: model \(predicted) ms vs profile \(mean) ms")
-        }
+        try Self.writtenModelKeepsMeans(r, measured, within: 0.12)
     }
 }
 
