@@ -110,13 +110,7 @@ public enum LatencyFitter {
                     let all = family == .amdahl ? [1 / min(r.cpus, m, 1), c] : [1, c, 1 / r.gpuShare]
                     return keep.map { all[$0] }
                 }
-                var g = try WeightedLinearFit(design: design, y: y, weights: w)
-                for _ in 0..<3 {
-                    let pred = design.map { row in zip(row, g.coefficients).reduce(0) { $0 + $1.0 * $1.1 } }
-                    guard pred.allSatisfy({ $0 > 0 }) else { break }
-                    g = try WeightedLinearFit(design: design, y: y, weights: pred.map { 1 / ($0 * $0) })
-                }
-                f = g
+                f = try reweightedLinearFit(design: design, y: y, weights: w)
             }
             var coef = [Double](repeating: 0, count: names.count)
             var cov = [[Double]](repeating: [Double](repeating: 0, count: names.count), count: names.count)
@@ -225,28 +219,29 @@ public enum LatencyFitter {
     /// `a / min(c, 1) + b c^-k`, reweighted by 1/prediction^2 like the other fits; k's
     /// variance is reported as 0 (held at a bound).
     static func powerFit(_ problem: NonlinearFit.Problem, k: Double, y: [Double], weights: [Double]) throws -> ([Double], [[Double]]) {
-        let design = problem.x.map { c in [1 / min(c, 1), pow(c, -k)] }
+        let f = try reweightedLinearFit(design: problem.x.map { c in [1 / min(c, 1), pow(c, -k)] }, y: y, weights: weights)
+        let c = f.coefficients, v = f.covariance
+        return ([c[0], c[1], k], [[v[0][0], v[0][1], 0], [v[1][0], v[1][1], 0], [0, 0, 0]])
+    }
+
+    /// Weighted linear least squares (GSL) on `design`, then refitted up to three times with
+    /// weights 1/prediction^2 (stopping where a prediction is not positive): the reweighting
+    /// every linear fit here uses.
+    static func reweightedLinearFit(design: [[Double]], y: [Double], weights: [Double]) throws -> WeightedLinearFit {
         var f = try WeightedLinearFit(design: design, y: y, weights: weights)
         for _ in 0..<3 {
-            let pred = design.map { row in row[0] * f.coefficients[0] + row[1] * f.coefficients[1] }
+            let pred = design.map { row in zip(row, f.coefficients).reduce(0) { $0 + $1.0 * $1.1 } }
             guard pred.allSatisfy({ $0 > 0 }) else { break }
             f = try WeightedLinearFit(design: design, y: y, weights: pred.map { 1 / ($0 * $0) })
         }
-        let c = f.coefficients, v = f.covariance
-        return ([c[0], c[1], k], [[v[0][0], v[0][1], 0], [v[1][0], v[1][1], 0], [0, 0, 0]])
+        return f
     }
 
     /// The power family with b held at 0: `a / min(c, 1)` by weighted linear least squares
     /// (GSL), reweighted by 1/prediction^2 like the other fits; b and k are reported with
     /// variance 0 (k = 1, which has no effect with b = 0).
     static func quotaOnlyFit(_ problem: NonlinearFit.Problem, y: [Double], weights: [Double]) throws -> ([Double], [[Double]]) {
-        let design = problem.x.map { c in [1 / min(c, 1)] }
-        var f = try WeightedLinearFit(design: design, y: y, weights: weights)
-        for _ in 0..<3 {
-            let pred = design.map { $0[0] * f.coefficients[0] }
-            guard pred.allSatisfy({ $0 > 0 }) else { break }
-            f = try WeightedLinearFit(design: design, y: y, weights: pred.map { 1 / ($0 * $0) })
-        }
+        let f = try reweightedLinearFit(design: problem.x.map { c in [1 / min(c, 1)] }, y: y, weights: weights)
         return ([f.coefficients[0], 0, 1], [[f.covariance[0][0], 0, 0], [0, 0, 0], [0, 0, 0]])
     }
 
